@@ -1,0 +1,51 @@
+# fireform: every set-up step lives here, so a fresh machine needs only `make demo` / `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FIREFORM_DATA ?= $(abspath ../shared/data)
+export FIREFORM_DATA
+JOBS ?= 2
+
+.PHONY: demo test test-slow bench system-deps venv clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Stamp files so an unchanged pyproject.toml does not reinstall.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,conformance]'
+	touch $@ $(VENV)/.installed
+
+venv: $(VENV)/.installed
+
+# Debian packages: gfortran (Fortran export round trip) and chromium (report check).
+system-deps:
+	@missing=""; \
+	command -v gfortran >/dev/null || missing="$$missing gfortran"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: $(VENV)/.installed system-deps
+	$(BIN)/fireform demo
+
+test: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" tests
+
+test-slow: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m pytest -n $(JOBS) -m "slow" tests
+
+bench: $(VENV)/.installed-test
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,17 @@
+"""Drivers: inputs in canonical units, regions, derived drivers, input checks, twin world."""
+
+from fireform.drivers.catalog import Variable, catalog, variable
+from fireform.drivers.dataset import Drivers, month_lengths, spherical_cell_area
+from fireform.drivers.regions import RegionSet, global_region, ilamb_regions
+
+__all__ = [
+    "Drivers",
+    "RegionSet",
+    "Variable",
+    "catalog",
+    "variable",
+    "global_region",
+    "ilamb_regions",
+    "month_lengths",
+    "spherical_cell_area",
+]

@@ -1,0 +1,82 @@
+"""Regions as boolean masks on a lat/lon grid: ``global``, the ILAMB 2.x boxes, GFED basis regions.
+
+ILAMB 2.x (``ILAMB/Regions.py``) defines its regions as lat/lon boxes (they overlap); a cell
+belongs to a box when its centre lies inside it (bounds inclusive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fireform.exceptions import UnknownNameError
+
+__all__ = ["ILAMB_BOXES", "GFED_REGION_LABELS", "RegionSet", "ilamb_regions", "global_region"]
+
+# label -> (lat_lo, lat_hi, lon_lo, lon_hi), from ILAMB 2.x Regions.py (see ILAMB_SCORING.md).
+ILAMB_BOXES: dict[str, tuple[float, float, float, float]] = {
+    "bona": (49.75, 79.75, -170.25, -60.25),
+    "tena": (30.25, 49.75, -125.25, -66.25),
+    "ceam": (9.75, 30.25, -115.25, -80.25),
+    "nhsa": (0.25, 12.75, -80.25, -50.25),
+    "shsa": (-59.75, 0.25, -80.25, -33.25),
+    "euro": (35.25, 70.25, -10.25, 30.25),
+    "mide": (20.25, 40.25, -10.25, 60.25),
+    "nhaf": (0.25, 20.25, -20.25, 45.25),
+    "shaf": (-34.75, 0.25, 10.25, 45.25),
+    "boas": (54.75, 70.25, 30.25, 179.75),
+    "ceas": (30.25, 54.75, 30.25, 142.58),
+    "seas": (5.25, 30.25, 65.25, 120.25),
+    "eqas": (-10.25, 10.25, 99.75, 150.25),
+    "aust": (-41.25, -10.50, 112.00, 154.00),
+}
+
+# GFED basis regions 1..14 in the order of van der Werf et al. (2017).
+GFED_REGION_LABELS: tuple[str, ...] = (
+    "BONA", "TENA", "CEAM", "NHSA", "SHSA", "EURO", "MIDE",
+    "NHAF", "SHAF", "BOAS", "CEAS", "SEAS", "EQAS", "AUST",
+)
+
+
+@dataclass(frozen=True)
+class RegionSet:
+    """Named boolean masks over a (lat, lon) grid; ``global`` is always first."""
+
+    name: str  # "ilamb" | "gfed" | "global" | custom
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.masks)
+
+    def mask(self, label: str) -> np.ndarray:
+        if label not in self.masks:
+            raise UnknownNameError(
+                f"unknown region {label!r} in region set {self.name!r}; valid: {', '.join(self.masks)}"
+            )
+        return self.masks[label]
+
+    def packed(self, cell_index: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+        """Masks restricted to the packed cells (boolean vectors of length n_cells)."""
+        iy, ix = cell_index
+        return {k: np.asarray(m[iy, ix], dtype=bool) for k, m in self.masks.items()}
+
+
+def global_region(lat: np.ndarray, lon: np.ndarray) -> RegionSet:
+    return RegionSet("global", {"global": np.ones((lat.size, lon.size), dtype=bool)})
+
+
+def ilamb_regions(lat: np.ndarray, lon: np.ndarray, *, with_global: bool = True) -> RegionSet:
+    """``global`` plus the 14 ILAMB 2.x boxes on this grid (cell centres inside the box)."""
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    lon = np.where(lon > 180.0, lon - 360.0, lon)  # boxes are in -180..180
+    masks: dict[str, np.ndarray] = {}
+    if with_global:
+        masks["global"] = np.ones((lat.size, lon.size), dtype=bool)
+    for label, (la0, la1, lo0, lo1) in ILAMB_BOXES.items():
+        inlat = (lat >= la0) & (lat <= la1)
+        inlon = (lon >= lo0) & (lon <= lo1)
+        masks[label] = inlat[:, None] & inlon[None, :]
+    return RegionSet("ilamb", masks)
