@@ -19,6 +19,7 @@ app = typer.Typer(
 # Stages that contribute commands; each module has ``register(app)``.
 _STAGES = (
     "fireform.drivers.cli",
+    "fireform.drivers.synth_cli",
     "fireform.mechanisms.cli",
     "fireform.forms.cli",
     "fireform.scoring.cli",
