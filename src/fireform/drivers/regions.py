@@ -12,7 +12,9 @@ import numpy as np
 
 from fireform.exceptions import UnknownNameError
 
-__all__ = ["ILAMB_BOXES", "GFED_REGION_LABELS", "RegionSet", "ilamb_regions", "global_region"]
+__all__ = [
+    "ILAMB_BOXES", "GFED_REGION_LABELS", "RegionSet", "ilamb_regions", "global_region", "gfed_regions",
+]
 
 # label -> (lat_lo, lat_hi, lon_lo, lon_hi), from ILAMB 2.x Regions.py (see ILAMB_SCORING.md).
 ILAMB_BOXES: dict[str, tuple[float, float, float, float]] = {
@@ -80,3 +82,67 @@ def ilamb_regions(lat: np.ndarray, lon: np.ndarray, *, with_global: bool = True)
         inlon = (lon >= lo0) & (lon <= lo1)
         masks[label] = inlat[:, None] & inlon[None, :]
     return RegionSet("ilamb", masks)
+
+
+def gfed_regions(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    cells_lat: np.ndarray,
+    cells_lon: np.ndarray,
+    cells_region: np.ndarray,
+    *,
+    with_global: bool = True,
+) -> RegionSet:
+    """``global`` plus the 14 GFED basis regions on this grid, from a 0.5 degree cell list.
+
+    ``cells_*`` give the centres of 0.5 degree land cells and their GFED region 1..14 (van der
+    Werf et al. 2017 order, ``GFED_REGION_LABELS``). A grid cell takes the most common region
+    among the 0.5 degree centres inside it (exact match on a 0.5 degree grid); a cell finer than
+    0.5 degrees that holds no centre takes the region of the 0.5 degree cell containing its own
+    centre. Cells with neither (ocean, Antarctica, Greenland) belong to no GFED region.
+    """
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    lon180 = np.where(lon > 180.0, lon - 360.0, lon)
+    clat = np.asarray(cells_lat, dtype=float)
+    clon = np.asarray(cells_lon, dtype=float)
+    creg = np.asarray(cells_region, dtype=int)
+    n_reg = len(GFED_REGION_LABELS)
+
+    def edges(c: np.ndarray) -> np.ndarray:
+        if c.size == 1:
+            return np.array([c[0] - 0.25, c[0] + 0.25])
+        mid = 0.5 * (c[1:] + c[:-1])
+        return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+    def bin_of(values: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        order = np.argsort(centres)
+        e = edges(centres[order])
+        k = np.searchsorted(e, values, side="right") - 1
+        ok = (k >= 0) & (k < centres.size)
+        out = np.full(values.shape, -1)
+        out[ok] = order[k[ok]]
+        return out
+
+    iy = bin_of(clat, lat)
+    ix = bin_of(clon, lon180)
+    ok = (iy >= 0) & (ix >= 0) & (creg >= 1) & (creg <= n_reg)
+    counts = np.zeros((lat.size, lon.size, n_reg), dtype=np.int32)
+    np.add.at(counts, (iy[ok], ix[ok], creg[ok] - 1), 1)
+    label = np.where(counts.sum(-1) > 0, counts.argmax(-1) + 1, 0)
+    # Fine grids: look up the 0.5 degree cell that contains the centre.
+    step = min(
+        float(np.median(np.abs(np.diff(lat)))) if lat.size > 1 else 0.5,
+        float(np.median(np.abs(np.diff(lon180)))) if lon.size > 1 else 0.5,
+    )
+    lookup = {(round(a * 4), round(b * 4)): r for a, b, r in zip(clat, clon, creg)}
+    for j, i in zip(*np.nonzero(label == 0)) if step < 0.5 - 1e-6 else ():
+        ca = np.floor(lat[j] * 2) / 2 + 0.25
+        co = np.floor(lon180[i] * 2) / 2 + 0.25
+        label[j, i] = lookup.get((round(ca * 4), round(co * 4)), 0)
+    masks: dict[str, np.ndarray] = {}
+    if with_global:
+        masks["global"] = np.ones((lat.size, lon.size), dtype=bool)
+    for k, name in enumerate(GFED_REGION_LABELS, start=1):
+        masks[name] = label == k
+    return RegionSet("gfed", masks)
