@@ -27,6 +27,7 @@ __all__ = [
     "load_isimip3a_ar6",
     "load_gfed_regions",
     "load_biomes",
+    "load_pantanal",
 
     "BIOME_NAMES",
     "GLOBAL",
@@ -188,3 +189,100 @@ def load_biomes(data_dir: str | os.PathLike | None = None) -> xr.DataArray:
     da.attrs = {"long_name": "WWF terrestrial biome", "flag_meanings": dict(BIOME_NAMES), "source": str(path)}
     return da
 
+
+
+# -- pantanal -----------------------------------------------------------------------------------
+NETCDF_DEFAULT_FILL = 9.969209968386869e36  # netCDF's default float fill (no _FillValue attr)
+
+
+def _pantanal_file(name: str, data_dir) -> tuple[str, xr.Dataset]:
+    from fireform.drivers.load import open_file
+
+    p = bundle_path("pantanal", name, data_dir=data_dir)
+    with open_file(p) as ds:
+        return str(p), ds.load()
+
+
+def _mask_default_fill(da: xr.DataArray) -> xr.DataArray:
+    # Written without a _FillValue attribute, so the netCDF default fill 9.97e36 is not decoded:
+    # 23 cells outside the Pantanal hold it. Mask it explicitly.
+    return da.where(np.abs(da) < 1e30)
+
+
+def load_pantanal(*, regions: str | RegionSet = "global", data_dir: str | os.PathLike | None = None):
+    """The Pantanal example (ConFire, Kelley et al.): burned fraction + drivers, 2010-2012, 0.5 deg.
+
+    Every metadata problem of the raw files is corrected here, explicitly (see the comments);
+    ``fireform check`` on the raw files reports each of them.
+    """
+    from fireform.drivers.load import Source, load_drivers, month_index
+
+    srcs: list[Source] = []
+    mapping: dict[str, tuple[str, str]] = {}
+
+    def add(name: str, label: str, da: xr.DataArray, ds: xr.Dataset, units: str | None = None) -> None:
+        da = da.copy()
+        if units is not None:
+            da.attrs["units"] = units
+        keep = ds[[c for c in ("time_bnds",) if c in ds.variables]] if "time" in da.dims else xr.Dataset()
+        out = keep.assign({name: da})
+        srcs.append(Source(label, out))
+        mapping[name] = (label, name)
+
+    # burnt_area.nc: metadata right ('%' of the cell; month-start "days since 1901-01-01" times,
+    # unlike the mid-month "days since 1661-01-01" of the climate files: aligned by year-month).
+    lab, ds = _pantanal_file("burnt_area.nc", data_dir)
+    add("burned_fraction", lab, ds["percentage_of_area_burned"], ds)
+
+    lab, ds = _pantanal_file("pr_mean.nc", data_dir)
+    add("pr", lab, ds["pr"], ds)  # kg m-2 s-1, right; converted with 1 kg m-2 = 1 mm
+
+    lab, ds = _pantanal_file("tas_mean.nc", data_dir)
+    add("tas", lab, ds["tas"], ds)
+
+    # tas_max.nc: the variable is named 'tas' with the same standard_name as the mean file; only
+    # cell_methods ("maximum") says it is the monthly maximum temperature -> tasmax.
+    lab, ds = _pantanal_file("tas_max.nc", data_dir)
+    add("tasmax", lab, ds["tas"], ds)
+
+    # vpd_mean.nc / vpd_max.nc: variable 'unknown' declares units 'K', but VPD is a pressure and
+    # the values (1454..4150 and 2276..6269) are Pascals (1.5-6 kPa, normal for a hot dry season).
+    lab, ds = _pantanal_file("vpd_mean.nc", data_dir)
+    add("vpd", lab, ds["unknown"], ds, units="Pa")
+    lab, ds = _pantanal_file("vpd_max.nc", data_dir)
+    add("vpd_max", lab, ds["unknown"], ds, units="Pa")
+
+    # dry_days.nc: variable named 'pr' with standard_name precipitation_flux and units '1'. The
+    # values (0.036..1, minimum exactly 1/28 in a February) are the FRACTION of days in the month
+    # that were dry, not a flux; times days-in-month gives the dry-day count in 'day'.
+    lab, ds = _pantanal_file("dry_days.nc", data_dir)
+    ndays = xr.DataArray(month_index(ds, label=lab).days_in_month.to_numpy(float), dims="time")
+    dd = ds["pr"] * ndays
+    dd.attrs = {"long_name": "dry days in the month"}
+    add("dry_days", lab, dd, ds, units="day")
+
+    # consec_dry_mean.nc: also named 'pr' / precipitation_flux / units '1'; the values are whole
+    # numbers 1..116 of days (longest consecutive dry spell; cell_methods says maximum despite the
+    # file name) -> units 'day'.
+    lab, ds = _pantanal_file("consec_dry_mean.nc", data_dir)
+    add("consec_dry_days", lab, ds["pr"], ds, units="day")
+
+    # lightning.nc: units '1.15740740740741e-11 m-2.s-1' are right but odd: 1/(86400 s * 1e6 m2)
+    # = flashes km-2 day-1; pint converts them as written (no correction needed).
+    lab, ds = _pantanal_file("lightning.nc", data_dir)
+    add("lightning", lab, ds["cloud2ground"], ds)
+
+    # Tree_cover_vcf.nc / Total_cover_vcf.nc: no units attribute; values 0.19..0.69 and 0.94..1.0
+    # are already fractions (MODIS VCF / 100) -> '1'. Undecoded default fills masked.
+    lab, ds = _pantanal_file("Tree_cover_vcf.nc", data_dir)
+    add("tree_cover", lab, _mask_default_fill(ds["Tree_cover"]), ds, units="1")
+    lab, ds = _pantanal_file("Total_cover_vcf.nc", data_dir)
+    add("total_cover", lab, _mask_default_fill(ds["total_cover"]), ds, units="1")
+
+    # cveg.nc: variable named 'variable', no units. Values 7.5..98.6 cannot be kg C m-2 (that is
+    # 4x the densest tropical forests); as Mg C ha-1 they are 0.75..9.9 kg C m-2, the range of
+    # Pantanal savanna to forest. Undecoded default fills masked.
+    lab, ds = _pantanal_file("cveg.nc", data_dir)
+    add("agb", lab, _mask_default_fill(ds["variable"]), ds, units="Mg ha-1")
+
+    return load_drivers(srcs, mapping=mapping, target="burned_fraction", regions=regions, data_dir=data_dir)
