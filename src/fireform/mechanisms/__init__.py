@@ -1,1 +1,36 @@
-"""mechanisms."""
+"""The mechanism library: cited, bounded, vectorized terms of burned-area forms.
+
+Importing this package registers every mechanism in :data:`REGISTRY`. Each mechanism is a pure
+function ``f(*inputs, xp=np, **params) -> factor in [0, 1]`` plus a frozen
+:class:`Mechanism` record (see ``_base.py``); baseline forms are plain data in ``baselines.py``.
+"""
+
+from fireform.mechanisms import fuel, human, ignition, moisture, productivity  # noqa: F401  (registers)
+from fireform.mechanisms._base import (
+    REGIMES,
+    REGISTRY,
+    Mechanism,
+    Param,
+    Registry,
+    Shape,
+    get,
+    register,
+)
+from fireform.mechanisms.baselines import BASELINES, baseline, baseline_names
+from fireform.mechanisms.references import bib_entries, bib_keys
+
+__all__ = [
+    "REGIMES",
+    "REGISTRY",
+    "Mechanism",
+    "Param",
+    "Registry",
+    "Shape",
+    "get",
+    "register",
+    "BASELINES",
+    "baseline",
+    "baseline_names",
+    "bib_entries",
+    "bib_keys",
+]
