@@ -5,7 +5,8 @@ function ``f(*inputs, xp=np, **params) -> factor in [0, 1]`` plus a frozen
 :class:`Mechanism` record (see ``_base.py``); baseline forms are plain data in ``baselines.py``.
 """
 
-from fireform.mechanisms import fuel, human, ignition, moisture, productivity  # noqa: F401  (registers)
+# importing the modules registers their mechanisms
+from fireform.mechanisms import fuel, human, ignition, moisture, productivity  # noqa: F401
 from fireform.mechanisms._base import (
     REGIMES,
     REGISTRY,

@@ -139,7 +139,7 @@ CLM_LI_LIKE: dict[str, Any] = {
         "clm_ignitions.eff_l": 0.25,
         "clm_ignitions.a_h": 0.0035,
         "clm_ignitions.i_sat": 1.0,
-        "population_suppression.c_sup": 0.01,
+        "population_suppression.c_sup": 1.0 / 99.0,  # CLM 0.01 + 0.98 e = 0.99 (c + (1-c) e)
         "population_suppression.k_sup": 0.025,
         "cropland_fragmentation.p_crop": 1.0,
         "clm_wind_spread.c_wind": 0.06,
@@ -166,15 +166,18 @@ def baseline(name: str) -> dict[str, Any]:
 
 
 def check_baseline(form: dict[str, Any]) -> None:
-    """Raise FormError unless every term is registered and every parameter has an in-bounds default."""
+    """Raise FormError unless every term is registered and every parameter has a default in
+    bounds (UnknownNameError for an unregistered mechanism)."""
     name = form.get("name", "<unnamed>")
     sc = form["scale"]
     if not (sc["lo"] <= sc["default"] <= sc["hi"]):
-        raise FormError(f"baseline {name!r}: scale default {sc['default']} outside [{sc['lo']}, {sc['hi']}]")
+        raise FormError(
+            f"baseline {name!r}: scale default {sc['default']} outside [{sc['lo']}, {sc['hi']}]"
+        )
     expected: set[str] = set()
     for term in form["terms"]:
         mech = REGISTRY.get(term["mechanism"])  # raises UnknownNameError with the valid ids
-        tid = term.get("id", mech.id)
+        tid = term.get("alias") or mech.id
         for p in mech.params:
             key = f"{tid}.{p.name}"
             expected.add(key)

@@ -103,7 +103,7 @@ register(
         inputs=("popd",),
         params=(
             Param("c_sup", 0.0, 0.5, "1", "unsuppressed fraction at very high density",
-                  default=0.01),
+                  default=1.0 / 99.0),
             Param("k_sup", 1e-3, 0.2, "km2", "suppression per person km-2", log=True,
                   default=0.025),
         ),
@@ -114,7 +114,8 @@ register(
             "[S] CLM: 1 - fs = 0.01 + 0.98 exp(-0.025 hdm) (ESCOMP/CTSM "
             "src/biogeochem/CNFireLi2014Mod.F90); INFERNO: 0.05 + 0.9 exp(-0.05 D). Written as "
             "c + (1 - c) exp(-k D) so the factor is 1 at D = 0: CLM's form is 0.99 x this with "
-            "c = 0.0101 (default c = 0.01, k = 0.025); INFERNO's is 0.95 x this with c = 0.0526, "
+            "c = 0.01/0.99 = 1/99 (defaults c = 1/99, k = 0.025); INFERNO's is 0.95 x this "
+            "with c = 0.0526, "
             "k = 0.05 (constant factors belong in the scale)."
         ),
         shape=Shape(monotone={"popd": -1}),

@@ -141,10 +141,11 @@ register(
         equation="sigmoid(k_dry * (dryness - dry0))",
         references=("Kuhn-Regnier2021", "pythoninferno"),
         notes=(
-            "[S] python-inferno src/python_inferno/dry_bal.py accumulates "
-            "d_t = clip(d_{t-1} + r rain - (1 - exp(-v VPD)), -1, 1) and SINFERNO passes it "
-            "through a (generalised) sigmoid. The balance itself is the derived catalog input "
-            "`dryness` (monthly analogue, computed in fireform.drivers.derived); this term is "
+            "[S] python-inferno src/python_inferno/dry_bal.py accumulates a dryness balance "
+            "in [-1, 1] from rain and VPD, and SINFERNO passes it through a (generalised) "
+            "sigmoid. The balance is the derived catalog input `dryness`, a monthly analogue "
+            "computed by fireform.drivers.derived.accumulated_dryness (D_t = D_{t-1} + "
+            "r (1 - D_{t-1})(1 - exp(-VPD/v0)) - r (1 + D_{t-1})(1 - exp(-P/p0))); this term is "
             "the plain logistic (shape exponent 1). Parameters are fitted in SINFERNO: no "
             "default. Beware a silently wrong derived input (zeros across the Sahel): the input "
             "checks must pass first."
@@ -178,11 +179,12 @@ register(
             "[S] FATES (NGEET/fates fire/SFNesterovMod.F90) accumulates the daily Nesterov index "
             "NI += max(0, (T - T_dew) T) (deg C), reset when rain > 3 mm/day, and uses "
             "FDI = 1 - exp(-alpha NI) with alpha = 3.7e-4 (default; LPJmL-SPITFIRE uses "
-            "3.3e-5..6.7e-5). MONTHLY ANALOGUE: the catalog's `nesterov` is computed from "
-            "monthly means by fireform.drivers.derived as (T - T_dew) T accumulated over the "
-            "month's dry days (days with precipitation < 1 mm), so it approximates the daily "
-            "index at the end of a month without resetting rain. The daily alpha is a starting "
-            "point only; fit it."
+            "3.3e-5..6.7e-5). MONTHLY ANALOGUE: the catalog's `nesterov` comes from "
+            "fireform.drivers.derived.nesterov_monthly: NI_t = c_t NI_{t-1} + N_t "
+            "max(Tmax - Tdew, 0) max(Tmax, 0) (deg C, monthly means), N_t the month's dry days "
+            "(< 1 mm), carried over (c_t = 1) only through a month without a wet day. It "
+            "approximates the daily index at month end, so the daily alpha is a starting point "
+            "only; fit it."
         ),
         shape=Shape(monotone={"nesterov": 1}),
         tag="S",
@@ -254,7 +256,7 @@ register(
 
 # -- GlobFIRM fire-season length -------------------------------------------------------------
 def globfirm_fire_season(soil_moisture, *, xp=np, m_e):
-    """p = exp(-pi (W / m_e)^2); A(p) = p exp((p-1) / (0.45(p-1)^3 + 2.83(p-1)^2 + 2.96(p-1) + 1.04))."""
+    """p = exp(-pi (W / m_e)^2), q = p - 1; A = p exp(q / (0.45 q^3 + 2.83 q^2 + 2.96 q + 1.04))."""
     p = xp.exp(-PI * xp.power(soil_moisture / m_e, 2.0))
     q = p - 1.0
     denom = 0.45 * xp.power(q, 3.0) + 2.83 * xp.power(q, 2.0) + 2.96 * q + 1.04
@@ -362,7 +364,7 @@ register(
 
 # -- ConFire moisture control ----------------------------------------------------------------
 def confire_moisture(soil_moisture, tas, rh, *, xp=np, w_emc, m0, k_m):
-    """1 - S(m; m0, k_m), m = (theta + w_emc EMC) / (1 + w_emc), EMC = (10 - 0.25 (T_C - RH)) / 100."""
+    """1 - S(m; m0, k_m), m = (theta + w_emc EMC) / (1 + w_emc), EMC = (10 - 0.25 (T - RH))/100."""
     emc = (10.0 - 0.25 * (tas - 273.15 - rh)) / 100.0
     m = (soil_moisture + w_emc * emc) / (1.0 + w_emc)
     return sigmoid(-k_m * (m - m0), xp)
@@ -375,7 +377,8 @@ register(
         func=confire_moisture,
         inputs=("soil_moisture", "tas", "rh"),
         params=(
-            Param("w_emc", 0.0, 10.0, "1", "weight of dead-fuel equilibrium moisture vs soil wetness"),
+            Param("w_emc", 0.0, 10.0, "1",
+                  "weight of dead-fuel equilibrium moisture vs soil wetness"),
             Param("m0", -0.1, 1.0, "1", "mixed moisture at which the control is half closed"),
             Param("k_m", 1.0, 100.0, "1", "steepness of the moisture control", log=True),
         ),

@@ -93,9 +93,10 @@ def param_draws(mech: Mechanism, n_random: int = 30, *, seed: int = 0) -> list[d
         units += [rng.integers(0, 2, k).astype(float) for _ in range(16)]
     units += [rng.random(k) for _ in range(n_random)]
     draws = [unit_to_params(mech, u) for u in units]
+    mid = unit_to_params(mech, [0.5] * k)
     draws.append(
         {
-            p.name: (p.default if p.default is not None else unit_to_params(mech, [0.5] * k)[p.name])
+            p.name: p.default if p.default is not None else mid[p.name]
             for p in mech.params
         }
     )
@@ -149,7 +150,8 @@ def check_record(mech: Mechanism) -> None:
         raise _fail(mech, "needs at least one input")
     for name in mech.inputs:
         if name not in cat:
-            raise _fail(mech, f"input {name!r} is not a catalog variable ({', '.join(sorted(cat))})")
+            raise _fail(mech, f"input {name!r} is not a catalog variable "
+                              f"({', '.join(sorted(cat))})")
         if cat[name].role == "target":
             raise _fail(mech, f"input {name!r} is the target, not a driver")
     if len(set(mech.inputs)) != len(mech.inputs):
@@ -179,7 +181,8 @@ def check_record(mech: Mechanism) -> None:
     if set(shape.monotone) & set(shape.hump):
         raise _fail(mech, "an input cannot be both monotone and a hump")
     if declared != set(mech.inputs):
-        raise _fail(mech, f"declared shape covers {sorted(declared)}, inputs are {list(mech.inputs)}")
+        raise _fail(mech, f"declared shape covers {sorted(declared)}, "
+                          f"inputs are {list(mech.inputs)}")
     for name, sign in shape.monotone.items():
         if sign not in (1, -1):
             raise _fail(mech, f"monotone sign of {name!r} must be +1 or -1, got {sign}")
@@ -201,7 +204,9 @@ def check_references(mech: Mechanism, keys: frozenset[str] | set[str] | None = N
 
 
 # -- numeric checks --------------------------------------------------------------------------
-def check_bounded(mech: Mechanism, *, n_points: int = 512, n_params: int = 30, seed: int = 0) -> None:
+def check_bounded(
+    mech: Mechanism, *, n_points: int = 512, n_params: int = 30, seed: int = 0
+) -> None:
     """Finite and in [0, 1] over the parameter box and the catalog ranges (float64 and float32)."""
     cols = input_samples(mech, n_points, seed=seed)
     for dtype in (np.float64, np.float32):
@@ -237,16 +242,22 @@ def check_broadcasting(mech: Mechanism, *, n: int = 7, m: int = 5, seed: int = 0
         shape = (n, 1) if v.static else (n, m)
         arrays[name] = (v.lo + (v.hi - v.lo) * rng.random(shape) ** 3).astype(np.float32)
     want_shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
-    with np.errstate(over="ignore", under="ignore"):
-        out = np.asarray(_call(mech, arrays, params))
-        full = {k: np.ascontiguousarray(np.broadcast_to(a, want_shape)) for k, a in arrays.items()}
-        ref = np.asarray(_call(mech, full, params))
-        # parameters given as 0-d float32 arrays (as a kernel might) must work as scalars do
-        p32 = {k: np.float32(v) for k, v in params.items()}
-        out32 = np.asarray(_call(mech, arrays, p32))
+    shapes = {k: a.shape for k, a in arrays.items()}
+    try:
+        with np.errstate(over="ignore", under="ignore"):
+            out = np.asarray(_call(mech, arrays, params))
+            full = {k: np.ascontiguousarray(np.broadcast_to(a, want_shape))
+                    for k, a in arrays.items()}
+            ref = np.asarray(_call(mech, full, params))
+            # parameters given as float32 scalars (as a kernel might) must work as floats do
+            p32 = {k: np.float32(v) for k, v in params.items()}
+            out32 = np.asarray(_call(mech, arrays, p32))
+    except Exception as e:  # a shape error is the contract failure here
+        raise _fail(mech, f"fails to broadcast inputs of shapes {shapes}: "
+                          f"{type(e).__name__}: {e}") from None
     if out.shape != want_shape:
-        raise _fail(mech, f"output shape {out.shape} for input shapes "
-                          f"{ {k: a.shape for k, a in arrays.items()} }; expected {want_shape}")
+        raise _fail(mech, f"output shape {out.shape} for input shapes {shapes}; "
+                          f"expected {want_shape} (broadcast)")
     if not np.array_equal(out, ref, equal_nan=True):
         raise _fail(mech, "broadcast evaluation differs from evaluation on broadcast arrays")
     if out32.shape != want_shape or not np.allclose(out32, out, rtol=1e-4, atol=1e-6):
@@ -259,7 +270,9 @@ def check_broadcasting(mech: Mechanism, *, n: int = 7, m: int = 5, seed: int = 0
         raise _fail(mech, f"scalar inputs give shape {scalar.shape}, expected ()")
 
 
-def check_equation(mech: Mechanism, *, rtol: float = 1e-6, n_params: int = 12, seed: int = 0) -> None:
+def check_equation(
+    mech: Mechanism, *, rtol: float = 1e-6, n_params: int = 12, seed: int = 0
+) -> None:
     """The record's equation uses exactly its inputs and parameters and equals the function."""
     from fireform.forms import expr as E
 
