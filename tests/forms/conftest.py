@@ -10,7 +10,7 @@ from fireform.testing.worlds import tiny_drivers
 
 def _gpp_gate(gpp_mean_12m, rh, *, xp, g0, kg, rh50):
     fuel = 1.0 / (1.0 + xp.exp(-kg * (gpp_mean_12m - g0)))
-    return fuel * (1.0 - xp.minimum(xp.maximum((rh - 20.0) / (rh50 - 20.0), 0.0), 1.0))
+    return fuel * (1.0 - xp.minimum(xp.maximum((rh - 10.0) / (rh50 - 10.0), 0.0), 1.0))
 
 
 def _temp_sigmoid(tas, *, xp, t0, k):
@@ -46,9 +46,9 @@ MECHS = [
         id="t_gpp_gate", name="GPP gate", func=_gpp_gate, inputs=("gpp_mean_12m", "rh"),
         params=(Param("g0", 100.0, 2000.0, "g m-2 yr-1", "half point", default=600.0),
                 Param("kg", 1e-3, 0.05, "m2 yr g-1", "slope", log=True, default=0.005),
-                Param("rh50", 40.0, 95.0, "percent", "upper RH", default=80.0)),
+                Param("rh50", 70.0, 100.0, "percent", "upper RH", default=95.0)),
         regime="productivity",
-        equation="sigmoid(kg*(gpp_mean_12m - g0))*(1 - clip((rh - 20)/(rh50 - 20)))",
+        equation="sigmoid(kg*(gpp_mean_12m - g0))*(1 - clip((rh - 10)/(rh50 - 10)))",
         references=("vanderwerf2008",), notes="test"),
     Mechanism(
         id="t_temp", name="temperature sigmoid", func=_temp_sigmoid, inputs=("tas",),

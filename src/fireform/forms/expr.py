@@ -663,7 +663,7 @@ def to_fortran(expr: Expr, rename: Callable[[str], str] | Mapping[str, str] | No
 
 def to_c(expr: Expr, rename: Callable[[str], str] | Mapping[str, str] | None = None) -> str:
     """C99 (double) source of ``expr`` for the fused kernel, which defines ``ff_exp``,
-    ``ff_tanh``, ``ff_min`` and ``ff_max`` (see :mod:`fireform.forms.kernel`)."""
+    ``ff_log``, ``ff_tanh``, ``ff_min`` and ``ff_max`` (see :mod:`fireform.forms.kernel`)."""
 
     def num(v: float) -> str:
         return repr(float(v))
@@ -675,7 +675,7 @@ def to_c(expr: Expr, rename: Callable[[str], str] | Mapping[str, str] | None = N
 
     funcs = {
         "exp": lambda a: f"ff_exp({a[0]})",
-        "log": lambda a: f"log({a[0]})",
+        "log": lambda a: f"ff_log({a[0]})",
         "sqrt": lambda a: f"sqrt({a[0]})",
         "tanh": lambda a: f"ff_tanh({a[0]})",
         "abs": lambda a: f"fabs({a[0]})",
