@@ -159,3 +159,25 @@ def test_pantanal_loader_matches_sanity_figures(data_dir):
     assert d.array("dry_days").max() == pytest.approx(31.0) and d.array("dry_days").min() >= 1.0
     assert d.array("tree_cover").max() < 1 and np.isfinite(d.array("agb")).all()
     assert d.array("pr").max() == pytest.approx(14.665, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "units,match",
+    [
+        (None, r"a\.nc, variable 'v': units are missing"),
+        ("", r"units are missing"),
+        ("flibbets", r"cannot parse units 'flibbets'"),
+        ("K", r"units 'K' .* cannot be converted to the expected 'mm day-1'"),
+    ],
+)
+def test_units_errors_name_file_variable_units_and_expected(units, match):
+    with pytest.raises(UnitsError, match=match):
+        conversion(units, "mm day-1", file="a.nc", var="v")
+
+
+def test_water_identity_only_for_water_amounts():
+    c = conversion("kg m-2", "mm")
+    assert c.scale == pytest.approx(1.0) and "1 kg m-2 = 1 mm" in c.note
+    assert conversion("mm day-1", "mm day-1").note == ""
+    with pytest.raises(UnitsError):
+        conversion("kg m-3", "mm")  # a density is not a water depth

@@ -272,14 +272,20 @@ def _load_one(name: str, src: Source, vname: str) -> _Loaded:
     da = da.transpose(*order)
     lat = np.asarray(da[latn].values, dtype=float)
     lon = np.asarray(da[lonn].values, dtype=float)
-    vals = np.asarray(da.values, dtype=np.float64)
+    vals = np.asarray(da.values)
+    if not np.issubdtype(vals.dtype, np.floating):
+        vals = vals.astype(np.float64)
     # Sort axes ascending so files that store latitude north-to-south still share one grid.
-    iy, ix = np.argsort(lat, kind="stable"), np.argsort(lon, kind="stable")
-    vals = vals[..., iy, :][..., ix]
-    lat, lon = lat[iy], lon[ix]
+    if np.any(np.diff(lat) < 0):
+        iy = np.argsort(lat, kind="stable")
+        vals, lat = vals[..., iy, :], lat[iy]
+    if np.any(np.diff(lon) < 0):
+        ix = np.argsort(lon, kind="stable")
+        vals, lon = vals[..., ix], lon[ix]
     units = da.attrs.get("units")
     conv = conversion(units, variable(name).units, file=src.label, var=vname)
-    vals = conv.apply(vals)
+    if not conv.identity:  # in float64, then back to float32 storage
+        vals = conv.apply(vals.astype(np.float64))
     if not np.isfinite(vals).any():
         raise InvalidValueError(
             f"{where} ({name}): every value is NaN or missing ({vals.size} values)"
@@ -299,7 +305,7 @@ def _load_one(name: str, src: Source, vname: str) -> _Loaded:
                 f"at {at} ({int(neg.sum())} negative values)"
             )
         vals = np.where((vals < 0) & (vals >= -PR_NEGATIVE_TOLERANCE), 0.0, vals)
-    return _Loaded(name, src.label, vals.astype(np.float32), lat, lon, months, str(units))
+    return _Loaded(name, src.label, vals.astype(np.float32, copy=False), lat, lon, months, str(units))
 
 
 def _check_grid(ref: _Loaded, other: _Loaded) -> None:
@@ -391,7 +397,8 @@ def load_drivers(
             data[x.name] = (("lat", "lon"), x.data, attrs)
         else:
             pos = x.months.get_indexer(common)
-            data[x.name] = (("time", "lat", "lon"), x.data[pos], attrs)
+            whole = pos.size == x.months.size and np.array_equal(pos, np.arange(pos.size))
+            data[x.name] = (("time", "lat", "lon"), x.data if whole else x.data[pos], attrs)
     ds = xr.Dataset(data, coords={"time": common.values, "lat": lat, "lon": lon})
     valid = np.ones((lat.size, lon.size), dtype=bool)
     for name, da in ds.data_vars.items():
