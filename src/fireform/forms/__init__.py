@@ -1,1 +1,24 @@
-"""forms."""
+"""Forms: burned fraction = scale x product of terms; kernels and exports.
+
+- :mod:`fireform.forms.expr`: the safe expression language (own parser and AST).
+- :mod:`fireform.forms.form`: :class:`Form`, canonical JSON, content hash, parameter layout.
+- :mod:`fireform.forms.kernel`: :func:`compile_kernel`, fused evaluators.
+- :mod:`fireform.forms.export`: Python, Fortran 90, LaTeX and JSON exports.
+"""
+
+from fireform.forms.expr import parse
+from fireform.forms.form import Bounds, Form, MechanismTerm, NewTerm, ParamSpec, Scale
+from fireform.forms.kernel import Kernel, agreement, compile_kernel
+
+__all__ = [
+    "Form",
+    "MechanismTerm",
+    "NewTerm",
+    "Scale",
+    "ParamSpec",
+    "Bounds",
+    "Kernel",
+    "compile_kernel",
+    "agreement",
+    "parse",
+]
