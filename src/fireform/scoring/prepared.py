@@ -1,0 +1,335 @@
+"""``Benchmark``: a reference prepared once, scoring predictions fast (all components, all regions).
+
+Everything that depends only on the reference (period means, sigma_ref, climatologies, phase,
+IAV, ilamb3's normalisers, region x cell weight matrices, spatial sums) is computed in
+``prepare``; ``score`` runs one fused per-cell pass (``fast.py``) over the prediction, then a few
+(n_cells x 12) operations and three small matmuls (regions x cells) @ (cells x components).
+``score_plain`` runs the readable reference path (``components.score_plain``) on the same inputs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fireform.exceptions import ScoringError, UnknownNameError
+from fireform.scoring import components as cp
+from fireform.scoring.components import COMPONENTS, MID_MONTHS
+from fireform.scoring import fast as F
+from fireform.scoring.fast import cell_pass, window_slots
+from fireform.scoring.timeaxis import TimeAxis
+
+__all__ = ["Benchmark", "Scores"]
+
+_IDX = {c: i for i, c in enumerate(COMPONENTS)}
+
+
+@dataclass(frozen=True, eq=False)
+class Scores:
+    """Component scores, (n_regions x n_components), with the reasons for every NaN."""
+
+    values: np.ndarray
+    regions: tuple[str, ...]
+    components: tuple[str, ...] = COMPONENTS
+    reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def _row(self, region: str) -> np.ndarray:
+        if region not in self.regions:
+            raise UnknownNameError(f"unknown region {region!r}; valid: {', '.join(self.regions)}")
+        return self.values[self.regions.index(region)]
+
+    def get(self, component: str, region: str = "global") -> float:
+        if component not in self.components:
+            raise UnknownNameError(
+                f"unknown component {component!r}; valid: {', '.join(self.components)}"
+            )
+        return float(self._row(region)[self.components.index(component)])
+
+    def vector(self, region: str = "global") -> dict[str, float]:
+        return dict(zip(self.components, map(float, self._row(region))))
+
+    def overall(self, convention: str = "ilamb2", region: str = "global") -> float:
+        from fireform.scoring.overall import overall
+
+        return overall(self.vector(region), convention)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy: region, component, value, reason."""
+        rows = [
+            {"region": r, "component": c, "value": float(self.values[i, j]),
+             "reason": self.reasons.get((r, c), "")}
+            for i, r in enumerate(self.regions) for j, c in enumerate(self.components)
+        ]
+        return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True, eq=False)
+class Benchmark:
+    """A prepared reference. Build with ``Benchmark.prepare`` or ``Benchmark.from_drivers``."""
+
+    obs: np.ndarray
+    area: np.ndarray
+    axis: TimeAxis
+    region_labels: tuple[str, ...]
+    region_matrix: np.ndarray  # (n_regions, n_cells) bool
+    mass_weighting: bool
+    rmse_basis: str
+    n_grid: int
+    units: str
+    pre: dict = field(repr=False)
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def prepare(
+        cls,
+        obs,
+        *,
+        area,
+        time,
+        regions: dict[str, np.ndarray] | None = None,
+        mass_weighting: bool = True,
+        rmse_basis: str = "cycle",
+        obs_mask: np.ndarray | None = None,
+        n_grid: int | None = None,
+        calendar: str = "noleap",
+        units: str = "1",
+    ) -> "Benchmark":
+        """Prepare a reference (n_cells, n_months) for scoring.
+
+        ``n_grid``: cells of the full lat/lon grid (2.x's spatial correlation counts them all);
+        default n_cells. ``calendar="noleap"`` weights months as 2.x does after converting to
+        noleap (February = 28 days); ``"actual"`` uses real month lengths. ``obs_mask``: cells
+        (n_cells,) or cell-months to treat as missing.
+        """
+        obs = np.asarray(obs)
+        if obs.ndim != 2 or not np.issubdtype(obs.dtype, np.floating):
+            raise ScoringError(f"obs must be a float (n_cells, n_months) array, got {obs.dtype} {obs.shape}")
+        axis = TimeAxis.from_index(time, calendar=calendar)
+        if obs.shape[1] != axis.n:
+            raise ScoringError(f"obs has {obs.shape[1]} months but time has {axis.n}")
+        if obs_mask is not None:
+            m = np.asarray(obs_mask, dtype=bool)
+            obs = np.where(m if m.ndim == 2 else m[:, None], np.nan, obs).astype(obs.dtype)
+        obs = np.ascontiguousarray(obs)
+        area = np.asarray(area, dtype=float)
+        if area.shape != (obs.shape[0],):
+            raise ScoringError(f"area has shape {area.shape}, expected ({obs.shape[0]},) cells")
+        if regions is None:
+            regions = {"global": np.ones(obs.shape[0], bool)}
+        labels = tuple(regions)
+        rm = np.array([np.asarray(regions[k], dtype=bool) for k in labels])
+        if rm.shape != (len(labels), obs.shape[0]):
+            raise ScoringError(f"region masks must be ({obs.shape[0]},) booleans; got {rm.shape[1:]}")
+        if rmse_basis not in ("cycle", "series"):
+            raise ScoringError(f"rmse_basis must be 'cycle' or 'series', got {rmse_basis!r}")
+        pre = _precompute(obs, area, axis, rm, mass_weighting)
+        return cls(obs, area, axis, labels, rm, bool(mass_weighting), rmse_basis,
+                   int(n_grid or obs.shape[0]), units, pre)
+
+    @classmethod
+    def from_drivers(cls, drivers, *, years=None, regions=None, mass_weighting: bool = True,
+                     **kw) -> "Benchmark":
+        """From ``Drivers`` (their target variable); ``years`` selects a period."""
+        d = drivers.select_years(years) if years is not None else drivers
+        masks = d.region_masks if regions is None else regions
+        return cls.prepare(
+            d.array(d.target), area=d.area, time=d.time, regions=masks,
+            mass_weighting=mass_weighting, n_grid=int(d.lat.size * d.lon.size),
+            units=d.units(d.target), **kw,
+        )
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.obs.shape[0])
+
+    @property
+    def time(self) -> pd.DatetimeIndex:
+        return self.axis.time
+
+    # -- scoring ----------------------------------------------------------------------------
+    def check(self, pred) -> np.ndarray:
+        pred = np.asarray(pred)
+        if pred.shape != self.obs.shape:
+            raise ScoringError(
+                f"prediction shape {pred.shape} differs from the reference's {self.obs.shape} "
+                f"(cells x months; the reference covers {self.time[0]:%Y-%m}..{self.time[-1]:%Y-%m})"
+            )
+        if not np.issubdtype(pred.dtype, np.floating):
+            raise ScoringError(f"prediction must be floating point, got {pred.dtype}")
+        return np.ascontiguousarray(pred)
+
+    def score(self, pred) -> Scores:
+        """All components for all regions (fast path)."""
+        pred = self.check(pred)
+        p = self.pre
+        # NaN anywhere propagates into the sum: one cheap pass decides the branch-free path.
+        if np.isnan(pred.sum(dtype=np.float64)):
+            row_clean = p["obs_complete"] & ~np.isnan(pred).any(axis=1)
+        else:
+            row_clean = p["obs_complete"]
+        cols = cell_pass(pred, self.obs, ref=p["ref"], dr=p["dr"], axis=self.axis,
+                         window_slots=p["kwin"], row_clean=row_clean)
+        return self._assemble(cols)
+
+    def score_plain(self, pred) -> Scores:
+        """All components for all regions via the readable reference path."""
+        pred = self.check(pred)
+        values, _ = cp.score_plain(
+            self.obs, pred, area=self.area, axis=self.axis, regions=self.region_matrix,
+            mass_weighting=self.mass_weighting, rmse_basis=self.rmse_basis, n_grid=self.n_grid,
+        )
+        return Scores(values, self.region_labels, COMPONENTS, self._reasons(values, pred))
+
+    def cell_fields(self, pred) -> cp.CellFields:
+        pred = self.check(pred)
+        return cp.score_plain(
+            self.obs, pred, area=self.area, axis=self.axis, regions=self.region_matrix,
+            mass_weighting=self.mass_weighting, rmse_basis=self.rmse_basis, n_grid=self.n_grid,
+        )[1]
+
+    def card(self, pred, *, model: str = "model", period: str = "all"):
+        from fireform.scoring.card import ScoreCard
+
+        return ScoreCard.from_scores(self.score(pred), model=model, period=period)
+
+    def residuals(self, pred):
+        from fireform.scoring.residuals import residuals
+
+        return residuals(self, pred)
+
+    # -- internals --------------------------------------------------------------------------
+    def _assemble(self, per_cell: np.ndarray) -> Scores:
+        p = self.pre
+        cbar, cm3 = per_cell[:, F.CBAR], per_cell[:, F.CM3]
+        valid = p["r_ok"] & ~np.isnan(cbar)
+        rbar = p["rbar"]
+        cols = per_cell[:, [F.BIAS, F.RMSE_CYCLE, F.RMSE_SERIES, F.SEASONAL, F.IAV,
+                            F.BIAS3, F.RMSE3, F.SEASONAL3]]
+        out = np.full((len(self.region_labels), len(COMPONENTS)), np.nan)
+        ok = ~np.isnan(cols)
+        z = np.where(ok, cols, 0.0)
+        # 2.x: weights area * rbar (mass) over valid cells
+        w2 = p["W2"]
+        v5 = ok[:, :5] & valid[:, None]
+        num, den = w2 @ (z[:, :5] * v5), w2 @ v5
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(den > 0, num / den, np.nan)
+        out[:, _IDX["bias"]] = r2[:, 0]
+        out[:, _IDX["rmse_cycle"]] = r2[:, 1]
+        out[:, _IDX["rmse_series"]] = r2[:, 2]
+        out[:, _IDX["seasonal"]] = r2[:, 3]
+        out[:, _IDX["iav"]] = r2[:, 4]
+        out[:, _IDX["rmse"]] = r2[:, 1] if self.rmse_basis == "cycle" else r2[:, 2]
+        # ilamb3: bias with its own mass weights, rmse/seasonal area only
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wb3 = p["W3b"]
+            nb, db = wb3 @ z[:, 5], wb3 @ ok[:, 5]
+            out[:, _IDX["bias_ilamb3"]] = np.where(db > 0, nb / db, np.nan)
+            wa = p["WA"]
+            na, da = wa @ z[:, 6:8], wa @ ok[:, 6:8]
+            ra = np.where(da > 0, na / da, np.nan)
+        out[:, _IDX["rmse_ilamb3"]] = ra[:, 0]
+        out[:, _IDX["seasonal_ilamb3"]] = ra[:, 1]
+        self._spatial(out, rbar, cbar, valid, cm3)
+        return Scores(out, self.region_labels, COMPONENTS, self._reasons(out, None))
+
+    def _spatial(self, out, rbar, cbar, valid, cm3):
+        M = self.pre["M"]
+        x = np.where(valid, rbar, 0.0)
+        y = np.where(valid, cbar, 0.0)
+        v = valid.astype(float)
+        S = M @ np.stack([v, x, y, x * x, y * y, x * y], axis=1)
+        cnt, sx, sy, sxx, syy, sxy = S.T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            std0 = np.maximum(np.sqrt(np.maximum(sxx / cnt - (sx / cnt) ** 2, 0.0)), 1e-12)
+            std = np.maximum(np.sqrt(np.maximum(syy / cnt - (sy / cnt) ** 2, 0.0)), 1e-12) / std0
+            N = float(self.n_grid)
+            rq = (sxy - sx * sy / N) / (np.sqrt(sxx - sx * sx / N) * np.sqrt(syy - sy * sy / N))
+            vx, vy = sxx - sx * sx / cnt, syy - sy * sy / cnt
+            rp = (sxy - sx * sy / cnt) / (np.sqrt(vx) * np.sqrt(vy))
+            f = (std + 1.0 / std) ** 2 * 2.0
+            out[:, _IDX["spatial"]] = np.where(cnt > 0, 4.0 * (1.0 + rq) / f, np.nan)
+            out[:, _IDX["spatial_plain"]] = np.where(cnt > 0, 4.0 * (1.0 + rp) / f, np.nan)
+            # ilamb3: std over each map's own defined cells, correlation over both
+            p = self.pre
+            yok = ~np.isnan(cm3)
+            y3 = np.where(yok, cm3, 0.0)
+            Sy = M @ np.stack([yok.astype(float), y3, y3 * y3], axis=1)
+            ny, sy3, syy3 = Sy.T
+            com_std = np.sqrt(np.maximum(syy3 / ny - (sy3 / ny) ** 2, 0.0))
+            both = yok & p["rm3_ok"]
+            xb = np.where(both, p["rm3_0"], 0.0)
+            yb = np.where(both, y3, 0.0)
+            B = M @ np.stack([both.astype(float), xb, yb, xb * xb, yb * yb, xb * yb], axis=1)
+            nb, bx, by, bxx, byy, bxy = B.T
+            corr = (bxy - bx * by / nb) / (np.sqrt(bxx - bx * bx / nb) * np.sqrt(byy - by * by / nb))
+            sd = com_std / p["ref_std3"]
+            s3 = 4 * (1 + corr) / ((sd + 1 / sd) ** 2 * 2)
+        out[:, _IDX["spatial_ilamb3"]] = np.where(p["ref_std3_ok"], s3, np.nan)
+
+    def _reasons(self, values: np.ndarray, pred) -> dict:
+        p, reasons = self.pre, {}
+        for i, reg in enumerate(self.region_labels):
+            for j, comp in enumerate(COMPONENTS):
+                if not np.isnan(values[i, j]):
+                    continue
+                if p["n_ref_cells"][i] == 0:
+                    why = "no cell of this region has reference data"
+                elif p["ref_burns"][i] == 0:
+                    why = "the reference never burns in this region"
+                elif comp in ("rmse_cycle", "seasonal", "iav") or (comp == "rmse" and self.rmse_basis == "cycle"):
+                    why = "no whole year from the first January: no annual cycle" if self.axis.cycle_years == 0 else "no cell with a defined score"
+                elif comp == "rmse_ilamb3" and self.axis.n < 24:
+                    why = "ilamb3 skips RMSE below 24 months"
+                elif comp == "spatial_ilamb3" and not p["ref_std3_ok"][i]:
+                    why = "no spatial variance in the reference (ilamb3 skips the region)"
+                else:
+                    why = "no cell with a defined score (prediction missing or reference constant)"
+                reasons[(reg, comp)] = why
+        return reasons
+
+
+def _precompute(obs, area, axis: TimeAxis, rm: np.ndarray, mass: bool) -> dict:
+    r = np.asarray(obs, dtype=float)
+    rbar_raw = cp.period_mean(r, axis.dt)
+    r_ok = ~np.isnan(rbar_raw)
+    R = np.where(r_ok[:, None], r, np.nan)
+    rbar = rbar_raw
+    sigma = cp.weighted_rms_about(R, rbar, axis.w_rms)
+    clim_r = cp.climatology(R, axis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dr = clim_r - np.nanmean(clim_r, axis=1, keepdims=True)
+    ir = cp.time_of_max(clim_r)
+    tr = np.where(ir >= 0, MID_MONTHS[np.maximum(ir, 0)], np.nan)
+    sig_iav_r = cp.iav_sigma(R, clim_r, axis)
+    rm3 = cp.period_mean(r, axis.dt_actual)
+    norm3 = cp.weighted_rms_about(r, rm3, axis.dt_actual)
+    rmw = cp.period_mean(r, axis.w_ilamb3_rmse)
+    crms3 = cp.weighted_rms_about(r, rmw, axis.w_ilamb3_rmse)
+    mr = cp.monthly_means_all_years(r, axis)
+    ir3 = np.where(np.isnan(mr).all(axis=1), np.nan, np.argmax(np.nan_to_num(mr, nan=0.0), axis=1))
+    M = rm.astype(float)
+    w2 = area * (np.where(r_ok, rbar, 0.0) if mass else 1.0)
+    w3b = area * (np.where(np.isnan(rm3), 0.0, rm3) if mass else 1.0)
+    rm3_ok = ~np.isnan(rm3)
+    rm3_0 = np.where(rm3_ok, rm3, 0.0)
+    S = M @ np.stack([rm3_ok.astype(float), rm3_0, rm3_0 * rm3_0], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref_std3 = np.sqrt(np.maximum(S[:, 2] / S[:, 0] - (S[:, 1] / S[:, 0]) ** 2, 0.0))
+    ref_std3_ok = (S[:, 0] > 0) & ~np.isclose(ref_std3, 0.0)
+    ref = np.stack([np.where(r_ok, rbar, np.nan), r_ok.astype(float), sigma, tr, sig_iav_r,
+                    rm3, norm3, rmw, crms3, ir3], axis=1)
+    return dict(
+        ref=np.ascontiguousarray(ref), kwin=window_slots(axis),
+        obs_complete=~np.isnan(r).any(axis=1),
+        rbar_raw=np.where(r_ok, rbar_raw, np.nan), r_ok=r_ok, rbar=rbar, sigma=sigma, dr=np.ascontiguousarray(dr), tr=tr,
+        sig_iav_r=sig_iav_r, rm3=rm3, norm3=norm3, rmw=rmw, crms3=crms3, ir3=ir3, M=M,
+        W2=M * w2[None, :], W3b=M * w3b[None, :], WA=M * area[None, :], rm3_ok=rm3_ok,
+        rm3_0=rm3_0, ref_std3=ref_std3, ref_std3_ok=ref_std3_ok,
+        n_ref_cells=M @ r_ok.astype(float),
+        ref_burns=M @ (np.where(r_ok, np.abs(rbar), 0.0) > 0).astype(float),
+    )

@@ -1,0 +1,56 @@
+"""The fast path equals the plain reference path to 1e-9 on several datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fireform.scoring import Benchmark
+from tests.scoring.worlds import KINDS, make_world
+
+
+def _assert_equal(b, pred):
+    f, p = b.score(pred), b.score_plain(pred)
+    assert f.regions == p.regions and f.components == p.components
+    np.testing.assert_array_equal(np.isnan(f.values), np.isnan(p.values))
+    np.testing.assert_allclose(f.values, p.values, atol=1e-9, rtol=0, equal_nan=True)
+    assert f.reasons == p.reasons
+
+
+@pytest.mark.parametrize("mass", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_equals_plain_on_worlds(kind, mass):
+    w = make_world(kind, seed=3)
+    obs, mod = w.packed()
+    for basis in ("cycle", "series"):
+        b = Benchmark.prepare(obs, area=w.area(), time=w.time, regions=w.region_masks(),
+                              mass_weighting=mass, rmse_basis=basis, n_grid=w.n_grid)
+        _assert_equal(b, mod)
+        _assert_equal(b, mod.astype(np.float32))
+
+
+def test_fast_equals_plain_random_with_gaps_in_both():
+    rng = np.random.default_rng(7)
+    n, T = 300, 30  # partial years, > 24 months
+    obs = (rng.random((n, T)) ** 3 * 0.1).astype(np.float32)
+    pred = (rng.random((n, T)) ** 3 * 0.1).astype(np.float32)
+    obs[rng.random((n, T)) < 0.05] = np.nan
+    pred[rng.random((n, T)) < 0.05] = np.nan
+    obs[:10] = 0.0  # never-burning cells
+    pred[20:25] = np.nan
+    time = pd.date_range("2003-05-01", periods=T, freq="MS")
+    regions = {"global": np.ones(n, bool), "a": rng.random(n) < 0.3, "b": rng.random(n) < 0.5}
+    b = Benchmark.prepare(obs, area=rng.random(n) + 0.5, time=time, regions=regions, n_grid=1000)
+    _assert_equal(b, pred)
+
+
+def test_short_series_without_a_whole_year():
+    rng = np.random.default_rng(1)
+    obs, pred = rng.random((40, 8)), rng.random((40, 8))
+    b = Benchmark.prepare(obs, area=np.ones(40), time=pd.date_range("2001-03-01", periods=8, freq="MS"))
+    _assert_equal(b, pred)
+    s = b.score(pred)
+    assert np.isnan(s.get("seasonal")) and "annual cycle" in s.reasons[("global", "seasonal")]
+    assert np.isnan(s.get("rmse_ilamb3")) and "24 months" in s.reasons[("global", "rmse_ilamb3")]
+    assert not np.isnan(s.get("bias"))
