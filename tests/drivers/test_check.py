@@ -54,10 +54,14 @@ def test_zeroed_region_found_by_fireform_check_on_a_file(tmp_path, derived_world
     rows = json.loads((tmp_path / "r.json").read_text())["findings"]
     hits = [r for r in rows if r["check"] == "zero_where_burning" and r["severity"] == "error"]
     assert [(h["variable"], h["region"]) for h in hits] == [("dryness", "shaf")]
+
+
+def test_fireform_check_on_a_clean_file_exits_zero(tmp_path, derived_world):
     clean = tmp_path / "world.nc"
-    d.ds.to_netcdf(clean)
+    derived_world.ds.to_netcdf(clean)
     res = CliRunner().invoke(app, ["check", str(clean)])
     assert res.exit_code == 0, res.output
+    assert "0 error(s)" in res.output
 
 
 def test_derived_with_wrong_sign(derived_world):
@@ -154,3 +158,32 @@ def test_raw_pantanal_files_report_their_metadata_problems(data_dir, tmp_path):
     assert "days since 1901-01-01" in t and "days since 1661-01-01" in t
     res = CliRunner().invoke(app, ["check", *paths, "--quiet"])
     assert res.exit_code == 1 and "vpd" in res.output
+
+
+@pytest.mark.slow
+def test_twin_world_with_dryness_zeroed_over_a_fire_region(tmp_path):
+    from fireform.drivers.synth import add_truth, make_world, world_drivers
+    from fireform.forms.form import Form
+
+    form = Form.from_json({
+        "name": "check_truth",
+        "scale": {"lo": 1e-4, "hi": 1.0, "log": True, "default": 0.05},
+        "terms": [{
+            "name": "dry", "expression": "sigmoid(k_d*(dry_days - d0))",
+            "params": [{"name": "k_d", "lo": 0.1, "hi": 2.0, "default": 0.4},
+                       {"name": "d0", "lo": 5.0, "hi": 30.0, "default": 20.0, "units": "day"}],
+            "rationale": "dry days", "references": ["test"],
+        }],
+    })
+    world = add_truth(make_world(res=2.0, years=(2001, 2003), seed=0), form, sigma=0.0, floor=0.0)
+    d = add_derived(world_drivers(world), ["dryness"])
+    # The ILAMB box (not global) with the most burned area.
+    bf = np.nan_to_num(d.array("burned_fraction")).sum(axis=1) * d.area
+    reg = max((k for k in d.region_masks if k != "global"), key=lambda k: bf[d.region_masks[k]].sum())
+    dry = d.ds["dryness"].values.copy()
+    dry[:, d.regions.mask(reg)] = 0.0
+    path = tmp_path / "twin_zeroed.nc"
+    d.ds.assign(dryness=d.ds["dryness"].copy(data=dry)).to_netcdf(path)
+    r = check_paths([path])
+    hits = _find(r, severity="error", check="zero_where_burning", variable="dryness")
+    assert reg in set(hits["region"]), r.findings.to_string()
