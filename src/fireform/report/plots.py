@@ -1,0 +1,155 @@
+"""PNG figures of the report, each a function of journal-derived arrays and tables -> a file.
+
+matplotlib with the Agg backend (no display). Every function returns the path it wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["residual_map", "seasonal_cycles", "shapley_bars", "interaction_heatmap", "convergence",
+           "formula_png"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def residual_map(path: Path, lat, lon, iy, ix, values, *, title: str) -> Path:
+    plt = _plt()
+    g = np.full((lat.size, lon.size), np.nan)
+    g[iy, ix] = values
+    finite = values[np.isfinite(values)]
+    vmax = float(np.nanpercentile(np.abs(finite), 98)) if finite.size else 1.0
+    vmax = vmax if vmax > 0 else 1.0
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=90)
+    m = ax.pcolormesh(lon, lat, g, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="nearest")
+    fig.colorbar(m, ax=ax, label="model - reference (period-mean burned fraction / month)")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def seasonal_cycles(path: Path, regions: list[str], ref: np.ndarray, model: np.ndarray, *,
+                    baseline: np.ndarray | None = None, title: str) -> Path:
+    plt = _plt()
+    n = len(regions)
+    cols = 5
+    rows = max(1, int(np.ceil(n / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(13, 2.3 * rows), dpi=80, squeeze=False)
+    months = np.arange(1, 13)
+    for k, ax in enumerate(axes.ravel()):
+        if k >= n:
+            ax.axis("off")
+            continue
+        ax.plot(months, ref[k], "k-", lw=1.8, label="reference")
+        ax.plot(months, model[k], "C3-", lw=1.4, label="final")
+        if baseline is not None:
+            ax.plot(months, baseline[k], "C0--", lw=1.0, label="baseline")
+        ax.set_title(regions[k], fontsize=9)
+        ax.set_xticks([1, 4, 7, 10])
+        ax.tick_params(labelsize=7)
+    axes.ravel()[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def shapley_bars(path: Path, values: pd.DataFrame, *, title: str) -> Path:
+    plt = _plt()
+    v = values.sort_values("share")
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(v) + 1.2), dpi=90)
+    ax.barh(v["player"].astype(str), v["share"], color="C2")
+    for y, s in enumerate(v["share"]):
+        ax.text(s, y, f" {s:.1%}", va="center", fontsize=8)
+    ax.set_xlabel("share of the total gain over the scale-only form")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def interaction_heatmap(path: Path, inter: pd.DataFrame, players: list[str], *, title: str) -> Path:
+    plt = _plt()
+    n = len(players)
+    m = np.zeros((n, n))
+    a_col, b_col = ("a", "b") if "a" in inter.columns else (inter.columns[0], inter.columns[1])
+    vcol = "value" if "value" in inter.columns else inter.columns[-1]
+    idx = {p: i for i, p in enumerate(players)}
+    for r in inter.itertuples(index=False):
+        a, b, v = getattr(r, a_col), getattr(r, b_col), getattr(r, vcol)
+        if a in idx and b in idx:
+            m[idx[a], idx[b]] = m[idx[b], idx[a]] = float(v)
+    vmax = float(np.max(np.abs(m))) or 1.0
+    fig, ax = plt.subplots(figsize=(1.0 * n + 2.5, 0.9 * n + 1.5), dpi=90)
+    im = ax.imshow(m, cmap="PuOr", vmin=-vmax, vmax=vmax)
+    ax.set_xticks(range(n), players, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(n), players, fontsize=8)
+    for i in range(n):
+        for k in range(n):
+            if i != k:
+                ax.text(k, i, f"{m[i, k]:.3f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, label="pairwise Shapley interaction")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def convergence(path: Path, it: np.ndarray, value: np.ndarray, status: list[str], incumbent: np.ndarray,
+                noise: float, baseline: float) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=90)
+    colors = {"keep": "C2", "discard": "C7", "crash": "C3", "reject": "C1"}
+    for s in ("keep", "discard", "crash"):
+        sel = np.array([x == s for x in status])
+        if sel.any():
+            ax.scatter(it[sel], value[sel], c=colors[s], label=s, zorder=3)
+    rej = np.array([x == "reject" for x in status])
+    if rej.any():
+        ax.scatter(it[rej], np.full(rej.sum(), baseline), marker="x", c=colors["reject"], label="reject (no fit)")
+    xs = np.concatenate([[0], it])
+    inc = np.concatenate([[baseline], incumbent])
+    ax.step(xs, inc, where="post", color="k", lw=1.2, label="incumbent")
+    ax.fill_between(xs, inc - noise, inc + noise, step="post", color="k", alpha=0.1, label="fit noise")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("training objective")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("convergence of the search (training objective only)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def formula_png(path: Path, lines: list[str]) -> Path | None:
+    """Render mathtext lines (one per term); None when mathtext cannot parse them."""
+    plt = _plt()
+    fig = plt.figure(figsize=(10, 0.55 * len(lines) + 0.3), dpi=100)
+    try:
+        for k, s in enumerate(lines):
+            fig.text(0.01, 1 - (k + 0.8) / (len(lines) + 0.3), f"${s}$", fontsize=12, va="center")
+        fig.savefig(path)
+    except Exception:  # noqa: BLE001  (mathtext covers a subset of LaTeX; the source is shown anyway)
+        plt.close(fig)
+        if Path(path).exists():
+            Path(path).unlink()
+        return None
+    plt.close(fig)
+    return path
