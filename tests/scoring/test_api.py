@@ -121,3 +121,15 @@ def test_isimip3a_ar6_leaderboard(data_dir):
     assert v.loc["FireCCI5.1", "kind"] == "observation"
     assert v["overall_ilamb2"].is_monotonic_decreasing
     assert v[["bias", "rmse", "seasonal", "spatial"]].notna().all().all()
+
+
+def test_from_drivers_uses_target_area_time_regions():
+    from fireform.testing.worlds import tiny_drivers
+
+    d = tiny_drivers()
+    b = Benchmark.from_drivers(d, years=(2002, 2003))
+    assert b.n_cells == d.n_cells and b.time.size == 24
+    assert b.region_labels[0] == "global" and b.n_grid == d.lat.size * d.lon.size
+    pred = d.select_years((2002, 2003)).array(d.target)
+    s = b.score(pred)
+    assert s.get("bias") == pytest.approx(1.0)
