@@ -6,18 +6,22 @@ The climate is a handful of textbook circulation features laid on the real coast
 structure that fire formulas key on (wet-dry tropical seasons, deserts, boreal summers) emerges
 from geography rather than being painted on:
 
-- **Temperature** (deg C): T = T_ann(lat, continentality) + h(lat) A(lat, k) cos(2 pi (m - 0.54)),
-  T_ann = 28 - 40 sin^2(lat) - 4 k sin^2(lat), A = 1 + |sin lat| (7 + 25 k), h = tanh(lat / 4)
-  flips the season across the equator; the maximum falls in mid-July (north), a month after the
-  solstice. k = 1 - exp(-d / 800 km) is continentality from the distance d to the sea
-  (Euclidean distance transform of the land mask), so interiors get larger seasonal ranges.
+- **Temperature** (deg C): T = T_ann + h(lat) A cos(2 pi (m - 0.54)), with
+  T_ann = 27 - 36 s^2 - 8 k s^2 + 10 exp(-F_w / 1500 km) s^2 + 6 k exp(-((|lat| - 25)/8)^2 / 2),
+  s = sin(lat), A = 1 + |s| (5 + 27 k), h = tanh(lat / 4 deg) flipping the season across the
+  equator (maximum mid-July in the north, a month after the solstice). k = 1 - exp(-d / 800 km)
+  is continentality from the distance d to the sea (Euclidean distance transform of the land
+  mask), so interiors get large seasonal ranges and cold winters; F_w, the land fetch to the open
+  ocean upwind (west), gives mild maritime west coasts; the last term heats subtropical interiors.
 - **Precipitation** (mm/day): a rain belt following the sun with a six-week lag
-  (lat_I = 2 + 13 cos(2 pi (m - 0.62)): 15 N in August, 11 S in February); Hadley descent
-  suppressing rain near 22-31 degrees; summer monsoons where an ocean lies on the equator side
-  (fetch to the sea measured along the meridian); trade-wind rain on tropical east coasts;
-  mid-latitude storm tracks that migrate poleward in summer, decay with distance from the
-  western coast (wet west coasts, dry continental interiors, Mediterranean dry summers); summer
-  convection inland. Deserts (Sahara, Arabia, inner Australia, central Asia) emerge from these.
+  (lat_I = -2 + 12 cos(2 pi (m - 0.62)): 10 N in August, 14 S in February) plus equatorial
+  convection; Hadley descent suppressing rain near 26 +- 4 degrees, strongest in winter and on
+  west coasts (cold currents); regional summer monsoons (South and East Asia, Indochina, West
+  Africa, North America, northern Australia, South America, southern Africa; after the monsoon
+  domains of Wang & Ding 2008); onshore easterlies on tropical and subtropical east coasts;
+  mid-latitude storm tracks migrating poleward in summer and decaying with the fetch from the
+  western ocean (wet west coasts, dry interiors, Mediterranean dry summers); summer convection
+  over warm extra-tropical land. Deserts (Sahara, Arabia, inner Australia, Namib, Atacama) emerge.
 - **Interannual variability**: an ENSO-like AR(1) index (monthly rho = 0.93) with a teleconnection
   pattern (dry Indonesia, northern Australia, Amazon, southern Africa and India; wet south-east
   South America, East Africa and the southern USA; warm tropics), plus smooth AR(1) weather noise.
@@ -25,8 +29,8 @@ from geography rather than being painted on:
   evapotranspiration, PET = 29.8 D e_s(T) / (T + 273.2) mm/day (D day length in hours).
 - **RH, VPD**: dew-point depression from moisture availability, e_s from Tetens (1930):
   e_s = 0.6108 exp(17.27 T / (T + 237.3)) kPa, RH = 100 e_s(T_d) / e_s(T), VPD = e_s (1 - RH/100).
-- **dry_days** = n_days exp(-P / P_w): days below 1 mm in a month with mean rate P, for a
-  wet-day intensity P_w (3 mm/day extra-tropical, 6 mm/day tropical) - monotone in P.
+- **dry_days** = n_days exp(-P / P_w): days below 1 mm in a month with mean rate P, wet-day
+  intensity P_w = 2 + 0.15 max(T, 0) mm/day (convective rain falls on fewer days) - monotone in P.
 - **NPP** from the Miami model (Lieth 1975) on each calendar year's mean T and total P:
   NPP_DM = min(3000 / (1 + exp(1.315 - 0.119 T)), 3000 (1 - exp(-0.000664 P))) g DM m-2 yr-1,
   times 0.47 g C per g DM, spread over the months by a growth weight (temperature x soil
@@ -35,23 +39,27 @@ from geography rather than being painted on:
   (lower carbon-use efficiency in the tropics; DeLucia et al. 2007).
 - **Pools**: above-ground woody biomass dB/dt = a_w NPP - B / tau (tau ~ 40 yr, shorter where dry,
   a_w rising with tree cover); leaves dC/dt = a_l NPP - r C with shedding r higher when cold or
-  dry; litter dL/dt = r C + f B / tau - k_d L with k_d = 0.25 2^((T - 10)/10) (0.2 + 0.8 s) yr-1.
+  dry; litter dL/dt = r C + f B / tau - k_d L with
+  k_d = 0.25 2^((T - 10)/10) (0.2 + 0.8 s) + 0.5 (1 - s) yr-1 (decay plus photodegradation).
   fuel = C + L (g C m-2). Pools start at steady state and spin up for 3 years.
 - **Lightning** (CG flashes km-2 month-1) = 4 clip((T - 5)/22, 0)^2.5 P / (P + 3) (1 + 0.5 k):
   warm, wet, convective, continental. **Wind**: storm tracks, trades and coasts.
-- **Static**: population density (lognormal clusters around habitable places), cropland
-  (temperate climates where people live) and tree cover (rising with precipitation, limited by a
-  10 deg C warmest month), all from the noise-free climatology so they do not depend on the years.
+- **Static**: population density (log-normal clusters around habitable places), cropland
+  (temperate climates where people live) and tree cover (rising with the moisture index P/PET,
+  thinned by a long dry season, limited by a 10 deg C warmest month), all from the noise-free
+  climatology so they do not depend on the years.
 
 Randomness: every stochastic series is drawn from ``SeedSequence([seed, stream, year])``, and the
 AR(1) processes run from 1900 (or earlier if asked), so the weather of a given year is the same
 whichever range of years is requested; pools depend on the spin-up start. Same arguments ->
 bit-identical output.
 
-Designed for a later demo truth: savannas have a long dry season after a productive wet one
-(antecedent GPP gates fuel, current dryness is high), boreal summers are warm with a soil-moisture
-and VPD maximum in June-August, hyperarid cells have annual precipitation < 150 mm and fuel
-< 100 g C m-2, and agb/fuel track GPP spatially (a decoy for GPP gating).
+Designed for a demo truth (``add_truth``): savannas have a long dry season after a productive
+wet one (N-African savanna dry in Dec-Feb, S-African in Jun-Sep), boreal summers are warm with a
+soil-moisture minimum and VPD maximum in June-August, the hyperarid cores (Sahara, inner
+Australia) get ~130 mm/yr and < 100 g C m-2 of fuel, and agb and fuel track GPP across space
+(a decoy for GPP gating). VPD in wet-dry tropics peaks late in the dry season (as observed), so
+a truth that needs the early dry-season fire peak should gate on dry_days or a short GPP window.
 """
 
 from __future__ import annotations
