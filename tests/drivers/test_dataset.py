@@ -43,3 +43,14 @@ def test_select_years_and_fingerprint():
     assert list(sub.years) == [2002, 2003] and sub.n_months == 24
     assert d.fingerprint() == tiny_drivers(years=(2001, 2004)).fingerprint()
     assert d.fingerprint() != tiny_drivers(years=(2001, 2004), seed=1).fingerprint()
+
+
+def test_ilamb_box_edges_follow_ilamb2_argmax_rule():
+    from fireform.drivers.regions import ilamb_regions
+
+    # bona is 49.75..79.75 N: a 0.5 degree centre at 49.75 is outside in ILAMB 2.x, 79.75 inside.
+    lat = np.array([49.25, 49.75, 50.25, 79.75])
+    lon = np.array([-100.25, -60.25, -60.75])
+    m = ilamb_regions(lat, lon).mask("bona")
+    assert m[:, 2].tolist() == [False, False, True, True]
+    assert m[2, :].tolist() == [True, True, True]  # -60.25 is the (inclusive) upper lon edge

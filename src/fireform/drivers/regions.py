@@ -1,7 +1,9 @@
 """Regions as boolean masks on a lat/lon grid: ``global``, the ILAMB 2.x boxes, GFED basis regions.
 
-ILAMB 2.x (``ILAMB/Regions.py``) defines its regions as lat/lon boxes (they overlap); a cell
-belongs to a box when its centre lies inside it (bounds inclusive).
+ILAMB 2.x (``ILAMB/Regions.py``) defines its regions as lat/lon boxes (they overlap). Its
+``getMask`` finds a cell centre's interval with ``argmax`` over ``lo <= x <= hi`` tests, so a
+centre lying exactly on a box's lower edge falls in the interval *below* the box: membership is
+``lo < x <= hi`` in both latitude and longitude. We copy that so 0.5 degree grids match.
 """
 
 from __future__ import annotations
@@ -78,8 +80,8 @@ def ilamb_regions(lat: np.ndarray, lon: np.ndarray, *, with_global: bool = True)
     if with_global:
         masks["global"] = np.ones((lat.size, lon.size), dtype=bool)
     for label, (la0, la1, lo0, lo1) in ILAMB_BOXES.items():
-        inlat = (lat >= la0) & (lat <= la1)
-        inlon = (lon >= lo0) & (lon <= lo1)
+        inlat = (lat > la0) & (lat <= la1)  # lower edge exclusive, as 2.x's argmax rule
+        inlon = (lon > lo0) & (lon <= lo1)
         masks[label] = inlat[:, None] & inlon[None, :]
     return RegionSet("ilamb", masks)
 
