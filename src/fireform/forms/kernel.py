@@ -225,9 +225,11 @@ static inline double ff_log(double x) {
   int64_t b, tb;
   x = x > 1e-300 ? x : 1e-300;  /* log(x <= 0) -> log(1e-300) = -690.8: exp() of it is ~0 */
   memcpy(&b, &x, 8);
-  int64_t k = b - 0x3fe6a09e667f3bcdLL;  /* bits of sqrt(1/2) */
-  int64_t eb = k >> 52;                    /* exponent e (arithmetic shift) */
-  int64_t mb = b - (eb << 52);
+  /* e = exponent of x / sqrt(1/2), by a logical shift of a biased difference (AVX2 has no
+     64-bit arithmetic shift); the bias 1000 keeps it positive for x in [1e-300, 1e308] */
+  uint64_t k = (uint64_t)(b - 0x3fe6a09e667f3bcdLL) + ((uint64_t)1000 << 52);
+  int64_t eb = (int64_t)(k >> 52) - 1000;
+  int64_t mb = b - (int64_t)((uint64_t)eb << 52);
   double m;
   memcpy(&m, &mb, 8);
   tb = (eb + 1024) | 0x4330000000000000LL;  /* e + 1024 < 2^52: exact as the mantissa of 2^52 */
