@@ -1,0 +1,105 @@
+"""``prune``: drop the mechanisms a Shapley ablation found carrying little, refit, compare.
+
+A term is dropped when its share of the total gain is below ``threshold`` (default 5%). The
+pruned form and the full form are then refitted with the same budget (``trials``), each
+warm-started from its own coalition fit in the Shapley result, and scored on the training
+period (the fit's own score vector) and on the holdout period, read once through the Split's
+explicit ``unseal`` (journaled by the Split; refused while any fit runs), under every Overall
+convention and in every region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fireform.exceptions import FitError
+
+__all__ = ["prune", "PruneResult", "kept_players"]
+
+
+@dataclass(frozen=True, eq=False)
+class PruneResult:
+    """kept / dropped term ids, both refits, and ``scores``: a tidy table with columns
+    form (full | pruned), period (train | holdout), region, convention, value."""
+
+    kept: tuple[str, ...]
+    dropped: tuple[str, ...]
+    threshold: float
+    full_form_json: str
+    pruned_form_json: str
+    full_fit: object
+    pruned_fit: object
+    scores: pd.DataFrame
+    holdout_reads: int
+
+    def compare(self, period: str = "holdout", region: str = "global") -> pd.DataFrame:
+        """convention x (full, pruned, difference) for one period and region."""
+        s = self.scores[(self.scores.period == period) & (self.scores.region == region)]
+        w = s.pivot(index="convention", columns="form", values="value")
+        w["pruned_minus_full"] = w["pruned"] - w["full"]
+        return w.reset_index()
+
+    def line(self) -> str:
+        c = self.compare("holdout")
+        return (f"prune drop {','.join(self.dropped) or '-'} keep {','.join(self.kept)} | holdout "
+                + " ".join(f"{r.convention}:{r.full:.4f}->{r.pruned:.4f}" for r in c.itertuples()))
+
+
+def kept_players(shapley_result, threshold: float) -> tuple[str, ...]:
+    v = shapley_result.values
+    keep = [p for p, s in zip(v.player, v.share) if np.isfinite(s) and s >= threshold]
+    return tuple(p for p in shapley_result.players if p in keep)
+
+
+def _scores_rows(form_label: str, period: str, scores) -> list[dict]:
+    from fireform.scoring import CONVENTIONS
+
+    return [{"form": form_label, "period": period, "region": r, "convention": c,
+             "value": float(scores.overall(c, r))} for r in scores.regions for c in CONVENTIONS]
+
+
+def _holdout_scores(form, theta, held):
+    from fireform.drivers.derived import add_derived
+    from fireform.forms.kernel import compile_kernel
+    from fireform.scoring import Benchmark
+
+    missing = [n for n in form.inputs if n not in held]
+    d = add_derived(held, missing) if missing else held
+    pred = compile_kernel(form, d)(form.theta_vector(theta))
+    return Benchmark.from_drivers(d).score(pred)
+
+
+def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int = 1000,
+          sampler: str = "tpe", seed: int = 0, patience: int | None = None, cache=None,
+          reason: str = "prune: full vs pruned form on the holdout years") -> PruneResult:
+    """Drop terms with share < ``threshold``, refit full and pruned forms on ``split.train``,
+    and score both on training and (unsealed once, journaled) holdout years.
+
+    split: a :class:`fireform.fitting.Split` (the holdout is read only through ``unseal``).
+    """
+    from fireform.fitting import FitContext, Split, fit
+
+    if not isinstance(split, Split):
+        raise FitError(f"prune needs a fireform.fitting.Split (training + sealed holdout), got {type(split).__name__}")
+    if tuple(form.term_ids) != tuple(shapley_result.players):
+        raise FitError(f"the Shapley result is for terms {shapley_result.players}, not {form.term_ids}")
+    kept = kept_players(shapley_result, threshold)
+    if not kept:
+        raise FitError(f"no term has a share >= {threshold}: nothing would remain")
+    dropped = tuple(p for p in form.term_ids if p not in kept)
+    pruned = form.subset(kept)
+    ctx = FitContext(split.train, objective=shapley_result.objective)
+    opts = dict(trials=trials, sampler=sampler, seed=seed, patience=patience, cache=cache)
+    full_fit = fit(form, ctx, warm_start=shapley_result.full_fit.params, **opts)
+    pruned_fit = fit(pruned, ctx, warm_start=shapley_result.fit_of(kept).params, **opts)
+    held = split.unseal(reason)
+    rows = (_scores_rows("full", "train", full_fit.scores) + _scores_rows("pruned", "train", pruned_fit.scores)
+            + _scores_rows("full", "holdout", _holdout_scores(form, full_fit.params, held))
+            + _scores_rows("pruned", "holdout", _holdout_scores(pruned, pruned_fit.params, held)))
+    return PruneResult(kept=kept, dropped=dropped, threshold=float(threshold),
+                       full_form_json=form.to_json(), pruned_form_json=pruned.to_json(),
+                       full_fit=full_fit, pruned_fit=pruned_fit, scores=pd.DataFrame(rows),
+                       holdout_reads=len(split.reads))

@@ -1,0 +1,350 @@
+"""``shapley``: how much of a form's fitted skill each mechanism carries.
+
+Players are the form's terms (mechanism ids). The value of a coalition S is the *fitted training
+objective* of the sub-form ``form.subset(S)`` (scale x the terms of S; the empty coalition is
+the scale alone), each sub-form fitted by :func:`fireform.fitting.fit` with the same settings.
+In a multiplicative formula a term's contribution is conditional on the others, so one-at-a-
+time ablation misses interactions; the Shapley value averages each term's marginal contribution
+over all coalitions of the others (formulas in :mod:`fireform.ablation.exact`).
+
+- ``method="exact"`` (default up to ``max_exact`` = 10 players): all 2^n sub-forms are fitted,
+  bottom-up by size, each warm-started from its fitted immediate subsets
+  (:mod:`fireform.ablation.subsets`), every fit cached (:class:`~fireform.fitting.FitCache`).
+- ``method="permutation" | "kernelshap" | "svarm"`` (default ``"permutation"`` above
+  ``max_exact``): shapiq estimators with replicate t intervals (:mod:`fireform.ablation.sampled`);
+  shapiq's batches of coalitions are fitted in parallel, warm-started the same way.
+
+Every fit keeps the full training score vector of its best parameters (every region x every
+component; ``FitResult.scores``), so the per-region and per-component decompositions come from
+the same fits: the game is the same, only the column of the value matrix changes.
+
+The value of a coalition is a fitted value, so it carries fit noise (a few 1e-3 for 150-trial
+fits); a Shapley value or share below that is not distinguishable from zero.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fireform.ablation import exact as ex
+from fireform.ablation.executors import Executor, SerialExecutor, make_executor
+from fireform.ablation.sampled import METHODS, MemoGame, estimate
+from fireform.ablation.subsets import SubsetRunner, label
+from fireform.ablation.tasks import FitSettings
+from fireform.exceptions import FitError
+
+__all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "value_matrix", "metric_columns"]
+
+MAX_EXACT = 10
+
+
+def metric_columns(regions, *, components=None, conventions=None) -> list[tuple[str, str]]:
+    """(region, metric) columns of the value matrix: every component, then ``overall_<conv>``
+    for every convention, per region."""
+    from fireform.scoring import COMPONENTS, CONVENTIONS
+
+    comps = list(components or COMPONENTS)
+    convs = list(conventions or CONVENTIONS)
+    return [(r, m) for r in regions for m in (*comps, *(f"overall_{c}" for c in convs))]
+
+
+def value_matrix(results, columns) -> np.ndarray:
+    """(len(results), 1 + len(columns)): the fitted objective, then every (region, metric) score
+    of each FitResult's best parameters (no refit: ``FitResult.scores`` holds them). A score
+    that is not finite (undefined: e.g. the spatial correlation of the scale-only form, which is
+    uniform in space) counts as 0.0, the worst score, as it does in the objective itself
+    (:data:`fireform.fitting.objective.WORST`)."""
+    out = np.full((len(results), 1 + len(columns)), np.nan)
+    for i, r in enumerate(results):
+        out[i, 0] = r.value
+        s = r.scores
+        vec = {reg: s.vector(reg) for reg in s.regions}
+        for j, (reg, m) in enumerate(columns, start=1):
+            if m.startswith("overall_"):
+                out[i, j] = s.overall(m[len("overall_"):], reg)
+            else:
+                out[i, j] = vec[reg].get(m, np.nan)
+    from fireform.fitting.objective import WORST
+
+    return np.where(np.isfinite(out), out, WORST)
+
+
+@dataclass(frozen=True, eq=False)
+class ShapleyResult:
+    """Tidy tables of one Shapley ablation (all DataFrames; see ``shapley``).
+
+    values        player, value, share, rank, lo, hi, method — of the training objective;
+                  shares sum to 1, values to ``total_gain`` = v(all) - v(scale only)
+    interactions  a, b, value, lo, hi — pairwise Shapley interaction indices (objective)
+    subsets       one row per fitted coalition: subset, size, mask, value, fit statistics,
+                  warm_from, one bool column per player
+    regions       region, player, value, share — the objective's metric in every region
+    components    region, metric, player, value, share — every component and every Overall
+                  convention, every region (metric names: components, ``overall_<conv>``)
+    subset_scores subset, region, metric, value — the raw per-coalition score vectors
+    """
+
+    values: pd.DataFrame
+    interactions: pd.DataFrame
+    subsets: pd.DataFrame
+    regions: pd.DataFrame
+    components: pd.DataFrame
+    subset_scores: pd.DataFrame
+    players: tuple[str, ...]
+    form_json: str
+    form_hash: str
+    objective: object
+    method: str
+    settings: FitSettings
+    total_gain: float
+    n_fits: int  # coalitions fitted (cache hits included)
+    fits_run: int  # fits that actually ran
+    wall_seconds: float
+    executor: str
+    fits: dict = field(default_factory=dict, repr=False)  # subset label -> FitResult
+
+    @property
+    def form(self):
+        from fireform.forms import Form
+
+        return Form.from_json(self.form_json)
+
+    def fit_of(self, names=()) :
+        """The FitResult of the coalition ``names`` (term ids; () = the scale alone)."""
+        order = [p for p in self.players if p in set(names)]
+        try:
+            return self.fits[label(order)]
+        except KeyError:
+            raise FitError(f"coalition {label(order)!r} was not fitted ({self.method} Shapley)") from None
+
+    @property
+    def full_fit(self):
+        return self.fit_of(self.players)
+
+    def share(self, player: str) -> float:
+        return float(self.values.set_index("player").at[player, "share"])
+
+    def line(self) -> str:
+        parts = " ".join(f"{r.player}={r.share:.3f}" for r in self.values.itertuples())
+        return (f"shapley {self.form_hash} {self.method} players={len(self.players)} "
+                f"fits={self.n_fits} (ran {self.fits_run}) gain={self.total_gain:.4f} "
+                f"wall={self.wall_seconds:.1f}s | {parts}")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {k: getattr(self, k) for k in
+                ("values", "interactions", "subsets", "regions", "components", "subset_scores")}
+
+    def to_dir(self, out) -> dict[str, Path]:
+        """Write every table as ``<out>/shapley_<name>.csv``; returns the paths."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for k, df in self.tables().items():
+            p = out / f"shapley_{k}.csv"
+            df.to_csv(p, index=False)
+            paths[k] = p
+        return paths
+
+
+def _context(drivers, objective):
+    from fireform.fitting import FitContext
+
+    return FitContext.of(drivers, objective=objective)
+
+
+def shapley(
+    form,
+    drivers,
+    *,
+    objective=None,
+    trials: int = 150,
+    executor: Executor | str | None = None,
+    sampler: str = "tpe",
+    seed: int = 0,
+    patience: int | None = 40,
+    sampler_options: dict | None = None,
+    method: str = "auto",
+    max_exact: int = MAX_EXACT,
+    budget: int | None = None,
+    replicates: int = 6,
+    level: float = 0.95,
+    warm_parents: int = 2,
+    cache=None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, str, object], None] | None = None,
+) -> ShapleyResult:
+    """Shapley values of ``form``'s terms for the fitted training objective.
+
+    drivers: Drivers (all training), a Split (``train`` only), or a FitContext (reused).
+    objective: a :class:`fireform.fitting.Objective` (default: overall, ilamb2, global).
+    trials / sampler / seed / patience / sampler_options: every subset's fit (one setting).
+    executor: None (a local process pool of ``workers``, in-process when 1 core), "serial",
+        "local", "dask", an Executor (:mod:`fireform.ablation.executors`); ``scheduler``: a Dask
+        scheduler address or scheduler file (the executor is then Dask).
+    method: "auto" (exact up to ``max_exact`` players, else "permutation"), "exact",
+        "permutation", "kernelshap", "svarm". Sampled: ``budget`` coalitions per replicate
+        (default 16 n), ``replicates`` runs for a ``level`` t interval.
+    cache: a FitCache or a folder (fits on disk as they finish; a rerun recomputes nothing).
+    progress: called as progress(n_done, subset_label, FitResult) after each coalition.
+    """
+    from fireform.fitting.cache import as_cache
+
+    t0 = time.perf_counter()
+    players = tuple(form.term_ids)
+    n = len(players)
+    if n == 0:
+        raise FitError(f"form {form.hash} has no terms: nothing to ablate")
+    if method == "auto":
+        method = "exact" if n <= max_exact else "permutation"
+    if method != "exact" and method not in METHODS:
+        raise FitError(f"unknown Shapley method {method!r}; valid: exact, {', '.join(METHODS)}")
+    if method == "exact" and n > max(max_exact, 0) and n > ex.MAX_EXACT:
+        raise FitError(f"exact Shapley over {n} players is 2^{n} fits; use a sampled method")
+    ctx = _context(drivers, objective)
+    settings = FitSettings(trials=int(trials), sampler=sampler, seed=int(seed), patience=patience,
+                           sampler_options=tuple(sorted((sampler_options or {}).items())))
+    fc = as_cache(cache)
+    if fc is None:
+        from fireform.fitting import FitCache
+
+        fc = FitCache()
+    root = None if fc.root is None else str(fc.root)
+    own = not isinstance(executor, Executor)
+    exe = make_executor(executor, workers=workers, scheduler=scheduler)
+    try:
+        exe.bind(ctx.drivers, ctx.fingerprint)
+        runner = SubsetRunner(form, players, ctx, settings, exe, cache=fc, cache_root=root,
+                              warm_parents=warm_parents, progress=progress)
+        if method == "exact":
+            return _exact(form, players, ctx, runner, settings, exe, t0)
+        return _sampled(form, players, ctx, runner, settings, exe, t0, method=method,
+                        budget=budget or 16 * n, replicates=replicates, level=level, seed=seed)
+    finally:
+        if own:
+            exe.close()
+
+
+# -- assembling the tables ---------------------------------------------------------------------
+def _shares(phi: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(gain != 0, phi / gain, np.nan)
+
+
+def _subset_tables(runner: SubsetRunner, players, columns, V, masks):
+    rows, srows = [], []
+    for i, m in enumerate(masks):
+        sf = runner.fitted[m]
+        r = sf.result
+        row = {"subset": sf.label, "size": len(sf.members), "mask": int(m), "value": r.value,
+               "n_trials": r.n_trials, "trials_requested": r.trials_requested,
+               "stopped_early": r.stopped_early, "wall_seconds": r.wall_seconds,
+               "eval_seconds": r.eval_seconds, "from_cache": r.from_cache,
+               "cache_key": r.cache_key, "warm_from": ";".join(sf.warm_from)}
+        row.update({p: p in sf.members for p in players})
+        rows.append(row)
+        srows.extend({"subset": sf.label, "region": reg, "metric": met, "value": V[i, j + 1]}
+                     for j, (reg, met) in enumerate(columns))
+    return pd.DataFrame(rows), pd.DataFrame(srows)
+
+
+def _decomposition(players, columns, phi_cols, gain_cols, objective) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = []
+    for j, (reg, met) in enumerate(columns):
+        sh = _shares(phi_cols[:, j], np.full(len(players), gain_cols[j]))
+        rows.extend({"region": reg, "metric": met, "player": p, "value": float(phi_cols[i, j]),
+                     "share": float(sh[i]), "total_gain": float(gain_cols[j])}
+                    for i, p in enumerate(players))
+    comp = pd.DataFrame(rows)
+    om = (f"overall_{objective.convention}" if objective.metric == "overall" else objective.metric)
+    reg = comp[comp.metric == om].drop(columns="metric").reset_index(drop=True)
+    return reg, comp
+
+
+def _values_table(players, phi, gain, lo, hi, method) -> pd.DataFrame:
+    sh = _shares(phi, np.full(len(players), gain))
+    df = pd.DataFrame({"player": list(players), "value": phi, "share": sh, "lo": lo, "hi": hi,
+                       "method": method})
+    df["rank"] = df["value"].rank(ascending=False, method="first").astype(int)
+    return df[["player", "value", "share", "rank", "lo", "hi", "method"]]
+
+
+def _inter_table(players, I, lo, hi) -> pd.DataFrame:
+    n = len(players)
+    return pd.DataFrame([{"a": players[i], "b": players[j], "value": float(I[i, j]),
+                          "lo": float(lo[i, j]), "hi": float(hi[i, j])}
+                         for i in range(n) for j in range(i + 1, n)],
+                        columns=["a", "b", "value", "lo", "hi"])
+
+
+def _exact(form, players, ctx, runner, settings, exe, t0) -> ShapleyResult:
+    n = len(players)
+    masks = list(ex.masks_of(n))
+    # bottom-up: a coalition waits for its immediate subsets (its warm-start sources)
+    runner.run(masks, deps=lambda m: {m ^ (1 << i) for i in range(n) if (m >> i) & 1})
+    results = [runner.fitted[m].result for m in masks]
+    columns = metric_columns(results[0].scores.regions)
+    V = value_matrix(results, columns)
+    phi = ex.shapley_values(V, n)
+    I = ex.interaction_indices(V[:, 0], n)
+    gain = V[-1] - V[0]
+    nan = np.full(n, np.nan)
+    values = _values_table(players, phi[:, 0], float(gain[0]), nan, nan, "exact")
+    inter = _inter_table(players, I, np.full((n, n), np.nan), np.full((n, n), np.nan))
+    regions, comps = _decomposition(players, columns, phi[:, 1:], gain[1:], ctx.objective)
+    subsets, sscores = _subset_tables(runner, players, columns, V, masks)
+    return _result(form, players, ctx, runner, settings, exe, t0, "exact", values, inter, subsets,
+                   regions, comps, sscores, float(gain[0]), masks)
+
+
+def _sampled(form, players, ctx, runner, settings, exe, t0, *, method, budget, replicates, level,
+             seed) -> ShapleyResult:
+    n = len(players)
+    columns: list = []
+
+    def evaluate(new: list[int]) -> dict[int, np.ndarray]:
+        # one shapiq batch: fitted in parallel, waves by size (smaller coalitions warm-start larger)
+        batch = set(new)
+        runner.run(new, deps=lambda m: {x for x in batch if ex.popcount(x) < ex.popcount(m)})
+        res = [runner.fitted[m].result for m in new]
+        if not columns:
+            columns.extend(metric_columns(res[0].scores.regions))
+        return dict(zip(new, value_matrix(res, columns)))
+
+    game = MemoGame(n, evaluate, column=0)
+    est = estimate(game, method=method, budget=budget, replicates=replicates, level=level, seed=seed)
+    values = _values_table(players, est.values, float(est.values.sum()), est.lo, est.hi, method)
+    inter = _inter_table(players, est.interactions, est.inter_lo, est.inter_hi)
+    # per region / component: the same estimator on the same coalitions (the memo), other columns
+    phis, gains = [], []
+    for j in range(len(columns)):
+        g = MemoGame(n, evaluate, column=j + 1)
+        g.memo = game.memo
+        e = estimate(g, method=method, budget=budget, replicates=replicates, level=level,
+                     seed=seed, interactions=False)
+        phis.append(e.values)
+        gains.append(float(e.values.sum()))
+    regions, comps = _decomposition(players, columns, np.array(phis).T, np.array(gains), ctx.objective)
+    masks = sorted(runner.fitted, key=lambda m: (int(ex.popcount(m)), m))
+    V = value_matrix([runner.fitted[m].result for m in masks], columns)
+    subsets, sscores = _subset_tables(runner, players, columns, V, masks)
+    return _result(form, players, ctx, runner, settings, exe, t0, method, values, inter, subsets,
+                   regions, comps, sscores, float(est.values.sum()), masks)
+
+
+def _result(form, players, ctx, runner, settings, exe, t0, method, values, inter, subsets, regions,
+            comps, sscores, gain, masks) -> ShapleyResult:
+    return ShapleyResult(
+        values=values, interactions=inter, subsets=subsets, regions=regions, components=comps,
+        subset_scores=sscores, players=players, form_json=form.to_json(), form_hash=form.hash,
+        objective=ctx.objective, method=method, settings=settings, total_gain=gain,
+        n_fits=len(masks), fits_run=runner.fits_run, wall_seconds=time.perf_counter() - t0,
+        executor=exe.describe() if not isinstance(exe, SerialExecutor) else "serial",
+        fits={runner.fitted[m].label: runner.fitted[m].result for m in masks},
+    )

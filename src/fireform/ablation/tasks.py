@@ -1,0 +1,97 @@
+"""One subset fit as a picklable task, and what a worker process keeps between tasks.
+
+A :class:`SubsetTask` names everything a fit needs except the training drivers, which travel
+once per worker (the local pool's initializer, or a Dask ``scatter``): the form JSON, the
+warm-start points, the objective and the fit settings, the data key (training fingerprint) and
+the cache folder. :func:`run_task` runs it with :func:`fireform.fitting.fit` on a
+:class:`~fireform.fitting.FitContext` built once per (data, objective) in the worker process,
+so a worker's set-up is paid once, not per subset. With a cache folder the result lands on disk
+the moment the fit ends (``FitCache.put`` writes atomically), so a killed worker loses at most
+the fit it was running, and a re-run task finds a finished fit in the cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+__all__ = ["FitSettings", "SubsetTask", "run_task", "set_worker_drivers", "worker_context"]
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How every subset is fitted (one setting for all subsets, so values are comparable)."""
+
+    trials: int = 150
+    sampler: str = "tpe"
+    seed: int = 0
+    patience: int | None = 40
+    sampler_options: tuple[tuple[str, object], ...] = ()
+    in_flight: int = 1
+
+    def fit_kwargs(self) -> dict:
+        return {"trials": int(self.trials), "sampler": self.sampler, "seed": int(self.seed),
+                "patience": self.patience, "sampler_options": dict(self.sampler_options),
+                "in_flight": int(self.in_flight)}
+
+
+@dataclass(frozen=True)
+class SubsetTask:
+    key: str  # the subset's label, unique within one Shapley run
+    form_json: str
+    warm: tuple[dict, ...]
+    objective: object  # fireform.fitting.Objective
+    settings: FitSettings
+    data_key: str  # training-data fingerprint: selects the worker's FitContext
+    cache_root: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+_LOCK = threading.Lock()
+_DRIVERS: dict[str, object] = {}
+_CONTEXTS: dict[tuple, object] = {}
+_CACHES: dict[str, object] = {}
+
+
+def set_worker_drivers(data_key: str, drivers) -> None:
+    """Pool initializer: the training drivers of this worker process."""
+    _DRIVERS[data_key] = drivers
+
+
+def worker_context(data_key: str, objective, drivers=None):
+    """The process's FitContext for (data, objective), built on first use."""
+    k = (data_key, objective)
+    with _LOCK:
+        ctx = _CONTEXTS.get(k)
+        if ctx is None:
+            from fireform.fitting import FitContext
+
+            d = drivers if drivers is not None else _DRIVERS.get(data_key)
+            if d is None:
+                raise RuntimeError(f"worker has no drivers for data {data_key}")
+            ctx = FitContext(d, objective=objective)
+            _CONTEXTS[k] = ctx
+        return ctx
+
+
+def _cache(root: str | None):
+    if root is None:
+        return None
+    with _LOCK:
+        c = _CACHES.get(root)
+        if c is None:
+            from fireform.fitting import FitCache
+
+            c = _CACHES[root] = FitCache(root)
+        return c
+
+
+def run_task(task: SubsetTask, drivers=None):
+    """Fit one subset (in whichever process runs this) and return its FitResult."""
+    from fireform.fitting import fit
+    from fireform.forms import Form
+
+    ctx = worker_context(task.data_key, task.objective, drivers)
+    form = Form.from_json(task.form_json)
+    return fit(form, ctx, warm_start=list(task.warm) or None, cache=_cache(task.cache_root),
+               **task.settings.fit_kwargs())
