@@ -47,12 +47,16 @@ def test_warm_started_child_needs_fewer_trials(twin_ctx, truth_form):
         assert first[name] == pytest.approx(parent.params[name])
 
 
-def test_two_processes_share_one_study(tmp_path, twin, truth_form):
-    store = f"journal:{tmp_path / 'shared.journal'}"
+@pytest.mark.parametrize("kind", ["journal", pytest.param("sqlite", marks=pytest.mark.slow)])
+def test_two_processes_share_one_study(tmp_path, twin, truth_form, kind):
+    store = (f"journal:{tmp_path / 'shared.journal'}" if kind == "journal"
+             else f"sqlite:///{tmp_path / 'shared.db'}")
     ctx = FitContext(twin)
     r = fit(truth_form, ctx, trials=40, processes=2, storage=store, study_name="shared")
-    study = optuna.load_study(study_name="shared", storage=optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared.journal"))))
+    storage = (optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared.journal")))
+        if kind == "journal" else store)
+    study = optuna.load_study(study_name="shared", storage=storage)
     trials = study.get_trials(deepcopy=False)
     numbers = sorted(t.number for t in trials)
     assert numbers == list(range(40))  # none lost, none duplicated, none extra
@@ -63,6 +67,7 @@ def test_two_processes_share_one_study(tmp_path, twin, truth_form):
     assert sorted(by_worker[0] + by_worker[1]) == list(range(40))
     assert not set(by_worker[0]) & set(by_worker[1])
     assert r.n_trials == 40 and r.value == max(t.value for t in trials)
+    assert r.storage == store
 
 
 @pytest.mark.slow

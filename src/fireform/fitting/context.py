@@ -20,7 +20,7 @@ import numpy as np
 
 from fireform.exceptions import FitError, MissingVariableError
 from fireform.fitting.objective import Objective
-from fireform.fitting.split import Split, training_drivers, years_of
+from fireform.fitting.split import training_drivers, years_of
 
 __all__ = ["FitContext", "Evaluation"]
 
@@ -154,7 +154,3 @@ class FitContext:
             f"FitContext({d.n_cells} cells x {d.n_months} months {self.years[0]}..{self.years[-1]}, "
             f"{self.objective.describe()}, fingerprint={self.fingerprint})"
         )
-
-
-def is_split(x) -> bool:
-    return isinstance(x, Split)

@@ -309,7 +309,10 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
     best = max((t.value for t in done), default=-math.inf)
     since = 0
     stopped = False
-    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ff-eval") if in_flight > 1 else None
+    # in_flight - 1 evaluation threads: one trial is always being proposed by this thread, so
+    # on two cores in_flight=2 keeps exactly two busy (sampler here, evaluation there).
+    pool = (ThreadPoolExecutor(max_workers=in_flight - 1, thread_name_prefix="ff-eval")
+            if in_flight > 1 else None)
     pending: deque = deque()
     asked = 0
     try:

@@ -19,11 +19,12 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import optuna
 
 from fireform.exceptions import FitError, UnknownNameError
 
-__all__ = ["SAMPLERS", "SamplerSpec", "make_sampler", "search_space", "cmaes_available"]
+__all__ = ["CachedTPESampler", "SAMPLERS", "SamplerSpec", "make_sampler", "search_space", "cmaes_available"]
 
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random")
 
@@ -50,6 +51,44 @@ class SamplerSpec:
         return {"name": self.name, "seed": int(self.seed), "options": [list(o) for o in self.options]}
 
 
+class CachedTPESampler(optuna.samplers.TPESampler):
+    """``TPESampler`` with its history-to-arrays conversion cached per finished trial.
+
+    At every ask TPE converts every past trial's parameters to its internal representation in a
+    Python loop (``_get_internal_repr``: trials x parameters calls), about a third of its time at
+    500 trials. Finished trials never change, so their rows are cached; running trials (the
+    constant liar's) are converted afresh. The arrays, and so every proposal, are identical to
+    ``TPESampler``'s (tests/fitting/test_samplers.py). Falls back to the parent if a future Optuna
+    renames the hook.
+    """
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._rows: dict[tuple, tuple[float, ...] | None] = {}
+
+    def _get_internal_repr(self, trials, search_space, study):
+        names = tuple(search_space)
+        dists = tuple(search_space.values())
+        rows = []
+        for t in trials:
+            key = (t._trial_id, names)
+            row = self._rows.get(key, 0)
+            if row == 0:
+                params = self._get_params(t, study)
+                row = (tuple(d.to_internal_repr(params[n]) for n, d in zip(names, dists))
+                       if search_space.keys() <= params.keys() else None)
+                if t.state.is_finished():
+                    self._rows[key] = row
+            if row is not None:
+                rows.append(row)
+        arr = np.array(rows, dtype=float).reshape(len(rows), len(names))
+        return {n: np.ascontiguousarray(arr[:, j]) for j, n in enumerate(names)}
+
+
+_TPE = (CachedTPESampler if hasattr(optuna.samplers.TPESampler, "_get_internal_repr")
+        and hasattr(optuna.samplers.TPESampler, "_get_params") else optuna.samplers.TPESampler)
+
+
 def search_space(form) -> dict[str, optuna.distributions.FloatDistribution]:
     """One FloatDistribution per parameter, in the form's layout order."""
     out = {}
@@ -73,7 +112,8 @@ def make_sampler(
         if spec.name == "tpe":
             kw = {"multivariate": True, "n_startup_trials": 10, "constant_liar": in_flight > 1}
             kw.update(opts)
-            return optuna.samplers.TPESampler(seed=spec.seed, **kw)
+            cls = optuna.samplers.TPESampler if kw.pop("plain", False) else _TPE
+            return cls(seed=spec.seed, **kw)
         if spec.name == "cmaes":
             if not cmaes_available():
                 raise FitError(
