@@ -88,3 +88,16 @@ def llama_server(model: str, *, api_key: str, timeout: float = 180.0):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def tiny_spec(proposer: str, settings: dict | None = None, **budget) -> dict:
+    """A tiny twin-world run: 5-degree grid, 3 years, few trials, no Shapley, no Fortran."""
+    b = {"iterations": 1, "trials": 8, "repeats": 2, "wall_minutes": 10.0}
+    b.update(budget)
+    return {"name": f"llm-{proposer}", "seed": 0,
+            "data": {"source": "twin", "res": 5.0, "years": [2001, 2003], "seed": 0, "truth": "demo",
+                     "noise": 0.2},
+            "split": {"train_years": [2001, 2002], "holdout_years": [2003, 2003]},
+            "baseline": {"form": "ed2_stock"}, "budget": b,
+            "proposer": {"name": proposer, "settings": dict(settings or {})},
+            "shapley": {"enabled": False}, "deploy": {"fortran": False}}

@@ -8,7 +8,7 @@ Base URL from ``settings.base_url`` or ``OPENAI_BASE_URL``; model from ``setting
 - ``auto`` (default): ``response_format = json_schema`` (native structured output; the schema of
   :func:`~fireform.agent.llm.prompting.answer_schema`, ``strict`` from ``settings.strict``,
   default false because strict mode forbids the free-form ``term_rationales`` map); if the
-  server refuses it (HTTP 400/422), ``json_object`` with the schema attached (llama.cpp's
+  server refuses it (HTTP 400/422, or any error naming ``response_format``), ``json_object`` with the schema attached (llama.cpp's
   server turns that into a grammar), then plain ``json_object``, then no response_format with
   the schema in the prompt. Each fallback is journaled and remembered for the run.
 - ``json_schema`` | ``json_object`` | ``none``: that mode only.
@@ -113,8 +113,11 @@ class OpenAIProposer(LLMProposer):
             mode = self.modes[0]
             try:
                 r = self._client.chat.completions.create(**self._request(mode, messages, schema))
-            except (o.BadRequestError, o.UnprocessableEntityError) as e:
-                if len(self.modes) == 1:
+            except o.APIStatusError as e:
+                # refusals of the response_format: 400/422 from most servers; llama-cpp-python's
+                # server answers its request-validation error with a 500 naming the field
+                refused = e.status_code in (400, 422) or "response_format" in str(e)
+                if len(self.modes) == 1 or not refused:
                     raise
                 self._record("error", f"structured output mode {mode!r} refused by the server "
                              f"(HTTP {getattr(e, 'status_code', '?')}): {str(e)[:300]}; falling back to "
