@@ -69,10 +69,10 @@ class OpenAIProposer(LLMProposer):
 
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
-        openai = _import("openai", "llm")
         s = self._s
         self.key_env = str(s.get("api_key_env") or "OPENAI_API_KEY")
-        key = read_key(self.key_env, proposer=self.name)
+        key = read_key(self.key_env, proposer=self.name)  # before the (slow) client import
+        openai = _import("openai", "llm")
         self.base_url = s.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
         structured = str(s.get("structured", "auto"))
         if structured not in ("auto",) + self.MODES[:1] + self.MODES[2:]:
@@ -146,10 +146,10 @@ class AnthropicProposer(LLMProposer):
 
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
-        anthropic = _import("anthropic", "llm")
         s = self._s
         self.key_env = str(s.get("api_key_env") or "ANTHROPIC_API_KEY")
-        key = read_key(self.key_env, proposer=self.name)
+        key = read_key(self.key_env, proposer=self.name)  # before the (slow) client import
+        anthropic = _import("anthropic", "llm")
         self.base_url = s.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL") or None
         self.structured = str(s.get("structured", "tool"))
         if self.structured not in ("tool", "json"):
