@@ -151,7 +151,11 @@ def _suspect(row: dict) -> str:
 
 
 def diagnostics(bench, pred) -> list[dict]:
-    res = bench.residuals(pred)
+    try:
+        res = bench.residuals(pred)
+    except ArithmeticError as e:  # a degenerate region in the reference path: say so, go on
+        return [{"region": "global", "bias_relative": float("nan"), "phase_shift_months": float("nan"),
+                 "spatial_corr": float("nan"), "suspect": f"diagnostics unavailable ({type(e).__name__})"}]
     rows = []
     for r in res.regions.to_dict(orient="records"):
         if not r.get("n_cells"):
@@ -182,11 +186,12 @@ def _objective(bench, pred, convention: str, region: str) -> float:
 
 
 def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = "global",
-                 n_points: int = 8, seed: int = 0, library=None) -> pd.DataFrame:
+                 n_points: int = 8, seed: int = 0, library=None, swap_top: int = 6) -> pd.DataFrame:
     """Training objective after every single-term move from ``form`` at fitted ``theta``.
 
     Adds (every available library mechanism not in the form), drops (every term, when more
-    than one) and swaps (a term for a mechanism of the same regime). A new term is evaluated
+    than one) and swaps (a term for a mechanism of the same regime or one of the ``swap_top``
+    best-screened adds). A new term is evaluated
     at the centre and ``n_points - 1`` random points of its box; the scale is rematched so the
     area-weighted total equals the reference's. Returns ``MOVE_COLUMNS`` sorted best first.
     """
@@ -246,13 +251,16 @@ def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = 
     avail = [m for m in reg if all(i in drivers for i in m.inputs) and m.id not in present]
     for m in sorted(avail, key=lambda m: m.id):
         add_row("add", None, m.id, full, MechanismTerm(m))
+    # swaps: a term for a mechanism of its own regime, or for one of the ``swap_top`` best adds
+    adds = sorted((r for r in rows if r["action"] == "add"), key=lambda r: (-r["objective"], r["add"]))
+    top_adds = {r["add"] for r in adds[:swap_top]}
     if len(form.terms) > 1:
         for t in form.terms:
             rest = _product(vec[0], [f for k, f in factors.items() if k != t.id], n_cells, n_months)
             add_row("drop", t.id, None, rest, None)
             regime = getattr(getattr(t, "mechanism", None), "regime", None)
             for m in sorted(avail, key=lambda m: m.id):
-                if m.regime == regime:
+                if m.regime == regime or m.id in top_adds:
                     add_row("swap", t.id, m.id, rest, MechanismTerm(m))
     df = pd.DataFrame(rows, columns=MOVE_COLUMNS + ["terms"])
     return df.sort_values(["objective", "n_params", "action", "add", "remove"],
@@ -297,7 +305,7 @@ def build_context(*, iteration: int, view: TrainingView, incumbent_fit_id: int, 
     theta = incumbent["theta"]
     pred = form.evaluate(theta, drivers)
     diag = diagnostics(bench, pred)
-    cand = fits[fits.role.isin(["baseline", "candidate"])]
+    cand = fits[fits.role.isin(["baseline", "candidate", "repeat"])]
     best = cand.sort_values("value", ascending=False).drop_duplicates("form_hash").head(top_k)
     top = [_form_summary(view, r, CONVENTIONS) for _, r in best.iterrows()]
     moves = (screen_moves(form, theta, drivers, bench, convention=convention, region=region,

@@ -7,8 +7,8 @@ Rules, in order (each skips forms already tried):
 2. **Free drops**: if dropping a term costs less than the fit noise in the screened training
    objective, propose the cheapest such drop (fewer parameters at equal score wins).
 3. **Best move**: otherwise the add or swap with the best screened objective; among moves within
-   the noise of the best, the one that touches the regime the regional diagnostics flag most
-   often, then fewer parameters, then alphabetical order (so the same context always gives the
+   ``tie`` (and the noise) of the best, the one that touches the regime the regional
+   diagnostics flag most often, then fewer parameters, then alphabetical order (so the same context always gives the
    same proposal).
 4. Nothing untried left -> ``None`` (the loop stops searching).
 
@@ -36,9 +36,10 @@ _REGIME_WORDS = {
 class HeuristicProposer(Proposer):
     name = "heuristic"
 
-    def __init__(self, *, prune_share: float = 0.05, **settings) -> None:
-        super().__init__(prune_share=prune_share, **settings)
+    def __init__(self, *, prune_share: float = 0.05, tie: float = 0.002, **settings) -> None:
+        super().__init__(prune_share=prune_share, tie=tie, **settings)
         self.prune_share = float(prune_share)
+        self.tie = float(tie)
 
     def propose(self, context) -> Proposal | None:
         inc = context.incumbent
@@ -79,7 +80,9 @@ class HeuristicProposer(Proposer):
             return None
         flagged = self._flagged(context.diagnostics)
         best = max(m["objective"] for m in grow)
-        near = [m for m in grow if m["objective"] >= best - noise]
+        # the screen is a ranking: regimes only break near-ties (the screen is coarser than a fit)
+        tol = min(noise, self.tie)
+        near = [m for m in grow if m["objective"] >= best - tol]
 
         def key(m):
             reg = regimes.get(m["add"], "")

@@ -123,6 +123,9 @@ class _Loop:
         self.j.start(self.spec)
         self.say("start", f"run {self.dir} spec {self.spec.name} hash {self.spec.hash}")
         try:
+            p = self.proposer()  # made first: a missing API key fails before any data or fit
+            if hasattr(p, "check_start"):
+                p.check_start(self.spec.budget)
             self._data()
             self._baseline()
             self._iterations()
@@ -193,12 +196,21 @@ class _Loop:
         self.j.put_form(form)
         f = run_fit(form, self.train, self.bench, convention=conv, region=region, sampler=b.sampler,
                     trials=trials, seed=seed, warm=warm, early_stop=b.early_stop,
-                    storage_dir=self.dir)
+                    storage_dir=self.dir, context=self.fit_context())
         scores = self.bench.score(form.evaluate(f.theta, self.train)).to_frame()
         rec = self.j.add_fit(key, role=role, form_hash=form.hash, seed=seed, trials=trials,
                              value=f.value, theta=f.theta, wall=f.wall, sampler_time=f.sampler_time,
                              eval_time=f.eval_time, extra=f.extra, scores=scores)
         return rec, False
+
+    def fit_context(self):
+        """One prepared FitContext of the training data, shared by every fit of the run."""
+        if getattr(self, "_ctx", None) is None:
+            from fireform.fitting import FitContext, Objective
+
+            self._ctx = FitContext(self.train, objective=Objective(
+                convention=self.spec.objective.convention, region=self.spec.objective.region))
+        return self._ctx
 
     def _baseline_form(self):
         from fireform.forms.form import Form
@@ -223,21 +235,41 @@ class _Loop:
                             f"available: {', '.join(self.train.variables)}")
         self.j.put_form(form)
         self.j.put_state("baseline_hash", form.hash)
-        recs = []
-        for k in range(self.spec.budget.repeats):
-            rec, cached = self.fit(form, role="baseline" if k == 0 else "repeat", seed=self.spec.seed + k)
+        self.baseline_rec, self.incumbent, self.noise = self._repeats(form, first=None, label="baseline")
+        self.baseline_noise = self.noise
+
+    def _repeats(self, form, *, first, label: str, warm=None):
+        """Fit ``form`` with ``budget.repeats`` seeds (``first`` is the seed-0 fit when already
+        done; ``warm`` the warm start it used, so every seed runs the same protocol). Returns
+        (seed-0 fit, best fit, noise). Noise = sample standard deviation of the
+        training objective over the seeds, floored at ``budget.min_noise``: the spread of
+        repeated fits that a rival must beat."""
+        recs = [] if first is None else [first]
+        for k in range(len(recs), self.spec.budget.repeats):
+            rec, cached = self.fit(form, role=label if k == 0 else "repeat", seed=self.spec.seed + k,
+                                   warm=warm)
             recs.append(rec)
-            self.say("baseline", f"fit {k + 1}/{self.spec.budget.repeats} {form.name} [{form.hash}] "
+            self.say(label if label == "baseline" else "repeat",
+                     f"fit {k + 1}/{self.spec.budget.repeats} {form.name or ''} [{form.hash}] "
                      f"seed {rec.seed} obj {_fmt(rec.value)} {'cached' if cached else f'{rec.wall:.1f}s'}")
         values = np.array([r.value for r in recs])
-        self.noise = max(float(values.max() - values.min()), self.spec.budget.min_noise)
-        self.j.put_state("noise", {"value": self.noise, "repeats": values.tolist(),
-                                   "definition": "max - min of the training objective over repeated fits "
-                                                 "with different seeds (floored at budget.min_noise)"})
-        self.baseline_rec = recs[0]
-        self.incumbent = recs[int(np.argmax(values))]
-        self.say("noise", f"fit noise {self.noise:.4f} from {len(values)} seeds: "
-                 + " ".join(_fmt(v) for v in values))
+        noise = max(float(values.std(ddof=1)) if values.size > 1 else 0.0, self.spec.budget.min_noise)
+        # Warm-started seeds of a child can agree exactly (the enqueued parent point wins every
+        # time): the spread measured on the baseline stays a floor, so "beats by more than the
+        # noise" never shrinks to nothing.
+        noise = max(noise, getattr(self, "baseline_noise", 0.0))
+        best = recs[int(np.argmax(values))]
+        hist = self.j.get_state("noise_history", [])
+        if not any(h["form_hash"] == form.hash for h in hist):
+            hist.append({"form_hash": form.hash, "values": values.tolist(), "noise": noise})
+            self.j.put_state("noise_history", hist)
+        self.j.put_state("noise", {"value": noise, "form_hash": form.hash, "repeats": values.tolist(),
+                                   "definition": "sample standard deviation of the training objective "
+                                                 "over repeated fits of the incumbent with different "
+                                                 "seeds, at least the baseline's (and budget.min_noise)"})
+        self.say("noise", f"fit noise {noise:.4f} of [{form.hash}] from {len(values)} seeds: "
+                 + " ".join(_fmt(v) for v in values) + f"; incumbent value {_fmt(best.value)}")
+        return recs[0], best, noise
 
     # -- iterations ----------------------------------------------------------------------------
     def proposer(self):
@@ -295,6 +327,8 @@ class _Loop:
                 self.j.add_message(it, proposer=self.spec.proposer.name, role="context", content=ctx.to_json())
                 p = self.proposer()
                 p.bind(recorder)
+                if hasattr(p, "bind_training"):
+                    p.bind_training(self.train)  # LLM proposers ground their retries on training data
                 try:
                     prop = p.propose(ctx)
                     raw = None
@@ -342,9 +376,7 @@ class _Loop:
             self.j.add_proposal(it, proposer=self.spec.proposer.name, action=prop.action,
                                 rationale=prop.rationale, data=prop.model_dump(), status="pending",
                                 form_hash=form.hash, parent_hash=inc.form_hash)
-            parent_form = self.j.form(inc.form_hash)
-            warm = {k: v for k, v in inc.theta.items()
-                    if k == "scale" or k.split(".")[0] in set(form.term_ids) & set(parent_form.term_ids)}
+            warm = self._warm(inc, form)
             try:
                 rec, cached = self.fit(form, role="candidate", warm=warm)
             except FireformError as e:
@@ -357,12 +389,17 @@ class _Loop:
                 f"training objective {_fmt(rec.value)} vs incumbent {_fmt(inc.value)} "
                 f"(noise {self.noise:.4f}): {'beats it' if keep else 'does not beat it'} by more than the noise"])
             if keep:
-                self.incumbent = rec
+                _, self.incumbent, self.noise = self._repeats(form, first=rec, label="candidate", warm=warm)
             self.say("iter", f"{it} | {prop.action} | {','.join(form.term_ids)} [{form.hash}] | obj "
                      f"{_fmt(rec.value)} inc {_fmt(inc.value)} noise {self.noise:.4f} | {status} | "
                      f"{'cached' if cached else f'{time.perf_counter() - t:.1f}s'}")
         self.j.put_state("stop_reason", self.stop_reason)
         self.j.put_state("incumbent_fit", self.incumbent.id)
+
+    def _warm(self, inc, form) -> dict:
+        """Warm start of a child: the incumbent's fitted values of the terms they share."""
+        shared = set(form.term_ids) & set(self.j.form(inc.form_hash).term_ids)
+        return {k: v for k, v in inc.theta.items() if k == "scale" or k.split(".")[0] in shared}
 
     def _replay_status(self, it: int, old: dict) -> None:
         """A proposal finished before a kill: restore the incumbent from its journaled fit."""
@@ -370,7 +407,10 @@ class _Loop:
             fits = self.j.fits()
             f = fits[(fits.form_hash == old["form_hash"]) & (fits.role == "candidate")]
             if not f.empty:
-                self.incumbent = self.j.fit_by_id(int(f.iloc[0].id))
+                form = self.j.form(old["form_hash"])
+                _, self.incumbent, self.noise = self._repeats(
+                    form, first=self.j.fit_by_id(int(f.iloc[0].id)), label="candidate",
+                    warm=self._warm(self.incumbent, form))
         self.say("iter", f"{it} | {old['action']} | {old['status']} | replayed from the journal")
 
     # -- Shapley, prune, refit -------------------------------------------------------------------
@@ -386,8 +426,7 @@ class _Loop:
             self.say("shapley", f"skipped: {len(form.terms)} terms > shapley.max_players {sh.max_players}")
             return
         try:
-            from fireform import ablation  # noqa: F401
-            from fireform.ablation import prune, shapley  # type: ignore[attr-defined]
+            from fireform.ablation import shapley
         except ImportError:
             self.say("shapley", "skipped: fireform.ablation is not available in this installation")
             return
@@ -396,7 +435,14 @@ class _Loop:
         trials = sh.trials or self.spec.budget.trials
         cached = self.j.shapley(form.hash, "values")
         if cached is None:
-            res = shapley(form, self.train, objective=_objective_arg(conv, region), trials=trials)
+            # subset fits are cached in the run folder, so a killed Shapley resumes where it was
+            res = shapley(form, self.fit_context(), trials=trials, sampler=self.spec.budget.sampler,
+                          seed=self.spec.seed, cache=self.dir / "shapley",
+                          executor=None if "://" in sh.executor else sh.executor,
+                          scheduler=sh.executor if "://" in sh.executor else None, workers=sh.workers)
+            self.j.put_state(f"shapley/{form.hash}", {"method": res.method, "n_fits": res.n_fits,
+                                                     "fits_run": res.fits_run, "total_gain": res.total_gain,
+                                                     "wall_seconds": res.wall_seconds, "executor": res.executor})
             for kind, frame in _shapley_tables(res).items():
                 self.j.put_shapley(form.hash, kind, frame)
             cached = self.j.shapley(form.hash, "values")
@@ -475,7 +521,11 @@ class _Loop:
                 f"{c}={_fmt(overall(v, c))}" for c in CONVENTIONS))
 
     def _residual_arrays(self, rec, form, bench, pred, period: str) -> None:
-        res = bench.residuals(pred)
+        try:
+            res = bench.residuals(pred)
+        except ArithmeticError as e:  # degenerate region in the scorer's reference path
+            self.say("residuals", f"{period} residuals of [{form.hash}] unavailable: {type(e).__name__}: {e}")
+            return
         base = f"resid/{period}/{rec.id}"
         self.j.put_array(f"{base}/cell_bias", res.cell_bias)
         self.j.put_array(f"{base}/cell_shift", res.cell_shift_months)
@@ -539,9 +589,9 @@ class _Loop:
 
 
 def _objective_arg(convention: str, region: str):
-    from fireform.loop.fitter import _make_objective
+    from fireform.fitting import Objective
 
-    return _make_objective(convention, region)
+    return Objective(convention=convention, region=region)
 
 
 def _shapley_tables(res) -> dict[str, pd.DataFrame]:

@@ -17,7 +17,7 @@ Sections (see ``examples/twin.toml`` and ``examples/pantanal.toml``)::
     [budget]    iterations, trials, repeats, sampler, early_stop, wall_minutes, llm_tokens,
                 llm_cost_usd
     [proposer]  name = "heuristic" | ...; settings = {...}
-    [shapley]   enabled, trials, prune_share, max_players
+    [shapley]   enabled, trials, prune_share, max_players, executor, workers
     [deploy]    fortran = true, rel_tol = 1e-5
 """
 
@@ -57,7 +57,7 @@ class _Strict(BaseModel):
 class DataSpec(_Strict):
     source: Literal["twin", "pantanal", "files"] = "twin"
     # twin world
-    res: float = Field(3.0, gt=0.2, le=10.0)
+    res: float = Field(3.0, ge=0.25, le=5.0)
     years: tuple[int, int] = (2001, 2012)
     seed: int = Field(0, ge=0)
     truth: str = "demo"  # name of a demo truth, or a path to a form JSON with defaults
@@ -164,6 +164,8 @@ class ShapleySpec(_Strict):
     trials: int | None = Field(None, ge=4)  # default: budget.trials
     prune_share: float = Field(0.05, ge=0.0, lt=1.0)
     max_players: int = Field(10, ge=1, le=16)
+    executor: str = "local"  # "local" (process pool), "serial", "dask", or a scheduler address
+    workers: int | None = Field(None, ge=1)
 
 
 class DeploySpec(_Strict):

@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+
+from fireform.agent.context import TrainingView, build_context, screen_moves
+from fireform.forms.form import Form
+from fireform.loop.journal import Journal
+from fireform.scoring import Benchmark
+from fireform.testing import tiny_drivers
+
+
+@pytest.fixture(scope="module")
+def world():
+    d = tiny_drivers(years=(2001, 2003))
+    return d, Benchmark.from_drivers(d)
+
+
+def test_screen_ranks_moves_and_scores_them_on_training_data(world):
+    d, bench = world
+    form = Form.from_mechanisms(["rh_limiter", "agb_linear"])
+    theta = form.default_theta()
+    df = screen_moves(form, theta, d, bench, convention="ilamb2", n_points=4)
+    assert set(df.action) == {"add", "drop", "swap"}
+    assert df.objective.is_monotonic_decreasing
+    assert df.form_hash.is_unique and form.hash not in set(df.form_hash)
+    # a drop is scored exactly: the remaining product, scale rematched to the observed total
+    drop = df[(df.action == "drop") & (df.remove == "agb_linear")].iloc[0]
+    rest = form.without("agb_linear")
+    pred = rest.evaluate(rest.default_theta(), d)
+    obs = d.array("burned_fraction")
+    pred = pred * (np.nansum(obs * d.area[:, None]) / np.nansum(pred * d.area[:, None]))
+    assert drop.objective == pytest.approx(bench.score(pred).overall("ilamb2"), abs=1e-9)
+    # deterministic
+    again = screen_moves(form, theta, d, bench, convention="ilamb2", n_points=4)
+    assert df.equals(again)
+
+
+def test_context_from_journal_sees_training_only(world, tmp_path):
+    from fireform.loop.spec import parse_spec
+
+    d, bench = world
+    j = Journal(tmp_path, create=True)
+    j.start(parse_spec({"name": "c", "split": {"train_years": [2001, 2002], "holdout_years": [2003, 2003]}}))
+    form = Form.from_mechanisms(["rh_limiter", "agb_linear"])
+    j.put_form(form)
+    theta = form.theta_dict(form.default_theta())
+    sc = bench.score(form.evaluate(theta, d)).to_frame()
+    rec = j.add_fit("k", role="baseline", form_hash=form.hash, seed=0, trials=1, value=0.5, theta=theta, scores=sc)
+    # a holdout score with a distinctive value, as the loop would journal at the end
+    hold = sc.assign(value=0.271828)
+    j.add_scores(rec.id, "holdout", hold)
+    ctx = build_context(iteration=1, view=TrainingView(j), incumbent_fit_id=rec.id, drivers=d, bench=bench,
+                        convention="ilamb2", region="global", noise=0.01, n_points=3)
+    text = ctx.to_json()
+    assert "0.271828" not in text and "holdout" not in json.dumps(
+        {k: v for k, v in ctx.to_dict().items() if k != "program"})
+    assert ctx.incumbent["terms"] == ["agb_linear", "rh_limiter"]
+    assert set(ctx.incumbent["overall"]) == {"ilamb2", "ilamb2_iav", "ilamb3", "worst", "geometric"}
+    assert ctx.diagnostics and {"bias_relative", "phase_shift_months", "spatial_corr", "suspect"} <= set(ctx.diagnostics[0])
+    assert any(m["id"] == "gpp_gating" for m in ctx.catalog)
+    assert "Incumbent" in ctx.to_text()
+    assert not hasattr(TrainingView(j), "holdout_reads")
