@@ -218,9 +218,19 @@ class DaskExecutor(Executor):
         return f"dask at {self.client.scheduler.address} ({self.workers} workers)"
 
     def bind(self, drivers, data_key: str) -> None:
-        # broadcast: every worker holds a replica, so the data outlives any one worker
+        # Broadcast, but Dask's active memory manager may drop replicas no task waits for, so
+        # the data can die with one worker: then next_done scatters it again (_rebind).
+        self._drivers, self._data_key = drivers, data_key
         self._data = self.client.scatter(drivers, broadcast=True, hash=False)
-        self._data_key = data_key
+
+    def _rebind(self) -> None:
+        """The data was lost with its last holder: scatter again, resubmit what is pending."""
+        self.bind(self._drivers, self._data_key)
+        lost = sorted(self._futs.values(), key=lambda t: t.key)
+        self._futs.clear()
+        self.restarts += 1
+        for t in lost:
+            self._submit(t)
 
     def _submit(self, task: SubsetTask):
         n = self._tries.get(task.key, 0)
@@ -241,7 +251,13 @@ class DaskExecutor(Executor):
         while True:
             if not self._futs:
                 raise FitError("next_done() with nothing submitted")
-            done = dwait(list(self._futs), return_when="FIRST_COMPLETED").done
+            try:
+                done = dwait(list(self._futs), return_when="FIRST_COMPLETED").done
+            except Exception as e:  # futures cancelled: their input data died with its holders
+                if "cancel" not in type(e).__name__.lower() or self.restarts > 2 * self.resubmit:
+                    raise
+                self._rebind()
+                continue
             for f in sorted(done, key=lambda f: self._futs[f].key):
                 task = self._futs.pop(f)
                 if f.status == "finished":
