@@ -54,7 +54,7 @@ from fireform.fitting.objective import Objective
 from fireform.fitting.samplers import SamplerSpec, make_sampler, search_space
 from fireform.fitting.split import fitting_guard
 
-__all__ = ["FitResult", "fit", "warm_points", "rescaled", "build_result"]
+__all__ = ["FitResult", "fit", "cache_key", "warm_points", "rescaled", "build_result"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -253,18 +253,8 @@ def fit(
     ctx = FitContext.of(data, objective=objective)
     spec = SamplerSpec(sampler, int(seed), dict(sampler_options or {}))
     warm = warm_points(form, warm_start)
-    key = fit_key(
-        {
-            "form": form.hash,
-            "data": ctx.key(),
-            "sampler": spec.key(),
-            "trials": trials,
-            "patience": patience,
-            "in_flight": in_flight,
-            "processes": processes,
-            "warm": [{k: repr(v) for k, v in p.items()} for p in warm],
-        }
-    )
+    key = cache_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
+                    processes=processes, warm=warm)
     fc = as_cache(cache)
     if fc is not None:
         hit = fc.get(key)
@@ -287,6 +277,24 @@ def fit(
     if fc is not None:
         fc.put(key, res, res.summary())
     return res
+
+
+def cache_key(form, ctx: FitContext, *, spec: SamplerSpec, trials: int, patience=None,
+              in_flight: int = 1, processes: int = 1, warm=()) -> str:
+    """The cache key :func:`fit` gives these settings (``warm``: :func:`warm_points` output), so a
+    caller (the ablation) can tell whether a fit is cached without submitting it."""
+    return fit_key(
+        {
+            "form": form.hash,
+            "data": ctx.key(),
+            "sampler": spec.key(),
+            "trials": trials,
+            "patience": patience,
+            "in_flight": in_flight,
+            "processes": processes,
+            "warm": [{k: repr(v) for k, v in p.items()} for p in warm],
+        }
+    )
 
 
 def create_study(storage, name: str, sampler) -> optuna.Study:
