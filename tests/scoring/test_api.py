@@ -133,3 +133,22 @@ def test_from_drivers_uses_target_area_time_regions():
     pred = d.select_years((2002, 2003)).array(d.target)
     s = b.score(pred)
     assert s.get("bias") == pytest.approx(1.0)
+
+
+def test_uniform_model_map_gives_nan_spatial_not_crash():
+    import numpy as np
+    import pandas as pd
+
+    from fireform.scoring import Benchmark
+
+    rng = np.random.default_rng(3)
+    time = pd.date_range("2001-01-01", periods=36, freq="MS")
+    obs = rng.random((12, 36)) * 0.01
+    bench = Benchmark.prepare(obs, area=np.ones(12), time=time, regions={"global": np.ones(12, bool)})
+    pred = np.full_like(obs, 0.005)  # same value everywhere: zero spatial spread
+    fast, plain = bench.score(pred), bench.score_plain(pred)
+    # No spatial pattern means no spatial skill: NaN, or ~0 where rounding leaves a 1e-18 spread.
+    for s in (fast, plain):
+        v = s.get("spatial_ilamb3")
+        assert np.isnan(v) or v < 1e-12
+    bench.residuals(pred)  # used to raise ZeroDivisionError

@@ -334,10 +334,12 @@ def score_plain(
         if xs.size == 0 or np.allclose(float(np.std(xs)), 0.0):
             continue
         both = ~np.isnan(x) & ~np.isnan(y)
-        ref_std, com_std = float(np.std(xs)), float(np.std(y[~np.isnan(y)]))
-        corr = float(np.corrcoef(x[both], y[both])[0, 1])
-        sd = com_std / ref_std
-        out[k, _IDX["spatial_ilamb3"]] = 4 * (1 + corr) / ((sd + 1 / sd) ** 2 * 2)
+        ref_std, com_std = np.std(xs), np.std(y[~np.isnan(y)])
+        # A spatially uniform model map has no correlation: NaN (as the fast path), not a crash.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = np.corrcoef(x[both], y[both])[0, 1] if both.sum() > 1 else np.nan
+            sd = com_std / ref_std
+            out[k, _IDX["spatial_ilamb3"]] = 4 * (1 + corr) / ((sd + 1 / sd) ** 2 * 2)
 
     fields = CellFields(
         valid=valid, rbar=rbar, cbar=cbar, sigma_ref=sigma, clim_r=clim_r, clim_c=clim_c,
