@@ -19,7 +19,7 @@ from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring import components as cp
 from fireform.scoring.components import COMPONENTS, MID_MONTHS
 from fireform.scoring import fast as F
-from fireform.scoring.fast import cell_pass, window_slots
+from fireform.scoring.fast import score_regions
 from fireform.scoring.timeaxis import TimeAxis
 
 __all__ = ["Benchmark", "Scores"]
@@ -165,14 +165,9 @@ class Benchmark:
         """All components for all regions (fast path)."""
         pred = self.check(pred)
         p = self.pre
-        # NaN anywhere propagates into the sum: one cheap pass decides the branch-free path.
-        if np.isnan(pred.sum(dtype=np.float64)):
-            row_clean = p["obs_complete"] & ~np.isnan(pred).any(axis=1)
-        else:
-            row_clean = p["obs_complete"]
-        cols = cell_pass(pred, self.obs, ref=p["ref"], dr=p["dr"], axis=self.axis,
-                         window_slots=p["kwin"], row_clean=row_clean)
-        return self._assemble(cols)
+        acc = score_regions(pred, self.obs, ref=p["ref"], dr=p["dr"], axis=self.axis,
+                            tables=p["tables"], seas_tab=p["seas_tab"], groups=p["groups"])
+        return self._assemble(acc)
 
     def score_plain(self, pred) -> Scores:
         """All components for all regions via the readable reference path."""
@@ -201,48 +196,22 @@ class Benchmark:
         return residuals(self, pred)
 
     # -- internals --------------------------------------------------------------------------
-    def _assemble(self, per_cell: np.ndarray) -> Scores:
-        p = self.pre
-        cbar, cm3 = per_cell[:, F.CBAR], per_cell[:, F.CM3]
-        valid = p["r_ok"] & ~np.isnan(cbar)
-        rbar = p["rbar"]
-        cols = per_cell[:, [F.BIAS, F.RMSE_CYCLE, F.RMSE_SERIES, F.SEASONAL, F.IAV,
-                            F.BIAS3, F.RMSE3, F.SEASONAL3]]
+    def _assemble(self, acc: np.ndarray) -> Scores:
+        """Region scores from the region sums of ``fast.score_regions`` (n_regions, N_ACC)."""
         out = np.full((len(self.region_labels), len(COMPONENTS)), np.nan)
-        ok = ~np.isnan(cols)
-        z = np.where(ok, cols, 0.0)
-        # 2.x: weights area * rbar (mass) over valid cells
-        w2 = p["W2"]
-        v5 = ok[:, :5] & valid[:, None]
-        num, den = w2 @ (z[:, :5] * v5), w2 @ v5
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(den > 0, num / den, np.nan)
-        out[:, _IDX["bias"]] = r2[:, 0]
-        out[:, _IDX["rmse_cycle"]] = r2[:, 1]
-        out[:, _IDX["rmse_series"]] = r2[:, 2]
-        out[:, _IDX["seasonal"]] = r2[:, 3]
-        out[:, _IDX["iav"]] = r2[:, 4]
-        out[:, _IDX["rmse"]] = r2[:, 1] if self.rmse_basis == "cycle" else r2[:, 2]
-        # ilamb3: bias with its own mass weights, rmse/seasonal area only
-        with np.errstate(divide="ignore", invalid="ignore"):
-            wb3 = p["W3b"]
-            nb, db = wb3 @ z[:, 5], wb3 @ ok[:, 5]
-            out[:, _IDX["bias_ilamb3"]] = np.where(db > 0, nb / db, np.nan)
-            wa = p["WA"]
-            na, da = wa @ z[:, 6:8], wa @ ok[:, 6:8]
-            ra = np.where(da > 0, na / da, np.nan)
-        out[:, _IDX["rmse_ilamb3"]] = ra[:, 0]
-        out[:, _IDX["seasonal_ilamb3"]] = ra[:, 1]
-        self._spatial(out, rbar, cbar, valid, cm3)
+            for name, a in (("bias", F.A_BIAS), ("rmse_cycle", F.A_RMSE_CYCLE),
+                            ("rmse_series", F.A_RMSE_SERIES), ("seasonal", F.A_SEASONAL),
+                            ("iav", F.A_IAV), ("bias_ilamb3", F.A_BIAS3),
+                            ("rmse_ilamb3", F.A_RMSE3), ("seasonal_ilamb3", F.A_SEASONAL3)):
+                num, den = acc[:, a], acc[:, a + 1]
+                out[:, _IDX[name]] = np.where(den > 0, num / den, np.nan)
+        out[:, _IDX["rmse"]] = out[:, _IDX["rmse_cycle" if self.rmse_basis == "cycle" else "rmse_series"]]
+        self._spatial(out, acc)
         return Scores(out, self.region_labels, COMPONENTS, self._reasons(out, None))
 
-    def _spatial(self, out, rbar, cbar, valid, cm3):
-        M = self.pre["M"]
-        x = np.where(valid, rbar, 0.0)
-        y = np.where(valid, cbar, 0.0)
-        v = valid.astype(float)
-        S = M @ np.stack([v, x, y, x * x, y * y, x * y], axis=1)
-        cnt, sx, sy, sxx, syy, sxy = S.T
+    def _spatial(self, out, acc):
+        cnt, sx, sy, sxx, syy, sxy = acc[:, F.A_SP:F.A_SP + 6].T
         with np.errstate(divide="ignore", invalid="ignore"):
             std0 = np.maximum(np.sqrt(np.maximum(sxx / cnt - (sx / cnt) ** 2, 0.0)), 1e-12)
             std = np.maximum(np.sqrt(np.maximum(syy / cnt - (sy / cnt) ** 2, 0.0)), 1e-12) / std0
@@ -255,16 +224,9 @@ class Benchmark:
             out[:, _IDX["spatial_plain"]] = np.where(cnt > 0, 4.0 * (1.0 + rp) / f, np.nan)
             # ilamb3: std over each map's own defined cells, correlation over both
             p = self.pre
-            yok = ~np.isnan(cm3)
-            y3 = np.where(yok, cm3, 0.0)
-            Sy = M @ np.stack([yok.astype(float), y3, y3 * y3], axis=1)
-            ny, sy3, syy3 = Sy.T
+            ny, sy3, syy3 = acc[:, F.A_SY3:F.A_SY3 + 3].T
             com_std = np.sqrt(np.maximum(syy3 / ny - (sy3 / ny) ** 2, 0.0))
-            both = yok & p["rm3_ok"]
-            xb = np.where(both, p["rm3_0"], 0.0)
-            yb = np.where(both, y3, 0.0)
-            B = M @ np.stack([both.astype(float), xb, yb, xb * xb, yb * yb, xb * yb], axis=1)
-            nb, bx, by, bxx, byy, bxy = B.T
+            nb, bx, by, bxx, byy, bxy = acc[:, F.A_SB3:F.A_SB3 + 6].T
             corr = (bxy - bx * by / nb) / (np.sqrt(bxx - bx * bx / nb) * np.sqrt(byy - by * by / nb))
             sd = com_std / p["ref_std3"]
             s3 = 4 * (1 + corr) / ((sd + 1 / sd) ** 2 * 2)
@@ -272,23 +234,21 @@ class Benchmark:
 
     def _reasons(self, values: np.ndarray, pred) -> dict:
         p, reasons = self.pre, {}
-        for i, reg in enumerate(self.region_labels):
-            for j, comp in enumerate(COMPONENTS):
-                if not np.isnan(values[i, j]):
-                    continue
-                if p["n_ref_cells"][i] == 0:
-                    why = "no cell of this region has reference data"
-                elif p["ref_burns"][i] == 0:
-                    why = "the reference never burns in this region"
-                elif comp in ("rmse_cycle", "seasonal", "iav") or (comp == "rmse" and self.rmse_basis == "cycle"):
-                    why = "no whole year from the first January: no annual cycle" if self.axis.cycle_years == 0 else "no cell with a defined score"
-                elif comp == "rmse_ilamb3" and self.axis.n < 24:
-                    why = "ilamb3 skips RMSE below 24 months"
-                elif comp == "spatial_ilamb3" and not p["ref_std3_ok"][i]:
-                    why = "no spatial variance in the reference (ilamb3 skips the region)"
-                else:
-                    why = "no cell with a defined score (prediction missing or reference constant)"
-                reasons[(reg, comp)] = why
+        for i, j in zip(*np.nonzero(np.isnan(values))):
+            reg, comp = self.region_labels[i], COMPONENTS[j]
+            if p["n_ref_cells"][i] == 0:
+                why = "no cell of this region has reference data"
+            elif p["ref_burns"][i] == 0:
+                why = "the reference never burns in this region"
+            elif comp in ("rmse_cycle", "seasonal", "iav") or (comp == "rmse" and self.rmse_basis == "cycle"):
+                why = "no whole year from the first January: no annual cycle" if self.axis.cycle_years == 0 else "no cell with a defined score"
+            elif comp == "rmse_ilamb3" and self.axis.n < 24:
+                why = "ilamb3 skips RMSE below 24 months"
+            elif comp == "spatial_ilamb3" and not p["ref_std3_ok"][i]:
+                why = "no spatial variance in the reference (ilamb3 skips the region)"
+            else:
+                why = "no cell with a defined score (prediction missing or reference constant)"
+            reasons[(reg, comp)] = why
         return reasons
 
 
@@ -321,14 +281,17 @@ def _precompute(obs, area, axis: TimeAxis, rm: np.ndarray, mass: bool) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         ref_std3 = np.sqrt(np.maximum(S[:, 2] / S[:, 0] - (S[:, 1] / S[:, 0]) ** 2, 0.0))
     ref_std3_ok = (S[:, 0] > 0) & ~np.isclose(ref_std3, 0.0)
-    ref = np.stack([np.where(r_ok, rbar, np.nan), r_ok.astype(float), sigma, tr, sig_iav_r,
-                    rm3, norm3, rmw, crms3, ir3], axis=1)
+    obs_complete = ~np.isnan(r).any(axis=1)
+    # one row per cell, columns ``fast.REF_COLS``
+    ref = np.stack([np.where(r_ok, rbar, np.nan), r_ok.astype(float), sigma, ir.astype(float),
+                    sig_iav_r, rm3, norm3, rmw, crms3, ir3, w2, w3b, area,
+                    obs_complete.astype(float)], axis=1)
     return dict(
-        ref=np.ascontiguousarray(ref), kwin=window_slots(axis),
-        obs_complete=~np.isnan(r).any(axis=1),
+        ref=np.ascontiguousarray(ref), tables=F.month_tables(axis), seas_tab=F.seasonal_table(),
+        groups=F.region_groups(rm), obs_complete=obs_complete,
         rbar_raw=np.where(r_ok, rbar_raw, np.nan), r_ok=r_ok, rbar=rbar, sigma=sigma, dr=np.ascontiguousarray(dr), tr=tr,
         sig_iav_r=sig_iav_r, rm3=rm3, norm3=norm3, rmw=rmw, crms3=crms3, ir3=ir3, M=M,
-        W2=M * w2[None, :], W3b=M * w3b[None, :], WA=M * area[None, :], rm3_ok=rm3_ok,
+        rm3_ok=rm3_ok,
         rm3_0=rm3_0, ref_std3=ref_std3, ref_std3_ok=ref_std3_ok,
         n_ref_cells=M @ r_ok.astype(float),
         ref_burns=M @ (np.where(r_ok, np.abs(rbar), 0.0) > 0).astype(float),
