@@ -1,11 +1,14 @@
 """The fused kernel of the fast scorer (numba, one core): per-cell scores straight into region sums.
 
-One call reads each cell's prediction row twice (it stays in L1) and its reference row once,
-accumulates in float64 whatever the input dtype, scores the cell and adds its contributions to
-the sums of every region the cell belongs to (a CSR list built in ``Benchmark.prepare``), so
-nothing of size cells x months or cells x components is ever allocated. Everything that depends
+One call reads each cell's prediction row from memory once (later passes find it in L1) and its
+reference row once, accumulates in float64 whatever the input dtype, scores the cell and adds its
+contributions to the sums of its region group (cells belonging to the same set of regions, built
+in ``Benchmark.prepare``); one (regions x groups) @ (groups x sums) product then gives the region
+sums. Nothing of size cells x months or cells x components is allocated. Everything that depends
 only on the reference is precomputed (``ref`` columns, ``dr``, month/slot index tables, the 2.x
-seasonal score table).
+seasonal score table). Measured costs that shaped the code: numba increfs/decrefs each array
+passed to a helper or sliced as a view, per row, so the kernel is one function over 2-D indices;
+negative-index wraparound code on computed indices blocked vectorisation (unsigned indices).
 
 Rows are clean when the reference row is complete (known at prepare) and the prediction row's
 weighted sums are finite (found by the first pass itself, so no separate NaN scan): those take

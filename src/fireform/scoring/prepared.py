@@ -1,9 +1,9 @@
 """``Benchmark``: a reference prepared once, scoring predictions fast (all components, all regions).
 
 Everything that depends only on the reference (period means, sigma_ref, climatologies, phase,
-IAV, ilamb3's normalisers, region x cell weight matrices, spatial sums) is computed in
-``prepare``; ``score`` runs one fused per-cell pass (``fast.py``) over the prediction, then a few
-(n_cells x 12) operations and three small matmuls (regions x cells) @ (cells x components).
+IAV, ilamb3's normalisers, cell weights, region groups, month/slot tables) is computed in
+``prepare``; ``score`` runs one fused kernel (``fast.py``) that returns region sums
+(n_regions x 31), then turns them into scores with a few operations on (n_regions,) vectors.
 ``score_plain`` runs the readable reference path (``components.score_plain``) on the same inputs.
 """
 
