@@ -87,6 +87,7 @@ def test_dask_workers_killed_midway_same_result(dask_cluster, world, form3, seri
     assert np.array_equal(r.interactions.value.to_numpy(), serial_result.interactions.value.to_numpy())
 
 
+@pytest.mark.slow  # two pool start-ups (spawn + import + JIT in each worker): ~40 s on a busy box
 def test_local_pool_worker_killed_same_result(world, form3, serial_result, tmp_path):
     exe = LocalExecutor(2)
     killed = []

@@ -61,3 +61,21 @@ def test_other_objective_and_component_metric(world, form3):
     assert r.objective == obj and len(r.subsets) == 4
     reg = r.regions[r.regions.region == "global"].set_index("player")["value"]
     assert np.allclose(reg.reindex(r.values.player).to_numpy(), r.values.value.to_numpy(), atol=1e-12)
+
+
+def test_sampled_path_fits_coalitions_in_batches(world, form3, serial_result):
+    r = shapley(form3, world, trials=TRIALS, patience=None, executor="serial", method="permutation",
+                budget=6, replicates=3)
+    assert r.method == "permutation" and 2 <= r.n_fits <= 8
+    v = r.values
+    assert np.all(v.lo <= v.value) and np.all(v.value <= v.hi)
+    assert abs(v.share.sum() - 1) < 1e-9
+    assert len(r.regions) == 3 * r.regions.region.nunique()
+    # the scale-only fit has no warm start: the same fit as on the exact path; every other
+    # coalition starts from its nearest fitted coalitions (subsets, supersets or others)
+    ex = serial_result.subsets.set_index("subset")["value"]
+    sub = r.subsets.set_index("subset")
+    assert sub.at["(scale)", "value"] == ex["(scale)"]
+    for row in r.subsets.itertuples():
+        srcs = [x for x in row.warm_from.split(";") if x]
+        assert (row.size == 0) == (not srcs) and set(srcs) <= set(sub.index), row.subset
