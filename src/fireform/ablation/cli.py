@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(None, "--workers", help="local worker processes (default: all cores)"),
         scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://...) or scheduler file"),
         trials: int = typer.Option(150, "--trials", help="trials per subset fit"),
-        patience: int = typer.Option(40, "--patience", help="stop a fit after this many trials without gain (0: never)"),
+        patience: int = typer.Option(50, "--patience", help="stop a fit after this many trials without gain (0: never)"),
         sampler: str = typer.Option("tpe", "--sampler", help="tpe | cmaes | random"),
         seed: int = typer.Option(0, "--seed"),
         method: str = typer.Option("auto", "--method", help="auto | exact | permutation | kernelshap | svarm"),

@@ -167,14 +167,15 @@ def shapley(
     executor: Executor | str | None = None,
     sampler: str = "tpe",
     seed: int = 0,
-    patience: int | None = 40,
+    patience: int | None = 50,
+    first_trials: int | None = None,
     sampler_options: dict | None = None,
     method: str = "auto",
     max_exact: int = MAX_EXACT,
     budget: int | None = None,
     replicates: int = 6,
     level: float = 0.95,
-    warm_parents: int = 2,
+    warm_parents: int = 3,
     cache=None,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -184,7 +185,9 @@ def shapley(
 
     drivers: Drivers (all training), a Split (``train`` only), or a FitContext (reused).
     objective: a :class:`fireform.fitting.Objective` (default: overall, ilamb2, global).
-    trials / sampler / seed / patience / sampler_options: every subset's fit (one setting).
+    trials / sampler / seed / patience / sampler_options: every subset's fit (one setting);
+        single-term coalitions and the scale alone get ``first_trials`` (default 3 x trials)
+        without early stopping (their term shapes seed every larger coalition).
     executor: None (a local process pool of ``workers``, in-process when 1 core), "serial",
         "local", "dask", an Executor (:mod:`fireform.ablation.executors`); ``scheduler``: a Dask
         scheduler address or scheduler file (the executor is then Dask).
@@ -210,6 +213,9 @@ def shapley(
     ctx = _context(drivers, objective)
     settings = FitSettings(trials=int(trials), sampler=sampler, seed=int(seed), patience=patience,
                            sampler_options=tuple(sorted((sampler_options or {}).items())))
+    from dataclasses import replace
+
+    first = replace(settings, trials=int(first_trials or 3 * trials), patience=None)
     fc = as_cache(cache)
     if fc is None:
         from fireform.fitting import FitCache
@@ -221,7 +227,7 @@ def shapley(
     try:
         exe.bind(ctx.drivers, ctx.fingerprint)
         runner = SubsetRunner(form, players, ctx, settings, exe, cache=fc, cache_root=root,
-                              warm_parents=warm_parents, progress=progress)
+                              warm_parents=warm_parents, first_settings=first, progress=progress)
         if method == "exact":
             return _exact(form, players, ctx, runner, settings, exe, t0)
         return _sampled(form, players, ctx, runner, settings, exe, t0, method=method,

@@ -3,7 +3,7 @@
 Warm start (where the speed comes from). A subset S is fitted after its *sources*: the already
 fitted subsets at the smallest Hamming distance from S (for the exact path, bottom-up by size,
 these are its k immediate subsets S \\ {i}, all fitted before S becomes ready). From the best
-``warm_parents`` sources (by training objective) S gets, as its first trials:
+``warm_parents`` (3) sources (by training objective) S gets, as its first trials:
 
 1. the *union* point: the scale of the best source, and for every term of S the parameters of
    the best source holding that term (a term no source holds starts at its defaults);
@@ -12,7 +12,11 @@ these are its k immediate subsets S \\ {i}, all fitted before S becomes ready). 
 ``fit`` re-levels the scale of each point to the reference's total (``rescaled``), so a point
 that drops or adds a term starts at the right magnitude. The union point is usually within
 noise of S's optimum: each term's shape was fitted in k-1 contexts, and the sources that share
-most of S fix most of its parameters, so the sampler only refines.
+most of S fix most of its parameters, so the sampler only refines. Single-term coalitions have
+nothing to inherit and every larger coalition inherits their term shapes, so they get their own
+budget (``first_settings``: by default 3x the trials, no early stop); measured on the 1 degree
+demo world, a 1-parameter term stopped early from its defaults stayed 0.03 below a 1000-trial
+fit, and the union points of every coalition holding it inherited the gap.
 
 Determinism: the sources of S are chosen among subsets fitted *before this batch started* plus
 S's declared dependencies (all finished when S is submitted), never among fits that merely
@@ -69,12 +73,16 @@ class SubsetRunner:
     """Fits sub-forms of ``form`` (by bitmask over ``players``) through an executor."""
 
     def __init__(self, form, players, ctx, settings: FitSettings, executor, *, cache=None,
-                 cache_root: str | None = None, warm_parents: int = 2,
+                 cache_root: str | None = None, warm_parents: int = 3,
+                 first_settings: FitSettings | None = None,
                  progress: Callable[[int, str, object], None] | None = None) -> None:
         self.form = form
         self.players = tuple(players)
         self.ctx = ctx
         self.settings = settings
+        # single-term coalitions (and the scale alone) have no fitted term to start from, and
+        # every larger coalition inherits their term shapes: they get their own, larger budget
+        self.first_settings = first_settings or settings
         self.executor = executor
         self.cache = cache
         self.cache_root = cache_root
@@ -118,11 +126,14 @@ class SubsetRunner:
         return tuple(out)
 
     # -- running ---------------------------------------------------------------------------
+    def settings_for(self, mask: int) -> FitSettings:
+        return self.first_settings if int(popcount(mask)) <= 1 else self.settings
+
     def _task(self, mask: int, srcs: list[int]) -> tuple[SubsetTask, object]:
         names = members(mask, self.players)
         sub = self.form.subset(names)
         task = SubsetTask(key=label(names), form_json=sub.to_json(), warm=self.warm(mask, srcs),
-                          objective=self.ctx.objective, settings=self.settings,
+                          objective=self.ctx.objective, settings=self.settings_for(mask),
                           data_key=self.ctx.fingerprint, cache_root=self.cache_root)
         return task, sub
 
@@ -155,7 +166,7 @@ class SubsetRunner:
                 task, sub = self._task(m, srcs)
                 hit = None
                 if self.cache is not None:
-                    hit = self.cache.get(expected_key(sub, self.ctx, self.settings, task.warm))
+                    hit = self.cache.get(expected_key(sub, self.ctx, task.settings, task.warm))
                 if hit is not None:
                     from dataclasses import replace
 
