@@ -51,7 +51,8 @@ from fireform.exceptions import FitError
 from fireform.fitting.cache import as_cache, fit_key, resolve_storage, storage_url
 from fireform.fitting.context import FitContext
 from fireform.fitting.objective import Objective
-from fireform.fitting.samplers import SamplerSpec, make_sampler, search_space
+from fireform.fitting.samplers import (DEFAULT_SAMPLER, SamplerSpec, hybrid_options, local_cmaes,
+                                       make_sampler, search_space)
 from fireform.fitting.split import fitting_guard
 
 __all__ = ["FitResult", "fit", "cache_key", "warm_points", "rescaled", "build_result"]
@@ -329,10 +330,14 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
             if in_flight > 1 else None)
     pending: deque = deque()
     asked = 0
+    local = (_LocalPhase(spec, trials, len(names), n_warm=len(warm)) if spec.name == "tpe+cmaes"
+             else None)
     try:
         while True:
             while asked < todo and len(pending) < in_flight and not stopped:
                 t0 = time.perf_counter()
+                if local is not None:
+                    local.maybe_switch(study, len(done) + asked)
                 tr = study.ask(space)
                 ds = time.perf_counter() - t0
                 theta = np.array([tr.params[n] for n in names])
@@ -355,6 +360,8 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
             s_sec += ds
             e_sec += ev.seconds
             timing[tr.number] = (ds, ev.seconds, ev.raw)
+            if local is not None:
+                local.told(ev.value)
             if ev.value > best:
                 best, since = ev.value, 0
             else:
@@ -368,7 +375,52 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
         form, ctx, study, spec=spec, trials=trials, storage=storage, key=key, warm=warm,
         stopped=stopped, sampler_seconds=s_sec, eval_seconds=e_sec,
         wall_seconds=time.perf_counter() - t_wall, timing=timing,
+        extra=None if local is None else {"phases": local.phases},
     )
+
+
+class _LocalPhase:
+    """The ``tpe+cmaes`` schedule: TPE until trial ``n_switch``, then CMA-ES from the best point
+    so far; a restart (new CMA-ES at the best point, population doubled) after
+    ``restart_patience`` told trials without improvement. Decisions depend only on told values,
+    which arrive in trial order, so the schedule is a deterministic function of the seed."""
+
+    def __init__(self, spec: SamplerSpec, trials: int, n_dim: int, *, n_warm: int = 0) -> None:
+        o = hybrid_options(spec)
+        self.seed = spec.seed
+        self.sigma0 = float(o["sigma0"])
+        # enqueued warm-start points are always evaluated (by the first sampler) before CMA-ES
+        self.n_switch = max(n_warm, int(round(float(o["tpe_fraction"]) * trials)))
+        self.popsize = int(o["popsize"] or 4 + math.floor(3 * math.log(max(n_dim, 1))))
+        self.patience = int(o["restart_patience"] or 4 * self.popsize)
+        self.active = False
+        self.restart = False
+        self.best = -math.inf
+        self.since = 0
+        self.phases: list[dict] = []  # (start trial, popsize) of each CMA-ES run
+
+    def told(self, value: float) -> None:
+        if value > self.best:
+            self.best, self.since = value, 0
+        else:
+            self.since += 1
+            if self.active and self.since >= self.patience:
+                self.restart, self.since = True, 0
+
+    def maybe_switch(self, study, n: int) -> None:
+        if n < self.n_switch or (self.active and not self.restart):
+            return
+        done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if not done and n > 0:
+            return  # wait for a told trial to start from
+        # best so far, first reached (ties resolve by trial number, as in build_result);
+        # no trial yet: the centre of the (normalised) box
+        x0 = max(done, key=lambda t: (t.value, -t.number)).params if done else None
+        pop = self.popsize * 2 ** len(self.phases)
+        study.sampler = local_cmaes(seed=self.seed + 7919 * len(self.phases), x0=x0,
+                                    sigma0=self.sigma0, popsize=pop, tag=f"cma{n}")
+        self.phases.append({"start": n, "popsize": pop})
+        self.active, self.restart, self.since = True, False, 0
 
 
 def _trials_frame(study, names, timing) -> pd.DataFrame:
