@@ -23,7 +23,7 @@ DEMO_SPEC = {
     "objective": {"convention": "ilamb2", "region": "global"},
     "baseline": {"form": "ed2_stock"},
     "win": {"margin": 0.0, "conventions": "all"},
-    "budget": {"iterations": 10, "trials": 400, "repeats": 3, "sampler": "tpe", "wall_minutes": 8.0},
+    "budget": {"iterations": 10, "trials": 800, "repeats": 3, "sampler": "cmaes", "wall_minutes": 8.0},
     "proposer": {"name": "heuristic"},
     "shapley": {"enabled": True, "trials": 150, "prune_share": 0.05, "max_players": 8},
     "deploy": {"fortran": True, "rel_tol": 1e-5},
