@@ -42,3 +42,47 @@ def test_random_and_cmaes(twin_ctx, truth_form):
     else:
         with pytest.raises(FitError, match="pip install cmaes"):
             fit(truth_form, twin_ctx, trials=15, sampler="cmaes", seed=0)
+
+
+def _normalised(form, df):
+    """Trial parameters in Optuna's CMA-ES space: log where the parameter is log, then [0, 1]."""
+    import numpy as np
+
+    cols = []
+    for p in form.params:
+        x = df[p.name].to_numpy(float)
+        lo, hi = (np.log(p.lo), np.log(p.hi)) if p.log else (p.lo, p.hi)
+        cols.append(((np.log(x) if p.log else x) - lo) / (hi - lo))
+    return np.column_stack(cols)
+
+
+@pytest.mark.skipif(not cmaes_available(), reason="the cmaes package is a declared dependency")
+def test_tpe_then_cmaes_switches_at_the_fraction_and_searches_locally(twin_ctx, truth_form):
+    import numpy as np
+
+    opts = {"tpe_fraction": 0.5, "sigma0": 0.03}
+    r = fit(truth_form, twin_ctx, trials=40, sampler="tpe+cmaes", seed=3, sampler_options=opts,
+            in_flight=2)
+    again = fit(truth_form, twin_ctx, trials=40, sampler="tpe+cmaes", seed=3, sampler_options=opts,
+                in_flight=2)
+    assert r.n_trials == 40 and r.sampler == "tpe+cmaes"
+    cols = ["value", *truth_form.param_names]
+    assert r.trials[cols].equals(again.trials[cols])  # deterministic in the seed, pipelined too
+    assert r.extra["phases"][0]["start"] == 20
+    x = _normalised(truth_form, r.trials)
+    first, local = x[:19], x[21:]  # around the switch one TPE trial may still be in flight
+    best = x[int(np.argmax(r.trials["value"].to_numpy()[:19]))]
+    # the local phase samples around the TPE phase's best point, far tighter than TPE did
+    d_local = np.median(np.linalg.norm(local - best, axis=1))
+    d_first = np.median(np.linalg.norm(first - best, axis=1))
+    assert d_local < 0.3 * d_first, (d_local, d_first)
+    assert r.value >= r.trials["value"].to_numpy()[:20].max()
+
+
+def test_tpe_then_cmaes_option_checks():
+    from fireform.fitting.samplers import hybrid_options
+
+    with pytest.raises(FitError, match="tpe_fraction"):
+        hybrid_options(SamplerSpec("tpe+cmaes", 0, {"tpe_fraction": 1.5}))
+    o = hybrid_options(SamplerSpec("tpe+cmaes", 0, {"sigma0": 0.2}))
+    assert o["sigma0"] == 0.2 and o["tpe_fraction"] == 0.4
