@@ -7,7 +7,7 @@ FIREFORM_DATA ?= $(abspath ../shared/data)
 export FIREFORM_DATA
 JOBS ?= 2
 
-.PHONY: demo test test-slow bench system-deps venv clean
+.PHONY: demo test test-slow test-llm bench system-deps venv clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: $(VENV)/.installed-test system-deps
 
 test-slow: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest -n $(JOBS) -m "slow" tests
+
+# The slow LLM-path tests (local Gemma 270M, OpenAI-compatible server on loopback); CI runs them.
+test-llm: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "slow" tests/agent
 
 bench: $(VENV)/.installed-test
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
