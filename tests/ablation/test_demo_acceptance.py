@@ -16,13 +16,14 @@ def test_demo_world_shapley_and_prune(tmp_path):
     split = Split(d, train_years=range(2001, 2009), holdout_years=range(2009, 2013))
     form = demo_form()
     assert len(form.terms) == 8
-    r = shapley(form, split, trials=150, patience=40, workers=2, cache=tmp_path / "cache")
+    r = shapley(form, split, trials=150, patience=40, sampler="cmaes", workers=2, cache=tmp_path / "cache")
     print("\n" + r.line())
     print(r.values.sort_values("rank").to_string(index=False))
     top3 = set(r.values.sort_values("rank").player.head(3))
     assert top3 == set(TRUE_IDS)
     assert r.share(CORRELATED_DECOY) < 0.10
-    p = prune(form, r, split=split, threshold=0.05, trials=1000)
+    # 0.10: the "carries under 10% of the gain" line of the acceptance criterion.
+    p = prune(form, r, split=split, threshold=0.10, trials=1000)
     print(p.line())
     print(p.scores[p.scores.region == "global"].pivot_table(
         index=["period", "convention"], columns="form", values="value").to_string())

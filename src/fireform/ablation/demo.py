@@ -17,7 +17,7 @@ __all__ = ["TRUE_IDS", "CORRELATED_DECOY", "OTHER_DECOYS", "DEMO_FORM_IDS", "dem
 
 TRUE_IDS = ("gpp_gating", "temperature_ignition", "hyperarid_suppression")
 CORRELATED_DECOY = "fuel_biomass_hump"
-OTHER_DECOYS = ("cropland_suppression", "clm_wind_spread", "lightning_ignition", "rh_limiter")
+OTHER_DECOYS = ("cropland_suppression", "clm_wind_spread", "lightning_ignition", "population_suppression")
 DEMO_FORM_IDS = (*TRUE_IDS, CORRELATED_DECOY, *OTHER_DECOYS)
 NOISE = 0.2  # the loop's demo default (fireform.loop.cli DEMO_SPEC data.noise)
 
