@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["bar_chart", "interaction_heatmap", "write_plots"]
+__all__ = ["bar_chart", "draw_interactions", "interaction_heatmap", "write_plots"]
 
 
 def _plt():
@@ -42,33 +42,47 @@ def bar_chart(result, path) -> Path:
     return path
 
 
-def interaction_heatmap(result, path) -> Path:
-    """Symmetric matrix of pairwise Shapley interaction indices (diagonal: the Shapley values)."""
+def draw_interactions(path, inter, players, *, title: str, diagonal=None) -> Path:
+    """Symmetric heatmap of pairwise interaction indices from a table with columns a, b, value.
+
+    ``diagonal`` (player -> Shapley value) is written on the diagonal in parentheses; the colour
+    scale spans the off-diagonal values only. Shared by ``fireform shapley`` and the run report.
+    """
     plt = _plt()
-    players = list(result.players)
     n = len(players)
     m = np.zeros((n, n))
     idx = {p: i for i, p in enumerate(players)}
-    for r in result.interactions.itertuples():
-        m[idx[r.a], idx[r.b]] = m[idx[r.b], idx[r.a]] = r.value
+    for r in inter.itertuples(index=False):
+        if r.a in idx and r.b in idx:
+            m[idx[r.a], idx[r.b]] = m[idx[r.b], idx[r.a]] = float(r.value)
     off = m[~np.eye(n, dtype=bool)]
     vmax = float(np.max(np.abs(off))) if off.size and np.max(np.abs(off)) > 0 else 1.0
-    vals = result.values.set_index("player")["value"]
     fig, ax = plt.subplots(figsize=(0.9 * n + 3, 0.8 * n + 2), dpi=100)
     im = ax.imshow(m, cmap="PuOr", vmin=-vmax, vmax=vmax)
     ax.set_xticks(range(n), players, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(n), players, fontsize=8)
     for i in range(n):
         for k in range(n):
-            txt = f"({vals[players[i]]:.3f})" if i == k else f"{m[i, k]:.3f}"
-            ax.text(k, i, txt, ha="center", va="center", fontsize=7)
+            if i != k:
+                ax.text(k, i, f"{m[i, k]:.3f}", ha="center", va="center", fontsize=7)
+            elif diagonal is not None:
+                ax.text(k, i, f"({diagonal[players[i]]:.3f})", ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, label="pairwise Shapley interaction index")
-    ax.set_title(f"interactions, form {result.form_hash} (diagonal: Shapley values)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def interaction_heatmap(result, path) -> Path:
+    """Pairwise Shapley interaction indices of a ShapleyResult (diagonal: the Shapley values)."""
+    return draw_interactions(
+        path, result.interactions, list(result.players),
+        title=f"interactions, form {result.form_hash} (diagonal: Shapley values)",
+        diagonal=result.values.set_index("player")["value"],
+    )
 
 
 def write_plots(result, out) -> dict[str, Path]:

@@ -85,31 +85,13 @@ def shapley_bars(path: Path, values: pd.DataFrame, *, title: str) -> Path:
 
 
 def interaction_heatmap(path: Path, inter: pd.DataFrame, players: list[str], *, title: str) -> Path:
-    plt = _plt()
-    n = len(players)
-    m = np.zeros((n, n))
-    a_col, b_col = ("a", "b") if "a" in inter.columns else (inter.columns[0], inter.columns[1])
-    vcol = "value" if "value" in inter.columns else inter.columns[-1]
-    idx = {p: i for i, p in enumerate(players)}
-    for r in inter.itertuples(index=False):
-        a, b, v = getattr(r, a_col), getattr(r, b_col), getattr(r, vcol)
-        if a in idx and b in idx:
-            m[idx[a], idx[b]] = m[idx[b], idx[a]] = float(v)
-    vmax = float(np.max(np.abs(m))) or 1.0
-    fig, ax = plt.subplots(figsize=(1.0 * n + 2.5, 0.9 * n + 1.5), dpi=90)
-    im = ax.imshow(m, cmap="PuOr", vmin=-vmax, vmax=vmax)
-    ax.set_xticks(range(n), players, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(n), players, fontsize=8)
-    for i in range(n):
-        for k in range(n):
-            if i != k:
-                ax.text(k, i, f"{m[i, k]:.3f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=ax, label="pairwise Shapley interaction")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    """The journal's interaction table (columns a, b, value), drawn as ``fireform shapley`` does."""
+    from fireform.ablation.plots import draw_interactions
+
+    cols = list(inter.columns)
+    if not {"a", "b", "value"} <= set(cols):  # older journals: first two columns, last value
+        inter = inter.rename(columns={cols[0]: "a", cols[1]: "b", cols[-1]: "value"})
+    return draw_interactions(path, inter, players, title=title)
 
 
 def convergence(path: Path, it: np.ndarray, value: np.ndarray, status: list[str], incumbent: np.ndarray,
