@@ -93,7 +93,7 @@ def test_cache_and_out_buffer(form8, drivers, registry):
 
 def test_static_terms_are_hoisted_out_of_the_month_loop(form8, drivers):
     static = {n: drivers.array(n).shape[1] == 1 for n in form8.inputs}
-    src = generate_c(form8, static)
+    src = generate_c(form8, static).split("void ff_kernel_safe")[0]
     outer, inner = src.split("for (long j = 0")
     assert "v_popd" in outer and "v_cropland" in outer
     assert "v_popd" not in inner and "v_cropland" not in inner
@@ -125,3 +125,78 @@ def test_library_eight_mechanism_form(drivers):
         for th in _thetas(f, 3, seed=11):
             a = agreement(k(th), f.evaluate(th, drivers), scale=th[0])
             assert a.ok, (backend, a)
+
+
+# -- theta-free hoisting and range-proven exponentials ---------------------------------------
+def _plan(form, drivers):
+    from fireform.forms.kernel import _packed_inputs, plan_c
+
+    arrays, _, _ = _packed_inputs(form, drivers)
+    static = {n: a.shape[1] == 1 for n, a in arrays.items()}
+    return plan_c(form, static, arrays), static
+
+
+def test_input_only_log_is_hoisted_out_of_the_kernel(drivers):
+    """The fuel hump's log(max(agb, 0.01) / agb_opt) becomes h - log(agb_opt): the log of the
+    data is computed once by numpy, and the month loop holds no log of an input."""
+    f = Form.from_mechanisms(["fuel_biomass_hump", "temperature_ignition"], registry=default_registry())
+    plan, static = _plan(f, drivers)
+    assert [ex_text(h.expr) for h in plan.hoisted] == ["log(max(v_agb, 0.01))"]
+    np.testing.assert_allclose(plan.values["h_0"], np.log(np.maximum(drivers.array("agb"), 0.01)))
+    loop = generate_c(f, static, plan=plan).split("void ff_kernel_safe")[0].split("for (long j = 0")[1]
+    assert "ff_log(v_agb" not in loop and "h_0" in loop
+    k = compile_kernel(f, drivers, backend="c")
+    for th in _thetas(f, 4, seed=5):
+        a = agreement(k(th), f.evaluate(th, drivers), scale=th[0])
+        assert a.ok, a
+
+
+def ex_text(e):
+    from fireform.forms import expr as ex
+
+    return ex.to_text(e)
+
+
+def test_non_finite_hoist_is_refused_and_the_kernel_still_agrees(drivers):
+    """log(agb) with agb = 0 in the data would hoist -inf: the subexpression stays in the
+    kernel (whose ff_log clamps) and the kernel still agrees with the reference."""
+    import dataclasses
+
+    t = NewTerm("lg", "exp(-0.01 * log(agb / a0)^2)", (Param("a0", 0.5, 5.0, "kg m-2", ""),),
+                "test", ("x",))
+    f = Form(name="lg", terms=(t,))
+    plan, _ = _plan(f, drivers)
+    assert [ex_text(h.expr) for h in plan.hoisted] == ["log(v_agb)"]  # agb > 0 in the tiny world
+    ds = drivers.ds.copy(deep=True)
+    ds["agb"].values[:5] = 0.0
+    zeroed = dataclasses.replace(drivers, ds=ds)
+    assert (zeroed.array("agb") == 0).any()
+    plan0, _ = _plan(f, zeroed)
+    assert plan0.hoisted == ()
+    k = compile_kernel(f, zeroed, backend="c")
+    for th in _thetas(f, 3, seed=2):
+        a = agreement(k(th), f.evaluate(th, zeroed), scale=th[0])
+        assert a.ok, a
+
+
+def test_unclamped_exponentials_only_where_bounds_and_data_prove_the_range(form8, drivers):
+    plan, static = _plan(form8, drivers)
+    src = generate_c(form8, static, plan=plan)
+    fast, safe = src.split("void ff_kernel_safe")
+    assert "ff_exp2u(" in fast.split("for (long j = 0")[1]
+    assert "ff_exp2u(" not in safe.split("for (long j = 0")[1]  # clamped everywhere
+
+
+def test_theta_outside_bounds_takes_the_clamped_path(registry, drivers):
+    """ff_kernel's unclamped exp is exact only for theta within bounds; outside them (a user's
+    own theta, not the optimizer's) the kernel switches to ff_kernel_safe and stays right."""
+    f = Form.from_mechanisms(["temperature_ignition"], registry=default_registry())
+    k = compile_kernel(f, drivers, backend="c")
+    th = f.default_theta()
+    i = f.param_names.index("temperature_ignition.k_t")
+    th[i] = 50.0  # bounds [0.05, 1]: 50 * (tas - t0) reaches +-2000, beyond 2^1023
+    out = k(th)
+    ref = f.evaluate(th, drivers)
+    assert np.isfinite(out).all()
+    a = agreement(out, ref, scale=th[0])
+    assert a.ok, a

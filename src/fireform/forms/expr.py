@@ -383,7 +383,13 @@ def _interval(e: Expr, bounds: Mapping[str, tuple[float, float]]) -> tuple[float
                     return (-inf, inf)
                 c = [x / y for x in a for y in b]
                 return (min(c), max(c))
-        return (-inf, inf)  # powers inside exponents: not worth bounding
+            if e.op == "^" and isinstance(e.right, Num) and float(e.right.value).is_integer() \
+                    and 0 <= e.right.value <= 64:
+                k = int(e.right.value)  # integer powers (squares in Gaussians): corners + zero
+                c = [a[0] ** k, a[1] ** k]
+                lo = 0.0 if (k % 2 == 0 and a[0] <= 0 <= a[1]) else min(c)
+                return (-inf, inf) if any(math.isnan(v) for v in c) else (lo, max(c))
+        return (-inf, inf)  # other powers: not worth bounding
     assert isinstance(e, Call)
     iv = [_interval(a, bounds) for a in e.args]
     f = e.func

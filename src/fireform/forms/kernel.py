@@ -9,11 +9,19 @@ terms (the mechanisms' ``equation`` strings and new terms' expressions), compile
 ``gcc -O3 -ffast-math -march=native`` and loaded with ctypes. The loop is cells outer, months
 inner: terms whose inputs are all static (population, cropland, ...) are computed once per
 cell in the outer loop; the inner loop over months reads float32 inputs, computes in float64
-and is vectorised by gcc, with ``exp``/``log``/``pow``/``tanh`` mapped to glibc's libmvec
-(AVX2: 4 doubles per instruction). The object is compiled with ``-ffast-math`` but linked
-without it, so ``crtfastmath.o`` is not linked and loading the library does not switch the
-whole Python process to flush-to-zero. Shared objects are cached on disk by source hash
-(``$FIREFORM_CACHE`` or ``~/.cache/fireform/kernels``).
+and is vectorised by gcc (AVX2: 4 doubles per instruction). Before printing, :func:`plan_c`
+rewrites each term: input-only costly subexpressions (``log(max(agb, 0.01))`` of the fuel hump,
+after splitting ``log(a / b)`` into ``log(a) - log(b)``) are precomputed once per drivers in
+float64 (they do not depend on theta); every top-level exponential and sigmoid of the month loop
+is pooled (one ``exp`` for all ``exp`` factors, one shared division) and evaluated as an inline
+polynomial ``2^x`` whose ``log2 e`` factor is folded into loop-invariant parameter products;
+where parameter bounds and the data's range prove the exponent within [-1022, 1023] the
+exponential is unclamped. The object holds two functions: ``ff_kernel`` (range-proven, used
+for theta within bounds) and ``ff_kernel_safe`` (clamped everywhere, used otherwise). The
+object is compiled with ``-ffast-math`` but linked without it, so ``crtfastmath.o`` is not
+linked and loading the library does not switch the whole Python process to flush-to-zero.
+Shared objects are cached on disk by source hash (``$FIREFORM_CACHE`` or
+``~/.cache/fireform/kernels``).
 
 ``"jax"``: the mechanisms' own functions traced with ``xp=jax.numpy`` under ``jax.jit`` (XLA),
 inputs placed on the device once at compile time, theta passed as an array (no recompilation
@@ -22,10 +30,10 @@ per trial), float64 arithmetic via ``jax.enable_x64``. Also a route to GPUs.
 ``"numpy"``: :meth:`Form.evaluate` cast to float32 (the reference; slow).
 
 Why C by default (numbers from ``benchmarks/bench_kernel.py``, see docs/kernel.md): on one core
-the generated C runs an 8-mechanism form over 4.1 M cell-months in well under the 30 ms target
-and beats XLA, because (1) static terms are hoisted out of the month loop explicitly, whereas XLA
-fuses broadcasts and may recompute them per element, (2) vector libmvec ``exp`` is faster than
-XLA's CPU ``exp`` expansion in float64, and (3) there is no dispatch overhead per call.
+the generated C is ~4x faster than XLA in float64, because (1) static terms and theta-free
+subexpressions are hoisted explicitly, whereas XLA fuses broadcasts and may recompute them per
+element, (2) the inline polynomial ``exp`` is cheaper than XLA's CPU ``exp`` in float64 and
+divisions are pooled, and (3) there is no dispatch overhead per call.
 
 Precision and the tolerance rule
 --------------------------------
@@ -35,26 +43,29 @@ relative) plus float64 error. The rule (:func:`agreement`): ``|k - ref| <= 1e-6 
 ``|ref| >= 1e-9 scale``; below that ("tiny": a billionth of the largest burned fraction the
 form can produce, since every term is in [0, 1]) only ``|k - ref| <= 1e-9 scale`` is checked,
 because there both sides are dominated by float64 cancellation (``1 - tanh(18)`` is 0 or
-2e-16 depending on the tanh) and by ``exp`` underflow (the kernel clamps at exp(-708)).
+2e-16 depending on the tanh) and by ``exp`` underflow (the clamped kernel floors at 2^-1022).
 Computing in float32 would not meet 1e-6: ``sigmoid(k (tas - t0))`` loses ~1.5e-5 absolute in
 ``tas - t0`` at 300 K.
 
 Caching
 -------
 Kernels are cached per (form hash, drivers fingerprint, backend, generated-source hash) in the
-process; the drivers fingerprint is computed once per Drivers object.
+process; the drivers fingerprint is computed once per Drivers object; input ranges and hoisted
+arrays once per drivers content (the last 4 kept), shared by every form of a study.
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import math
 import os
 import platform
 import shutil
 import subprocess
 import tempfile
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +159,18 @@ class Kernel:
 
 def clear_cache() -> None:
     _CACHE.clear()
+    _DATA.clear()
+
+
+_DATA: "OrderedDict[str, dict]" = OrderedDict()  # drivers fingerprint -> ranges, hoisted arrays
+
+
+def _data_cache(fp: str, *, keep: int = 4) -> dict:
+    d = _DATA.pop(fp, None) or {}
+    _DATA[fp] = d  # most recent last
+    while len(_DATA) > keep:
+        _DATA.popitem(last=False)
+    return d
 
 
 def _fingerprint(drivers) -> str:
@@ -187,12 +210,16 @@ def _static_terms(form: Form, arrays: dict[str, np.ndarray]) -> tuple[str, ...]:
 
 
 # -- C backend -------------------------------------------------------------------------------
-# ff_exp: exp(x) = 2^n e^r, n = rint(x / ln 2), |r| <= ln2 / 2, near-minimax (Chebyshev) degree-6
-# polynomial (relative error < 3e-9, 20x below float32 output rounding); inline and branch-free so gcc
-# vectorises it (4 doubles per AVX2 instruction). The argument is clamped to [-708, 709], so
-# exp of very negative numbers is ~3e-308 instead of 0 (see the tolerance rule above).
-# rint + add of 1.5 * 2^52 gives n's bits without a float->int64 conversion (AVX2 has none);
-# the rint keeps -ffast-math from folding "x + shift - shift" back to x.
+# ff_exp2u: 2^x = 2^n 2^f, n = rint(x), |f| <= 1/2, 2^f = 1 + f q(f) with q a near-minimax
+# (Chebyshev) degree-5 polynomial: relative error < 5.2e-9 in 2^f (10x below float32 output
+# rounding) and < 1.3e-8 in 2^f - 1, so 1 - exp(-x) keeps its accuracy for small x (the exact
+# leading 1 matters there: a plain minimax fit errs by 2.6e-9 at f = 0); inline and branch-free so gcc
+# vectorises it (4 doubles per AVX2 instruction). 2^n is built in the exponent bits: n + 1.5*2^52
+# + 1023 holds n + 1023 in its low mantissa bits, shifted left by 52 (no float->int64 conversion,
+# which AVX2 lacks; the rint keeps -ffast-math from folding "x + shift - shift" back to x).
+# Valid for x in [-1022, 1023] only: callers either prove that from parameter bounds and the data's
+# range (see _plan_c) or use the clamped ff_exp2c. exp(x) = 2^(x log2 e); the generator folds the
+# log2 e into loop-invariant parameter products so the month loop pays no extra multiply.
 # ff_tanh: tanh via exp, odd Taylor series below |x| < 0.01 to keep relative accuracy near 0.
 # ff_log: exponent and mantissa by integer bit operations (no float<->int64 conversion, which
 # AVX2 lacks), then the atanh series to z^15 (relative error < 1e-12).
@@ -201,24 +228,24 @@ _C_PRELUDE = r"""#include <math.h>
 #include <string.h>
 static inline double ff_min(double a, double b) { return a < b ? a : b; }
 static inline double ff_max(double a, double b) { return a > b ? a : b; }
-static inline double ff_exp(double x) {
-  const double shift = 0x1.8p52;
-  x = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
-  double n = __builtin_rint(x * 1.4426950408889634);
-  double r = x - n * 0.6931471805599453;
-  r = r - n * 2.3190468138462996e-17;
-  double t = n + shift;
-  int64_t b, sb;
+static inline double ff_exp2u(double x) {
+  double n = __builtin_rint(x);
+  double f = x - n;
+  double t = n + 6755399441056767.0; /* 1.5 * 2^52 + 1023 */
+  int64_t b;
   memcpy(&b, &t, 8);
-  memcpy(&sb, &shift, 8);
-  b = (b - sb + 1023) << 52;
+  b <<= 52;
   double s;
   memcpy(&s, &b, 8);
-  double p = 0.9999999999595485 + r * (1.00000003772745 + r * (0.5000000107749407
-             + r * (0.16666415477232072 + r * (0.04166621827428976 + r * (0.008375128890679163
-             + r * 0.0013948580828088376)))));
+  double p = 1.0 + f * (0.6931471880293425 + f * (0.2402265092234272 + f * (0.055503571042530925
+             + f * (0.009618056669890468 + f * (0.001339086735134046 + f * 0.00015461447461187085)))));
   return p * s;
 }
+static inline double ff_exp2c(double x) {
+  /* 2^-1022 (2.2e-308) stands for 0 and 2^1023 for overflow (see the tolerance rule) */
+  return ff_exp2u(x < -1022.0 ? -1022.0 : (x > 1023.0 ? 1023.0 : x));
+}
+static inline double ff_exp(double x) { return ff_exp2c(x * 1.4426950408889634); }
 static inline double ff_log(double x) {
   /* x = m 2^e, m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(z), z = (m - 1)/(m + 1), |z| < 0.172 */
   const double two52 = 0x1p52;
@@ -252,70 +279,254 @@ static inline double ff_tanh(double x) {
 }
 """
 
-def generate_c(form: Form, static: dict[str, bool]) -> str:
-    """C99 source of ``void ff_kernel(const double *theta, const float *const *inputs,
-    long n_cells, long n_months, float *out)``; inputs in ``form.inputs`` order, static inputs
-    (``static[name]``) of length n_cells, dynamic ones n_cells x n_months (row-major)."""
-    inputs = list(form.inputs)
-    index = {}
-    k = 1
+LOG2E = 1.4426950408889634
+_EXP2_RANGE = (-1022.0, 1023.0)  # where ff_exp2u is exact without clamping
+_COSTLY = frozenset({"exp", "log", "sqrt", "tanh", "sigmoid"})
+
+
+@dataclass(frozen=True)
+class Hoisted:
+    """An input-only subexpression precomputed once per (form, drivers), in float64."""
+
+    name: str  # C name, h_<k>
+    expr: ex.Expr  # over C names (v_<input>)
+    static: bool  # per cell (all its inputs static) or per cell-month
+
+
+@dataclass(frozen=True)
+class CPlan:
+    """What the C generator needs beyond the form: rewritten term expressions over C names
+    (p_<j> parameters, v_<input> inputs, h_<k> hoisted arrays), the hoisted subexpressions,
+    and value ranges of C names (parameters from bounds, inputs and hoisted from the data)."""
+
+    exprs: dict[str, ex.Expr]
+    hoisted: tuple[Hoisted, ...]
+    ranges: dict[str, tuple[float, float]]
+    static: dict[str, bool]  # C name -> per cell
+    values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # hoisted arrays
+
+
+def _subst(e: ex.Expr, m: dict[str, ex.Expr]) -> ex.Expr:
+    if isinstance(e, ex.Name):
+        return m.get(e.id, e)
+    if isinstance(e, ex.Neg):
+        return ex.Neg(_subst(e.operand, m))
+    if isinstance(e, ex.BinOp):
+        return ex.BinOp(e.op, _subst(e.left, m), _subst(e.right, m))
+    if isinstance(e, ex.Call):
+        return ex.Call(e.func, tuple(_subst(a, m) for a in e.args))
+    return e
+
+
+def _costly(e: ex.Expr) -> bool:
+    if isinstance(e, ex.Call):
+        return e.func in _COSTLY or any(_costly(a) for a in e.args)
+    if isinstance(e, ex.BinOp):
+        return e.op == "^" or _costly(e.left) or _costly(e.right)
+    if isinstance(e, ex.Neg):
+        return _costly(e.operand)
+    return False
+
+
+def _param_index(form: Form) -> dict[tuple[str, str], int]:
+    index, k = {}, 1
     for t in form.terms:
         for p in t.params:
             index[(t.id, p.name)] = k
             k += 1
-    lines = [
-        _C_PRELUDE,
-        f"/* fireform form hash {form.hash} */",
-        "void ff_kernel(const double *restrict theta, const float *const *inputs,",
-        "               long n_cells, long n_months, float *restrict out) {",
-    ]
-    for j, n in enumerate(inputs):
-        lines.append(f"  const float *restrict in_{n} = inputs[{j}];")
-    for (tid, pname), j in index.items():
-        lines.append(f"  const double p_{j} = theta[{j}]; /* {tid}.{pname} */")
-    lines.append("  const double p_scale = theta[0];")
+    return index
 
-    def renames(t) -> dict[str, str]:
-        ren = {n: f"v_{n}" for n in t.inputs}
-        ren.update({p.name: f"p_{index[(t.id, p.name)]}" for p in t.params})
+
+def plan_c(form: Form, static: dict[str, bool], arrays: dict[str, np.ndarray] | None = None,
+           *, data_cache: dict | None = None) -> CPlan:
+    """Rename every term to C names and, when the data are given, hoist input-only costly
+    subexpressions (``log(max(agb, 0.01))`` of the fuel hump, ...) out of the kernel: they do
+    not depend on theta, so they are computed once in float64 by numpy and read as arrays.
+    ``log(a / b)`` with ``a`` input-only and ``b`` a positive parameter expression is split to
+    ``log(a) - log(b)`` first so that ``log(a)`` can be hoisted. A hoisted value must be finite
+    everywhere, otherwise the subexpression stays in the kernel. ``data_cache`` (one dict per
+    drivers content) keeps input ranges and hoisted arrays across the forms of one study."""
+    index = _param_index(form)
+    b = form.bounds
+    ranges: dict[str, tuple[float, float]] = {"p_scale": (float(b.lo[0]), float(b.hi[0]))}
+    for j in index.values():
+        ranges[f"p_{j}"] = (float(b.lo[j]), float(b.hi[j]))
+    cstatic = {f"v_{n}": bool(static[n]) for n in form.inputs}
+    env: dict[str, np.ndarray] = {}
+    cache = data_cache if data_cache is not None else {}
+    if arrays is not None:
+        for n in form.inputs:
+            a = arrays[n]
+            env[f"v_{n}"] = a
+            if ("range", n) not in cache:
+                with np.errstate(all="ignore"):
+                    lo, hi = float(np.min(a)), float(np.max(a))
+                ok = np.isfinite([lo, hi]).all()
+                cache[("range", n)] = (lo, hi) if ok else (-math.inf, math.inf)
+            ranges[f"v_{n}"] = cache[("range", n)]
+    hoisted: dict[ex.Expr, Hoisted] = {}
+
+    def inputs_only(e: ex.Expr) -> bool:
+        ns = ex.names(e)
+        return bool(ns) and all(n.startswith("v_") for n in ns)
+
+    def params_only(e: ex.Expr) -> bool:
+        return all(n.startswith("p_") for n in ex.names(e))
+
+    def hoist(e: ex.Expr) -> ex.Expr | None:
+        """A Name for the precomputed value of input-only ``e``, or None if not hoistable."""
+        if arrays is None or not inputs_only(e) or not _costly(e):
+            return None
+        if all(cstatic[n] for n in ex.names(e)):
+            return None  # per cell already: nothing to gain
+        if e in hoisted:
+            return ex.Name(hoisted[e].name)
+        key = ("hoist", ex.to_text(e))
+        val = cache.get(key)
+        if val is None:
+            with np.errstate(all="ignore"):
+                v = ex.evaluate(e, {n: env[n].astype(np.float64) for n in ex.names(e)})
+            v = np.ascontiguousarray(np.broadcast_to(v, next(env[n] for n in ex.names(e)
+                                                            if not cstatic[n]).shape), dtype=np.float64)
+            if not np.isfinite(v).all():
+                return None
+            cache[key] = val = v
+        h = Hoisted(f"h_{len(hoisted)}", e, False)
+        hoisted[e] = h
+        env[h.name] = val
+        ranges[h.name] = (float(val.min()), float(val.max()))
+        cstatic[h.name] = False
+        return ex.Name(h.name)
+
+    def walk(e: ex.Expr) -> ex.Expr:
+        h = hoist(e)
+        if h is not None:
+            return h
+        if isinstance(e, ex.Call) and e.func == "log" and isinstance(e.args[0], ex.BinOp) \
+                and e.args[0].op in "*/":
+            a, c = e.args[0].left, e.args[0].right
+            for x, y, sign in ((a, c, 1), (c, a, -1 if e.args[0].op == "/" else 1)):
+                if inputs_only(x) and params_only(y) and ex._interval(y, ranges)[0] > 0:
+                    hx = hoist(ex.Call("log", (x,)))
+                    if hx is not None:
+                        op = "+" if e.args[0].op == "*" else "-"
+                        ly = ex.Call("log", (y,))
+                        return ex.BinOp(op, hx, ly) if sign == 1 else ex.BinOp(op, ly, hx)
+        if isinstance(e, ex.Neg):
+            return ex.Neg(walk(e.operand))
+        if isinstance(e, ex.BinOp):
+            return ex.BinOp(e.op, walk(e.left), walk(e.right))
+        if isinstance(e, ex.Call):
+            return ex.Call(e.func, tuple(walk(x) for x in e.args))
+        return e
+
+    exprs = {}
+    for t in form.terms:
+        ren = {n: ex.Name(f"v_{n}") for n in t.inputs}
+        ren.update({p.name: ex.Name(f"p_{index[(t.id, p.name)]}") for p in t.params})
         missing = ex.names(t.expr) - set(ren)
         if missing:
             raise FormError(f"term {t.id!r}: equation uses undeclared names {sorted(missing)}")
-        return ren
+        e = _subst(t.expr, ren)
+        exprs[t.id] = e if all(static[n] for n in t.inputs) else walk(e)
+    return CPlan(exprs, tuple(hoisted.values()), ranges, cstatic,
+                 {h.name: env[h.name] for h in hoisted.values()})
 
-    def code(t) -> str:
-        return ex.to_c(t.expr, renames(t))
+
+def _scaled(e: ex.Expr, c: float) -> ex.Expr:
+    """``c * e`` with ``c`` pushed into a loop-invariant factor where one exists (so that
+    exp(x) = 2^(x log2 e) costs no extra multiply per cell-month)."""
+
+    def inv(x: ex.Expr) -> bool:
+        return all(n.startswith("p_") for n in ex.names(x))
+
+    if isinstance(e, ex.Num):
+        return ex.Num(e.value * c)
+    if isinstance(e, ex.Neg):
+        return _scaled(e.operand, -c)
+    if isinstance(e, ex.BinOp):
+        if e.op in "+-":
+            return ex.BinOp(e.op, _scaled(e.left, c), _scaled(e.right, c))
+        if e.op == "*":
+            if inv(e.left) or not inv(e.right):
+                return ex.BinOp("*", _scaled(e.left, c), e.right)
+            return ex.BinOp("*", e.left, _scaled(e.right, c))
+        if e.op == "/" and inv(e.right):
+            return ex.BinOp("*", e.left, ex.BinOp("/", ex.Num(c), e.right))
+        if e.op == "/":
+            return ex.BinOp("/", _scaled(e.left, c), e.right)
+    return ex.BinOp("*", ex.Num(c), e)
+
+
+def generate_c(form: Form, static: dict[str, bool], *, plan: CPlan | None = None) -> str:
+    """C99 source of two functions with the signature ``void f(const double *theta,
+    const void *const *inputs, long n_cells, long n_months, float *out)``: ``ff_kernel``, whose
+    exponentials are unclamped where parameter bounds and the data's range prove the argument
+    in range (valid for theta within bounds), and ``ff_kernel_safe``, clamped everywhere.
+    ``inputs``: float32 arrays in ``form.inputs`` order (static inputs of length n_cells,
+    dynamic ones n_cells x n_months, row-major), then float64 hoisted arrays (``plan``)."""
+    plan = plan or plan_c(form, static)
+    index = _param_index(form)
+    inputs = list(form.inputs)
+    head = [_C_PRELUDE, f"/* fireform form hash {form.hash} */"]
+    body = []
+    for j, n in enumerate(inputs):
+        body.append(f"  const float *restrict in_{n} = (const float *) inputs[{j}];")
+    for j, h in enumerate(plan.hoisted, start=len(inputs)):
+        body.append(f"  const double *restrict in_{h.name} = (const double *) inputs[{j}]; "
+                    f"/* {ex.to_text(h.expr)} */")
+    for (tid, pname), j in index.items():
+        body.append(f"  const double p_{j} = theta[{j}]; /* {tid}.{pname} */")
+    body.append("  const double p_scale = theta[0];")
 
     stat_terms = [t for t in form.terms if all(static[n] for n in t.inputs)]
     dyn_terms = [t for t in form.terms if t not in stat_terms]
-    lines.append("  for (long i = 0; i < n_cells; i++) {")
+    dyn_names = [f"v_{n}" for n in inputs if not static[n]] + [h.name for h in plan.hoisted]
+    body.append("  for (long i = 0; i < n_cells; i++) {")
     for n in inputs:
         if static[n]:
-            lines.append(f"    const double v_{n} = (double) in_{n}[i];")
-    lines.append("    double s = p_scale;")
+            body.append(f"    const double v_{n} = (double) in_{n}[i];")
+    body.append("    double s = p_scale;")
     for t in stat_terms:
-        lines.append(f"    s *= {code(t)}; /* {t.id} */")
-    for n in inputs:
-        if not static[n]:
-            lines.append(f"    const float *restrict r_{n} = in_{n} + i * n_months;")
-    lines.append("    float *restrict o = out + i * n_months;")
-    lines.append("    for (long j = 0; j < n_months; j++) {")
-    for n in inputs:
-        if not static[n]:
-            lines.append(f"      const double v_{n} = (double) r_{n}[j];")
-    nums, dens, exps = _merged_product(dyn_terms, renames)
-    value = " * ".join(["s", *nums])
-    if exps:
-        value += f" * ff_exp({' + '.join(exps)})"
-    if dens:
-        value = f"({value}) / ({' * '.join(dens)})"
-    lines.append(f"      o[j] = (float) ({value});")
-    lines += ["    }", "  }", "}", ""]
-    return "\n".join(lines)
+        body.append(f"    s *= {ex.to_c(plan.exprs[t.id])}; /* {t.id} */")
+    for v in dyn_names:
+        src = f"in_{v[2:]}" if v.startswith("v_") else f"in_{v}"
+        typ = "float" if v.startswith("v_") else "double"
+        body.append(f"    const {typ} *restrict r_{v} = {src} + i * n_months;")
+    body.append("    float *restrict o = out + i * n_months;")
+    body.append("    for (long j = 0; j < n_months; j++) {")
+    for v in dyn_names:
+        body.append(f"      const double {v} = (double) r_{v}[j];")
+    nums, dens, exps = _merged_product([plan.exprs[t.id] for t in dyn_terms])
+    body.append("      o[j] = (float) (VALUE);")
+    body += ["    }", "  }", "}", ""]
+
+    def exp2(arg: ex.Expr, fast: bool) -> str:
+        a = _scaled(arg, LOG2E)
+        lo, hi = ex._interval(a, plan.ranges)
+        ok = fast and _EXP2_RANGE[0] <= lo and hi <= _EXP2_RANGE[1]
+        return f"{'ff_exp2u' if ok else 'ff_exp2c'}({ex.to_c(a)})"
+
+    out = list(head)
+    for name, fast in (("ff_kernel", True), ("ff_kernel_safe", False)):
+        value = " * ".join(["s", *nums])
+        if exps:
+            total = exps[0]
+            for x in exps[1:]:
+                total = ex.BinOp("+", total, x)
+            value += f" * {exp2(total, fast)}"
+        all_dens = [*(f"(1.0 + {exp2(ex.Neg(x), fast)})" for x in dens[1]), *dens[0]]
+        if all_dens:
+            value = f"({value}) / ({' * '.join(all_dens)})"
+        out += [f"void {name}(const double *restrict theta, const void *const *inputs,",
+                "               long n_cells, long n_months, float *restrict out) {"]
+        out += [ln.replace("VALUE", value) for ln in body]
+    return "\n".join(out)
 
 
-def _merged_product(terms, renames) -> tuple[list[str], list[str], list[str]]:
-    """The month-loop product as numerator factors, denominator factors and exponents.
+def _merged_product(exprs: list[ex.Expr]) -> tuple[list[str], tuple[list[str], list[ex.Expr]], list[ex.Expr]]:
+    """The month-loop product as numerator factors (C), denominators (C factors and sigmoid
+    arguments) and exponents.
 
     Top-level factors of every dynamic term are pooled: ``exp(a) exp(b) -> exp(a + b)`` and
     ``sigmoid(x) -> 1 / (1 + exp(-x))``, ``a / b`` put b in one shared denominator, so an
@@ -324,32 +535,33 @@ def _merged_product(terms, renames) -> tuple[list[str], list[str], list[str]]:
     """
     nums: list[str] = []
     dens: list[str] = []
-    exps: list[str] = []
+    sig: list[ex.Expr] = []
+    exps: list[ex.Expr] = []
 
     def factors(e: ex.Expr) -> list[ex.Expr]:
         if isinstance(e, ex.BinOp) and e.op == "*":
             return factors(e.left) + factors(e.right)
         return [e]
 
-    for t in terms:
-        ren = renames(t)
-        inputs = set(t.inputs)
+    def varying(e: ex.Expr) -> bool:
+        return any(not n.startswith("p_") for n in ex.names(e))
 
-        def add(e: ex.Expr) -> None:
-            if isinstance(e, ex.Call) and e.func == "exp":
-                exps.append(ex.to_c(e.args[0], ren))
-            elif isinstance(e, ex.Call) and e.func == "sigmoid":
-                dens.append(f"(1.0 + ff_exp(-{ex.to_c(e.args[0], ren)}))")
-            elif isinstance(e, ex.BinOp) and e.op == "/" and ex.names(e.right) & inputs:
-                for f in factors(e.left):
-                    add(f)
-                dens.append(ex.to_c(e.right, ren))
-            else:
-                nums.append(ex.to_c(e, ren))
+    def add(e: ex.Expr) -> None:
+        if isinstance(e, ex.Call) and e.func == "exp":
+            exps.append(e.args[0])
+        elif isinstance(e, ex.Call) and e.func == "sigmoid":
+            sig.append(e.args[0])
+        elif isinstance(e, ex.BinOp) and e.op == "/" and varying(e.right):
+            for f in factors(e.left):
+                add(f)
+            dens.append(ex.to_c(e.right))
+        else:
+            nums.append(ex.to_c(e))
 
-        for f in factors(t.expr):
+    for e in exprs:
+        for f in factors(e):
             add(f)
-    return nums, dens, exps
+    return nums, (dens, sig), exps
 
 
 def _cache_dir() -> Path:
@@ -391,21 +603,29 @@ def _build_so(src: str) -> Path:
     return so
 
 
-def _c_kernel(form: Form, arrays: dict[str, np.ndarray], n_cells: int, n_months: int):
-    static = {n: a.shape[1] == 1 for n, a in arrays.items()}
-    src = generate_c(form, static)
+def _c_kernel(form: Form, arrays: dict[str, np.ndarray], n_cells: int, n_months: int,
+              plan: CPlan, src: str):
     lib = ctypes.CDLL(str(_build_so(src)))
-    fn = lib.ff_kernel
-    fn.restype = None
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p]
-    keep = [arrays[n] for n in form.inputs]
+    fns = []
+    for name in ("ff_kernel", "ff_kernel_safe"):
+        fn = getattr(lib, name)
+        fn.restype = None
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long, ctypes.c_long,
+                       ctypes.c_void_p]
+        fns.append(fn)
+    fast, safe = fns
+    keep = [arrays[n] for n in form.inputs] + [plan.values[h.name] for h in plan.hoisted]
     ptrs = (ctypes.c_void_p * max(1, len(keep)))(*[a.ctypes.data for a in keep])
+    b = form.bounds
+    lo, hi = b.lo, b.hi
 
     def run(theta: np.ndarray, out: np.ndarray) -> None:
+        # ff_kernel's unclamped exponentials are proven in range for theta within bounds only
+        fn = fast if bool(np.all(theta >= lo) & np.all(theta <= hi)) else safe
         fn(theta.ctypes.data, ctypes.addressof(ptrs), n_cells, n_months, out.ctypes.data)
 
     run._keep = (lib, keep, ptrs)  # keep the library and input buffers alive with the kernel
-    return run, hashlib.sha256(src.encode()).hexdigest()[:12]
+    return run
 
 
 # -- jax backend -----------------------------------------------------------------------------
@@ -472,16 +692,18 @@ def compile_kernel(form: Form, drivers, *, backend: str = "auto") -> Kernel:
     fp = _fingerprint(drivers)
     if backend == "c":
         static = {n: a.shape[1] == 1 for n, a in arrays.items()}
-        sig = hashlib.sha256(generate_c(form, static).encode()).hexdigest()[:12]
-    elif backend == "jax":
-        sig = repr([(t.id, id(getattr(t, "mechanism", t))) for t in form.terms])
+        plan = plan_c(form, static, arrays, data_cache=_data_cache(fp))
+        src = generate_c(form, static, plan=plan)
+        sig = hashlib.sha256(src.encode()).hexdigest()[:12]
     else:
         sig = repr([(t.id, id(getattr(t, "mechanism", t))) for t in form.terms])
     key = (form.hash, fp, backend, sig)
     if key in _CACHE:
         return _CACHE[key]
-    make = {"c": _c_kernel, "jax": _jax_kernel, "numpy": _numpy_kernel}[backend]
-    run, _ = make(form, arrays, n_cells, n_months)
+    if backend == "c":
+        run = _c_kernel(form, arrays, n_cells, n_months, plan, src)
+    else:
+        run, _ = {"jax": _jax_kernel, "numpy": _numpy_kernel}[backend](form, arrays, n_cells, n_months)
     k = Kernel(
         form=form,
         backend=backend,
