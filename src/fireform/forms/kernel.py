@@ -57,6 +57,7 @@ arrays once per drivers content (the last 4 kept), shared by every form of a stu
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import math
 import os
@@ -448,9 +449,13 @@ def _scaled(e: ex.Expr, c: float) -> ex.Expr:
         if e.op in "+-":
             return ex.BinOp(e.op, _scaled(e.left, c), _scaled(e.right, c))
         if e.op == "*":
-            if inv(e.left) or not inv(e.right):
-                return ex.BinOp("*", _scaled(e.left, c), e.right)
-            return ex.BinOp("*", e.left, _scaled(e.right, c))
+            a, x = (e.left, e.right) if inv(e.left) or not inv(e.right) else (e.right, e.left)
+            if inv(a) and isinstance(x, ex.BinOp) and x.op in "+-" and (inv(x.left) or inv(x.right)):
+                # k (x - x0) -> (c k) x - (c k) x0: one FMA per cell-month instead of a
+                # subtraction and a multiply; the cancellation costs ~1e-16 |k x| absolute
+                return ex.BinOp(x.op, _scaled(ex.BinOp("*", a, x.left), c),
+                                _scaled(ex.BinOp("*", a, x.right), c))
+            return ex.BinOp("*", _scaled(a, c), x)
         if e.op == "/" and inv(e.right):
             return ex.BinOp("*", e.left, ex.BinOp("/", ex.Num(c), e.right))
         if e.op == "/":
@@ -501,31 +506,61 @@ def generate_c(form: Form, static: dict[str, bool], *, plan: CPlan | None = None
     body.append("      o[j] = (float) (VALUE);")
     body += ["    }", "  }", "}", ""]
 
-    def exp2(arg: ex.Expr, fast: bool) -> str:
+    def exp2(arg: ex.Expr, fast: bool, lift) -> str:
         a = _scaled(arg, LOG2E)
         lo, hi = ex._interval(a, plan.ranges)
         ok = fast and _EXP2_RANGE[0] <= lo and hi <= _EXP2_RANGE[1]
-        return f"{'ff_exp2u' if ok else 'ff_exp2c'}({ex.to_c(a)})"
+        return f"{'ff_exp2u' if ok else 'ff_exp2c'}({ex.to_c(lift(a))})"
 
     out = list(head)
     for name, fast in (("ff_kernel", True), ("ff_kernel_safe", False)):
-        value = " * ".join(["s", *nums])
+        lifted: dict[ex.Expr, str] = {}
+        lift = functools.partial(_lift_invariants, lifted=lifted)
+        value = " * ".join(["s", *(ex.to_c(lift(x)) for x in nums)])
         if exps:
             total = exps[0]
             for x in exps[1:]:
                 total = ex.BinOp("+", total, x)
-            value += f" * {exp2(total, fast)}"
-        all_dens = [*(f"(1.0 + {exp2(ex.Neg(x), fast)})" for x in dens[1]), *dens[0]]
+            value += f" * {exp2(total, fast, lift)}"
+        all_dens = [*(f"(1.0 + {exp2(ex.Neg(x), fast, lift)})" for x in dens[1]),
+                    *(ex.to_c(lift(x)) for x in dens[0])]
         if all_dens:
             value = f"({value}) / ({' * '.join(all_dens)})"
         out += [f"void {name}(const double *restrict theta, const void *const *inputs,",
                 "               long n_cells, long n_months, float *restrict out) {"]
-        out += [ln.replace("VALUE", value) for ln in body]
+        decl = body.index("  for (long i = 0; i < n_cells; i++) {")
+        out += body[:decl]
+        out += [f"  const double {q} = {ex.to_c(e)};" for e, q in lifted.items()]
+        out += [ln.replace("VALUE", value) for ln in body[decl:]]
     return "\n".join(out)
 
 
-def _merged_product(exprs: list[ex.Expr]) -> tuple[list[str], tuple[list[str], list[ex.Expr]], list[ex.Expr]]:
-    """The month-loop product as numerator factors (C), denominators (C factors and sigmoid
+def _lift_invariants(e: ex.Expr, *, lifted: dict[ex.Expr, str]) -> ex.Expr:
+    """Replace parameter-only subexpressions by named constants ``q_<k>`` declared before the
+    loops: computed once per call, and gcc cannot "undistribute" ``a x - a x0`` back into
+    ``a (x - x0)`` (which would cost a multiply more per cell-month)."""
+    if isinstance(e, (ex.Num, ex.Name)):
+        return e
+    if all(n.startswith("p_") for n in ex.names(e)):
+        if e not in lifted:
+            lifted[e] = f"q_{len(lifted)}"
+        return ex.Name(lifted[e])
+    if isinstance(e, ex.Neg):
+        return ex.Neg(_lift_invariants(e.operand, lifted=lifted))
+    if isinstance(e, ex.BinOp) and e.op == "/" and all(n.startswith("p_") for n in ex.names(e.right)):
+        # x / b -> x * (1 / b): a multiply per cell-month instead of a division
+        return ex.BinOp("*", _lift_invariants(e.left, lifted=lifted),
+                        _lift_invariants(ex.BinOp("/", ex.Num(1.0), e.right), lifted=lifted))
+    if isinstance(e, ex.BinOp):
+        return ex.BinOp(e.op, _lift_invariants(e.left, lifted=lifted),
+                        _lift_invariants(e.right, lifted=lifted))
+    if isinstance(e, ex.Call):
+        return ex.Call(e.func, tuple(_lift_invariants(a, lifted=lifted) for a in e.args))
+    return e
+
+
+def _merged_product(exprs: list[ex.Expr]) -> tuple[list[ex.Expr], tuple[list[ex.Expr], list[ex.Expr]], list[ex.Expr]]:
+    """The month-loop product as numerator factors, denominators (factors and sigmoid
     arguments) and exponents.
 
     Top-level factors of every dynamic term are pooled: ``exp(a) exp(b) -> exp(a + b)`` and
@@ -533,8 +568,8 @@ def _merged_product(exprs: list[ex.Expr]) -> tuple[list[str], tuple[list[str], l
     8-term form pays one division and fewer exps per cell-month. (Exact in real arithmetic;
     float64 rounding differs by ~1e-16.)
     """
-    nums: list[str] = []
-    dens: list[str] = []
+    nums: list[ex.Expr] = []
+    dens: list[ex.Expr] = []
     sig: list[ex.Expr] = []
     exps: list[ex.Expr] = []
 
@@ -554,9 +589,9 @@ def _merged_product(exprs: list[ex.Expr]) -> tuple[list[str], tuple[list[str], l
         elif isinstance(e, ex.BinOp) and e.op == "/" and varying(e.right):
             for f in factors(e.left):
                 add(f)
-            dens.append(ex.to_c(e.right))
+            dens.append(e.right)
         else:
-            nums.append(ex.to_c(e))
+            nums.append(e)
 
     for e in exprs:
         for f in factors(e):
