@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -183,8 +185,28 @@ def test_unclamped_exponentials_only_where_bounds_and_data_prove_the_range(form8
     plan, static = _plan(form8, drivers)
     src = generate_c(form8, static, plan=plan)
     fast, safe = src.split("void ff_kernel_safe")
-    assert "ff_exp2u(" in fast.split("for (long j = 0")[1]
-    assert "ff_exp2u(" not in safe.split("for (long j = 0")[1]  # clamped everywhere
+    assert re.search(r"ff_exp2s?u\(", fast.split("for (long j = 0")[1])
+    assert not re.search(r"ff_exp2s?u\(", safe.split("for (long j = 0")[1])  # clamped everywhere
+
+
+def test_short_exp_polynomial_only_within_the_error_budget(registry, drivers):
+    """Top-level exponentials get the one-FMA-shorter polynomial (error <= EXP_SHORT_ERR each)
+    only while their count keeps the sum within EXP_TOP_BUDGET; both versions agree."""
+    from fireform.forms.kernel import EXP_SHORT_ERR, EXP_TOP_BUDGET
+
+    n_max = int(EXP_TOP_BUDGET / EXP_SHORT_ERR + 1e-9)
+    ps = (Param("k", 0.05, 1.0, "K-1", ""), Param("t0", 250.0, 300.0, "K", ""))
+    terms = [NewTerm(f"s{i}", f"sigmoid(k * (tas - t0 - {i}))", ps, "test", ("x",))
+             for i in range(n_max + 1)]
+    for n, short in ((n_max, True), (n_max + 1, False)):
+        f = Form(name=f"sig{n}", terms=tuple(terms[:n]))
+        plan, static = _plan(f, drivers)
+        loop = generate_c(f, static, plan=plan).split("void ff_kernel_safe")[0].split("for (long j = 0")[1]
+        assert ("ff_exp2su(" in loop) is short and ("ff_exp2u(" in loop) is not short
+        k = compile_kernel(f, drivers, backend="c")
+        for th in _thetas(f, 3, seed=n):
+            a = agreement(k(th), f.evaluate(th, drivers), scale=th[0])
+            assert a.ok, a
 
 
 def test_theta_outside_bounds_takes_the_clamped_path(registry, drivers):

@@ -242,9 +242,26 @@ static inline double ff_exp2u(double x) {
              + f * (0.009618056669890468 + f * (0.001339086735134046 + f * 0.00015461447461187085)))));
   return p * s;
 }
+static inline double ff_exp2su(double x) {
+  /* the short form: q of degree 4, relative error < 9.2e-8 (budgeted, see EXP_SHORT_ERR) */
+  double n = __builtin_rint(x);
+  double f = x - n;
+  double t = n + 6755399441056767.0;
+  int64_t b;
+  memcpy(&b, &t, 8);
+  b <<= 52;
+  double s;
+  memcpy(&s, &b, 8);
+  double p = 1.0 + f * (0.6931469776645545 + f * (0.24022242049121323 + f * (0.055507336632230085
+             + f * (0.009671514304712516 + f * 0.0013264749701262723))));
+  return p * s;
+}
 static inline double ff_exp2c(double x) {
   /* 2^-1022 (2.2e-308) stands for 0 and 2^1023 for overflow (see the tolerance rule) */
   return ff_exp2u(x < -1022.0 ? -1022.0 : (x > 1023.0 ? 1023.0 : x));
+}
+static inline double ff_exp2sc(double x) {
+  return ff_exp2su(x < -1022.0 ? -1022.0 : (x > 1023.0 ? 1023.0 : x));
 }
 static inline double ff_exp(double x) { return ff_exp2c(x * 1.4426950408889634); }
 static inline double ff_log(double x) {
@@ -282,6 +299,14 @@ static inline double ff_tanh(double x) {
 
 LOG2E = 1.4426950408889634
 _EXP2_RANGE = (-1022.0, 1023.0)  # where ff_exp2u is exact without clamping
+# Error budget of the month loop's top-level exponentials (the pooled exp and one per sigmoid):
+# each enters the product as one relative error (a sigmoid's 1 / (1 + E) even damps E's by
+# E / (1 + E) <= 1), so n of them cost at most n x their polynomial's error. The short polynomial
+# (EXP_SHORT_ERR, one FMA less) is used while n x EXP_SHORT_ERR <= EXP_TOP_BUDGET, which leaves
+# 4e-7 of REL_TOL for float32 output rounding (6e-8), nested exp/log (< 1.3e-8 each) and float64.
+# Nested exponentials (1 - exp(-k x), ...) always use the full polynomial: cancellation.
+EXP_SHORT_ERR = 1e-7
+EXP_TOP_BUDGET = 6e-7
 _COSTLY = frozenset({"exp", "log", "sqrt", "tanh", "sigmoid"})
 
 
@@ -506,11 +531,14 @@ def generate_c(form: Form, static: dict[str, bool], *, plan: CPlan | None = None
     body.append("      o[j] = (float) (VALUE);")
     body += ["    }", "  }", "}", ""]
 
+    n_top = len(dens[1]) + (1 if exps else 0)
+    short = n_top * EXP_SHORT_ERR <= EXP_TOP_BUDGET
+
     def exp2(arg: ex.Expr, fast: bool, lift) -> str:
         a = _scaled(arg, LOG2E)
         lo, hi = ex._interval(a, plan.ranges)
         ok = fast and _EXP2_RANGE[0] <= lo and hi <= _EXP2_RANGE[1]
-        return f"{'ff_exp2u' if ok else 'ff_exp2c'}({ex.to_c(lift(a))})"
+        return f"ff_exp2{'s' if short else ''}{'u' if ok else 'c'}({ex.to_c(lift(a))})"
 
     out = list(head)
     for name, fast in (("ff_kernel", True), ("ff_kernel_safe", False)):
