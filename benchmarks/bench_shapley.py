@@ -26,10 +26,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--executor", default="local", help="local | dask | serial")
-    ap.add_argument("--trials", type=int, default=150)
-    ap.add_argument("--sampler", default="tpe")
-    ap.add_argument("--patience", type=int, default=50)
-    ap.add_argument("--first-trials", type=int, default=None, help="single-term fits (default 3x trials)")
+    ap.add_argument("--trials", type=int, default=250)
+    ap.add_argument("--sampler", default="tpe+cmaes", help="tpe+cmaes: local CMA-ES from the warm start")
+    ap.add_argument("--patience", type=int, default=0, help="trials without gain (0: never; --generations wins)")
+    ap.add_argument("--generations", type=int, default=8, help="CMA-ES generations without gain (0: use --patience)")
+    ap.add_argument("--first-trials", type=int, default=None, help="single-term fits (default min(3x trials, 450))")
     ap.add_argument("--players", type=int, default=8)
     ap.add_argument("--sample", type=int, default=10, help="subsets checked against plain TPE")
     ap.add_argument("--ref-trials", type=int, default=1000)
@@ -63,18 +64,28 @@ def main() -> None:
             print(f"  {k:4d} fits  {now - t0:7.1f}s  load {os.getloadavg()[0]:.1f}", flush=True)
             last[0] = now
 
-    r = shapley(form, d, trials=a.trials, sampler=a.sampler, patience=a.patience, seed=a.seed,
-                first_trials=a.first_trials,
+    r = shapley(form, d, trials=a.trials, sampler=a.sampler, patience=a.patience or None, seed=a.seed,
+                patience_generations=a.generations or None, first_trials=a.first_trials,
                 executor=a.executor, workers=a.workers, cache=a.cache, progress=progress)
     wall = time.perf_counter() - t0
     s = r.subsets
     print("\n== exact Shapley ==")
     print(r.line())
     print(r.values.to_string(index=False))
-    print(f"fit budget: {a.sampler}, trials={a.trials} per subset, patience={a.patience}, "
-          f"warm start from the 3 best immediate subsets; single-term fits "
-          f"{a.first_trials or 3 * a.trials} trials, no early stop; trials run: total {int(s.n_trials.sum())}, "
-          f"median {int(s.n_trials.median())}, {int(s.stopped_early.sum())}/{len(s)} stopped early")
+    st = r.settings
+    pat = (f"patience {a.generations} CMA-ES generations (4+floor(3 ln n) trials each)"
+           if a.generations else f"patience {a.patience or None} trials")
+    print(f"fit budget: {st.sampler} {dict(st.sampler_options)}, trials <= {a.trials} per subset, {pat}, "
+          f"warm start from the 3 best immediate subsets (+ missing term at its most constant setting); "
+          f"single-term fits {a.first_trials or min(3 * a.trials, 450)} trials (cmaes), no early stop; "
+          f"trials run: total {int(s.n_trials.sum())}, median {int(s.n_trials.median())}, "
+          f"{int(s.stopped_early.sum())}/{len(s)} stopped early")
+    # monotone check: a coalition fitted well below one of its immediate subsets
+    val = dict(zip(s["mask"], s["value"]))
+    n = len(r.players)
+    low = [m for m in val if m and val[m] < max(val[m ^ (1 << i)] for i in range(n) if (m >> i) & 1) - 0.005]
+    print(f"coalitions with v(S) < max_i v(S minus i) - 0.005: {len(low)}/{len(val) - 1} "
+          f"(terms that cannot be switched off, or fits short of their optimum)")
     print(f"wall time: {wall:.1f}s ({wall / 60:.2f} min) on {a.workers} workers ({r.executor}); "
           f"{r.n_fits} fits, {r.fits_run} run, {60 * r.n_fits / wall:.1f} fits/min; "
           f"sum of fit walls {s.wall_seconds.sum():.0f}s")

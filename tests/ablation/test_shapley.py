@@ -34,15 +34,21 @@ def test_tables_are_consistent(serial_result, form3):
 
 
 def test_expected_key_matches_fit(serial_result, world):
-    from fireform.ablation.tasks import FitSettings
+    from fireform.ablation.shapley import LOCAL_REFINER
+    from fireform.ablation.tasks import FitSettings, cma_popsize
 
     ctx = FitContext(world)
     for label, res in serial_result.fits.items():
         row = serial_result.subsets.set_index("subset").loc[label]
         f = res.form
-        # single-term coalitions and the scale alone get 3x the trials
-        settings = FitSettings(trials=TRIALS if len(f.terms) >= 2 else 3 * TRIALS, patience=None)
-        assert res.trials_requested == settings.trials
+        if len(f.terms) >= 2:
+            # the default: local CMA-ES from the warm start, patience 8 generations
+            settings = FitSettings(trials=TRIALS, sampler="tpe+cmaes", patience=8 * cma_popsize(len(f.params)),
+                                   sampler_options=tuple(sorted(LOCAL_REFINER.items())))
+        else:
+            # single-term coalitions and the scale alone: 3x the trials, broad CMA-ES, no early stop
+            settings = FitSettings(trials=3 * TRIALS, sampler="cmaes", patience=None)
+        assert res.trials_requested == settings.trials and res.sampler == settings.sampler
         # the warm points the fit recorded are the ones the key was built from
         assert expected_key(f, ctx, settings, res.warm_start) == res.cache_key, label
         assert row.cache_key == res.cache_key

@@ -29,9 +29,11 @@ def register(app: typer.Typer) -> None:
         data: list[str] = typer.Option(..., "--data", help="netCDF/zarr paths, 'pantanal', or 'demo[:RES]'"),
         workers: int = typer.Option(None, "--workers", help="local worker processes (default: all cores)"),
         scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://...) or scheduler file"),
-        trials: int = typer.Option(150, "--trials", help="trials per subset fit"),
-        patience: int = typer.Option(50, "--patience", help="stop a fit after this many trials without gain (0: never)"),
-        sampler: str = typer.Option("tpe", "--sampler", help="tpe | cmaes | random"),
+        trials: int = typer.Option(250, "--trials", help="trials per subset fit (2+ terms)"),
+        patience: int = typer.Option(0, "--patience", help="stop a fit after this many trials without gain (0: never; --generations wins)"),
+        generations: int = typer.Option(8, "--generations", help="stop a fit after this many CMA-ES generations without gain (0: use --patience)"),
+        first_trials: int = typer.Option(None, "--first-trials", help="trials of single-term fits (default min(3 x trials, 450))"),
+        sampler: str = typer.Option("tpe+cmaes", "--sampler", help="tpe+cmaes (local CMA-ES from the warm start) | cmaes | tpe | random"),
         seed: int = typer.Option(0, "--seed"),
         method: str = typer.Option("auto", "--method", help="auto | exact | permutation | kernelshap | svarm"),
         train: str = typer.Option(None, "--train", help="training years, e.g. 2001-2012 (default: all)"),
@@ -64,6 +66,7 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=k, description=f"{label} {res.value:.4f}")
 
             r = shapley(form, src, objective=obj, trials=trials, patience=patience or None,
+                        patience_generations=generations or None, first_trials=first_trials,
                         sampler=sampler, seed=seed, method=method, workers=workers,
                         scheduler=scheduler, cache=out / "cache", progress=progress)
         paths = r.to_dir(out)

@@ -39,9 +39,12 @@ from fireform.ablation.subsets import SubsetRunner, label
 from fireform.ablation.tasks import FitSettings
 from fireform.exceptions import FitError
 
-__all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "value_matrix", "metric_columns"]
+__all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "value_matrix", "metric_columns"]
 
 MAX_EXACT = 10
+# every coalition of two or more terms: CMA-ES started at the best of its warm-start points
+# (no TPE phase), step 0.1 of the normalised box, IPOP restarts after 4 generations without gain
+LOCAL_REFINER = {"tpe_fraction": 0.0, "sigma0": 0.1}
 
 
 def metric_columns(regions, *, components=None, conventions=None) -> list[tuple[str, str]]:
@@ -163,12 +166,14 @@ def shapley(
     drivers,
     *,
     objective=None,
-    trials: int = 150,
+    trials: int = 250,
     executor: Executor | str | None = None,
-    sampler: str = "tpe",
+    sampler: str = "tpe+cmaes",
     seed: int = 0,
-    patience: int | None = 50,
+    patience: int | None = None,
+    patience_generations: int | None = 8,
     first_trials: int | None = None,
+    first_sampler: str | None = None,
     sampler_options: dict | None = None,
     method: str = "auto",
     max_exact: int = MAX_EXACT,
@@ -186,8 +191,13 @@ def shapley(
     drivers: Drivers (all training), a Split (``train`` only), or a FitContext (reused).
     objective: a :class:`fireform.fitting.Objective` (default: overall, ilamb2, global).
     trials / sampler / seed / patience / sampler_options: every subset's fit (one setting);
-        single-term coalitions and the scale alone get ``first_trials`` (default 3 x trials)
-        without early stopping (their term shapes seed every larger coalition).
+        single-term coalitions and the scale alone get ``first_trials`` (default 3 x trials,
+        at most 450)
+        without early stopping (their term shapes seed every larger coalition), with
+        ``first_sampler`` (default: ``sampler``, but ``cmaes`` for the local ``tpe+cmaes``).
+    patience_generations: early stop counted in CMA-ES generations instead of trials: a
+        sub-form with n parameters stops after g x (4 + floor(3 ln n)) trials without gain
+        (overrides ``patience``).
     executor: None (a local process pool of ``workers``, in-process when 1 core), "serial",
         "local", "dask", an Executor (:mod:`fireform.ablation.executors`); ``scheduler``: a Dask
         scheduler address or scheduler file (the executor is then Dask).
@@ -211,11 +221,20 @@ def shapley(
     if method == "exact" and n > max(max_exact, 0) and n > ex.MAX_EXACT:
         raise FitError(f"exact Shapley over {n} players is 2^{n} fits; use a sampled method")
     ctx = _context(drivers, objective)
-    settings = FitSettings(trials=int(trials), sampler=sampler, seed=int(seed), patience=patience,
-                           sampler_options=tuple(sorted((sampler_options or {}).items())))
+    if sampler_options is None and sampler == "tpe+cmaes":
+        sampler_options = dict(LOCAL_REFINER)
+    settings = FitSettings(trials=int(trials), sampler=sampler, seed=int(seed),
+                           patience=None if patience_generations else patience,
+                           sampler_options=tuple(sorted((sampler_options or {}).items())),
+                           patience_generations=patience_generations or None)
     from dataclasses import replace
 
-    first = replace(settings, trials=int(first_trials or 3 * trials), patience=None)
+    # single terms search their whole box (nothing to inherit): a local refiner's options do
+    # not apply to them, CMA-ES's broad start does
+    fs = first_sampler or ("cmaes" if sampler == "tpe+cmaes" else sampler)
+    first = replace(settings, trials=int(first_trials or min(3 * trials, 450)), patience=None,
+                    patience_generations=None, sampler=fs,
+                    sampler_options=settings.sampler_options if fs == sampler else ())
     fc = as_cache(cache)
     if fc is None:
         from fireform.fitting import FitCache

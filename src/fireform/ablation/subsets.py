@@ -34,7 +34,7 @@ from fireform.ablation.exact import members, popcount
 from fireform.ablation.tasks import FitSettings, SubsetTask
 from fireform.exceptions import FitError
 
-__all__ = ["SubsetFit", "SubsetRunner", "label", "expected_key"]
+__all__ = ["SubsetFit", "SubsetRunner", "label", "expected_key", "neutral_params"]
 
 
 def label(names) -> str:
@@ -69,6 +69,46 @@ def expected_key(form, ctx, settings: FitSettings, warm) -> str:
     })
 
 
+def neutral_params(single, ctx, *, n: int = 48, seed: int = 0) -> dict[str, float]:
+    """The parameters of a one-term form ``single`` (scale x term) whose prediction is closest
+    to a constant: the smallest area-weighted coefficient of variation
+    CV = sqrt(sum_i A_i sum_t (p_it - m)^2 / sum A T) / m, m the weighted mean, among the term's
+    defaults and ``n`` points drawn uniformly in its box (log-uniformly for log parameters).
+    In a multiplicative form a constant term is absorbed by the scale, so a coalition S that
+    adds this term to a fitted subset starts from about that subset's value. A term that cannot
+    be constant inside its bounds gets its least varying setting."""
+    import numpy as np
+
+    params = single.params[1:]  # the scale is not the term's
+    if not params:
+        return {}
+    rng = np.random.default_rng(seed)
+    cands = [dict(zip(single.param_names, single.default_theta().tolist()))]
+    for _ in range(n):
+        pt = dict(cands[0])
+        for p in params:
+            u = rng.random()
+            pt[p.name] = (float(np.exp(np.log(p.lo) + u * (np.log(p.hi) - np.log(p.lo)))) if p.log
+                          else float(p.lo + u * (p.hi - p.lo)))
+        cands.append(pt)
+    a = np.asarray(ctx.benchmark.area, dtype=np.float64)[:, None]
+    best, best_cv = cands[0], np.inf
+    for pt in cands:
+        pred = np.asarray(ctx.predict(single, pt), dtype=np.float64)
+        ok = np.isfinite(pred)
+        w = np.where(ok, a, 0.0)
+        tot = float(w.sum())
+        if tot <= 0:
+            continue
+        m = float((w * np.where(ok, pred, 0.0)).sum()) / tot
+        if not m > 0:
+            continue
+        cv = float(np.sqrt((w * np.where(ok, pred - m, 0.0) ** 2).sum() / tot)) / m
+        if cv < best_cv:
+            best, best_cv = pt, cv
+    return {p.name: best[p.name] for p in params}
+
+
 class SubsetRunner:
     """Fits sub-forms of ``form`` (by bitmask over ``players``) through an executor."""
 
@@ -89,6 +129,7 @@ class SubsetRunner:
         self.warm_parents = int(warm_parents)
         self.progress = progress
         self.fitted: dict[int, SubsetFit] = {}
+        self._neutral: dict[str, dict[str, float]] = {}
         self.fits_run = 0  # fits that ran (not served by the cache)
         self.seconds = 0.0
 
@@ -102,6 +143,12 @@ class SubsetRunner:
         near = [m for m in cands if dist[m] == d0]
         near.sort(key=lambda m: (-self.fitted[m].result.value, m))
         return near[: self.warm_parents]
+
+    def neutral(self, tid: str) -> dict[str, float]:
+        """The parameters of term ``tid`` that make it closest to a constant (computed once)."""
+        if tid not in self._neutral:
+            self._neutral[tid] = neutral_params(self.form.subset([tid]), self.ctx)
+        return self._neutral[tid]
 
     def warm(self, mask: int, srcs: list[int]) -> tuple[dict, ...]:
         if not srcs:
@@ -117,8 +164,17 @@ class SubsetRunner:
                 if vals:
                     union.update(vals)
                     break
-        pts = [union] + [{k: v for k, v in self.fitted[s].result.params.items() if k in names}
-                         for s in srcs]
+        pts = [union]
+        for s in srcs:
+            # the source as it is, each term it lacks switched off (its most constant setting):
+            # S then starts at about v(source), never at a term's arbitrary defaults
+            sp = self.fitted[s].result.params
+            pt = {k: v for k, v in sp.items() if k in names}
+            held = {k.split(".", 1)[0] for k in sp}
+            for tid in sub.term_ids:
+                if tid not in held:
+                    pt.update(self.neutral(tid))
+            pts.append(pt)
         out: list[dict] = []
         for p in pts:
             if p not in out:
@@ -127,7 +183,9 @@ class SubsetRunner:
 
     # -- running ---------------------------------------------------------------------------
     def settings_for(self, mask: int) -> FitSettings:
-        return self.first_settings if int(popcount(mask)) <= 1 else self.settings
+        st = self.first_settings if int(popcount(mask)) <= 1 else self.settings
+        n_params = len(self.form.subset(members(mask, self.players)).params)
+        return st.resolved(n_params)
 
     def _task(self, mask: int, srcs: list[int]) -> tuple[SubsetTask, object]:
         names = members(mask, self.players)

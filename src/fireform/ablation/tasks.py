@@ -15,7 +15,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-__all__ = ["FitSettings", "SubsetTask", "run_task", "set_worker_drivers", "worker_context"]
+__all__ = ["FitSettings", "cma_popsize", "SubsetTask", "run_task", "set_worker_drivers", "worker_context"]
+
+
+def cma_popsize(n_params: int) -> int:
+    """CMA-ES's default population for ``n_params`` dimensions: 4 + floor(3 ln n) (Hansen 2016,
+    arXiv:1604.00772), the one Optuna's CmaEsSampler uses."""
+    import math
+
+    return 4 + int(math.floor(3 * math.log(max(int(n_params), 1))))
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,19 @@ class FitSettings:
     patience: int | None = 40
     sampler_options: tuple[tuple[str, object], ...] = ()
     in_flight: int = 1
+    # patience counted in CMA-ES generations (default population 4 + floor(3 ln n) for n
+    # parameters): resolved per sub-form into ``patience`` by ``resolved`` before fitting
+    patience_generations: int | None = None
+
+    def resolved(self, n_params: int) -> "FitSettings":
+        """These settings for a sub-form of ``n_params`` parameters: ``patience`` =
+        ``patience_generations`` x the CMA-ES population (when set)."""
+        if self.patience_generations is None:
+            return self
+        from dataclasses import replace
+
+        return replace(self, patience=int(self.patience_generations) * cma_popsize(n_params),
+                       patience_generations=None)
 
     def fit_kwargs(self) -> dict:
         return {"trials": int(self.trials), "sampler": self.sampler, "seed": int(self.seed),

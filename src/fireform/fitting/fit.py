@@ -396,7 +396,11 @@ class _LocalPhase:
         # enqueued warm-start points are always evaluated (by the first sampler) before CMA-ES
         self.n_switch = max(n_warm, int(round(float(o["tpe_fraction"]) * trials)))
         self.popsize = int(o["popsize"] or 4 + math.floor(3 * math.log(max(n_dim, 1))))
-        self.patience = int(o["restart_patience"] or 4 * self.popsize)
+        # restart after 4 generations of the *current* population without gain (a fixed count
+        # made a population doubled k times restart after a fraction of one generation, so the
+        # population grew without bound: 450 trials of a 1-parameter term reached 6 x 2^18)
+        self.fixed_patience = None if o["restart_patience"] is None else int(o["restart_patience"])
+        self.patience = self.fixed_patience or 4 * self.popsize
         self.active = False
         self.restart = False
         self.best = -math.inf
@@ -420,7 +424,10 @@ class _LocalPhase:
         # best so far, first reached (ties resolve by trial number, as in build_result);
         # no trial yet: the centre of the (normalised) box
         x0 = max(done, key=lambda t: (t.value, -t.number)).params if done else None
-        pop = self.popsize * 2 ** len(self.phases)
+        # IPOP doubling, capped at 8x: a larger population cannot finish a generation in the
+        # budgets used here
+        pop = self.popsize * 2 ** min(len(self.phases), 3)
+        self.patience = self.fixed_patience or 4 * pop
         study.sampler = local_cmaes(seed=self.seed + 7919 * len(self.phases), x0=x0,
                                     sigma0=self.sigma0, popsize=pop, tag=f"cma{n}")
         self.phases.append({"start": n, "popsize": pop})

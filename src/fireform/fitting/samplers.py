@@ -13,7 +13,9 @@
              ``sigma0`` (0.05) in Optuna's normalised space (log-transformed where the parameter
              is log, then mapped to [0, 1]), restarted from the best point (population doubled)
              when the best value has not improved for ``restart_patience`` trials (default 4
-             generations). ``tpe_fraction=0`` gives CMA-ES from the box centre with restarts.
+             generations of the current population; the doubling stops at 8x).
+             ``tpe_fraction=0`` gives CMA-ES from the box centre (or the best warm-start
+             point) with restarts.
 
 Which to use (measured, 2 shared cores; the full table is in benchmarks/bench_fit.py's output
 and the fitting notes). On the 3 degree demo twin (9-parameter truth form, true parameters score

@@ -1,0 +1,54 @@
+"""The subset-fit defaults: patience in CMA-ES generations, terms switched off in warm starts,
+and the local CMA-ES refiner's restarts (population doubling capped)."""
+
+import numpy as np
+
+from fireform.ablation.subsets import neutral_params
+from fireform.ablation.tasks import FitSettings, cma_popsize
+from fireform.fitting import FitContext, fit
+from fireform.forms import Form
+
+
+def _cv(ctx, form, point) -> float:
+    pred = np.asarray(ctx.predict(form, point), dtype=np.float64)
+    a = np.asarray(ctx.benchmark.area, dtype=np.float64)[:, None] * np.ones_like(pred)
+    ok = np.isfinite(pred)
+    m = np.average(pred[ok], weights=a[ok])
+    return float(np.sqrt(np.average((pred[ok] - m) ** 2, weights=a[ok])) / m)
+
+
+def test_patience_counts_cma_generations():
+    assert [cma_popsize(n) for n in (1, 2, 5, 17)] == [4, 6, 8, 12]
+    s = FitSettings(trials=200, patience=None, patience_generations=8)
+    r = s.resolved(5)
+    assert r.patience == 64 and r.patience_generations is None and r.trials == 200
+    assert FitSettings(patience=30).resolved(5).patience == 30  # trials-based patience unchanged
+
+
+def test_neutral_params_make_a_term_nearly_constant(world):
+    ctx = FitContext(world)
+    for tid in ("temperature_ignition", "cropland_suppression"):
+        single = Form.from_mechanisms([tid])
+        neu = neutral_params(single, ctx)
+        assert set(neu) == set(single.param_names[1:])
+        for p in single.params[1:]:
+            assert p.lo <= neu[p.name] <= p.hi
+        defaults = dict(zip(single.param_names, single.default_theta().tolist()))
+        cv_def = _cv(ctx, single, defaults)
+        cv_neu = _cv(ctx, single, {**defaults, **neu})
+        assert cv_neu <= cv_def, (tid, cv_neu, cv_def)
+
+
+def test_local_refiner_restarts_keep_the_population_bounded(world):
+    # no early stop, a 1-parameter-ish term: many restarts; the population doubles at most 3x
+    f = Form.from_mechanisms(["cropland_suppression"])
+    ctx = FitContext(world)
+    r = fit(f, ctx, trials=160, sampler="tpe+cmaes", seed=0,
+            sampler_options={"tpe_fraction": 0.0, "sigma0": 0.1})
+    phases = r.extra["phases"]
+    base = phases[0]["popsize"]
+    assert phases[0]["start"] <= 1 and r.n_trials == 160
+    assert all(p["popsize"] <= 8 * base for p in phases)
+    # each restart waited at least 4 generations of the population it replaced
+    for a, b in zip(phases, phases[1:]):
+        assert b["start"] - a["start"] >= 4 * a["popsize"], phases
