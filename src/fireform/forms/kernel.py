@@ -229,32 +229,30 @@ _C_PRELUDE = r"""#include <math.h>
 #include <string.h>
 static inline double ff_min(double a, double b) { return a < b ? a : b; }
 static inline double ff_max(double a, double b) { return a > b ? a : b; }
-static inline double ff_exp2u(double x) {
-  double n = __builtin_rint(x);
-  double f = x - n;
-  double t = n + 6755399441056767.0; /* 1.5 * 2^52 + 1023 */
-  int64_t b;
-  memcpy(&b, &t, 8);
-  b <<= 52;
-  double s;
-  memcpy(&s, &b, 8);
-  double p = 1.0 + f * (0.6931471880293425 + f * (0.2402265092234272 + f * (0.055503571042530925
-             + f * (0.009618056669890468 + f * (0.001339086735134046 + f * 0.00015461447461187085)))));
-  return p * s;
-}
-static inline double ff_exp2su(double x) {
-  /* the short form: q of degree 4, relative error < 9.2e-8 (budgeted, see EXP_SHORT_ERR) */
-  double n = __builtin_rint(x);
-  double f = x - n;
+static inline double ff_pow2i(double n) {
+  /* 2^n for integer n in [-1022, 1023] from exponent bits: n + 1.5 * 2^52 + 1023 holds n + 1023
+     in its low mantissa bits */
   double t = n + 6755399441056767.0;
   int64_t b;
   memcpy(&b, &t, 8);
   b <<= 52;
   double s;
   memcpy(&s, &b, 8);
-  double p = 1.0 + f * (0.6931469776645545 + f * (0.24022242049121323 + f * (0.055507336632230085
-             + f * (0.009671514304712516 + f * 0.0013264749701262723))));
-  return p * s;
+  return s;
+}
+static inline double ff_exp2u(double x) {
+  double n = __builtin_rint(x);
+  double f = x - n;
+  return (1.0 + f * (0.6931471880293425 + f * (0.2402265092234272 + f * (0.055503571042530925
+          + f * (0.009618056669890468 + f * (0.001339086735134046 + f * 0.00015461447461187085))))))
+         * ff_pow2i(n);
+}
+static inline double ff_exp2su(double x) {
+  /* the short form: q of degree 4, relative error < 9.2e-8 (budgeted, see EXP_SHORT_ERR) */
+  double n = __builtin_rint(x);
+  double f = x - n;
+  return (1.0 + f * (0.6931469776645545 + f * (0.24022242049121323 + f * (0.055507336632230085
+          + f * (0.009671514304712516 + f * 0.0013264749701262723))))) * ff_pow2i(n);
 }
 static inline double ff_exp2c(double x) {
   /* 2^-1022 (2.2e-308) stands for 0 and 2^1023 for overflow (see the tolerance rule) */
