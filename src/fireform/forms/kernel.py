@@ -310,11 +310,11 @@ _COSTLY = frozenset({"exp", "log", "sqrt", "tanh", "sigmoid"})
 
 @dataclass(frozen=True)
 class Hoisted:
-    """An input-only subexpression precomputed once per (form, drivers), in float64."""
+    """An input-only subexpression precomputed once per (form, drivers), in float64, per
+    cell-month (only subexpressions holding a dynamic input are hoisted)."""
 
     name: str  # C name, h_<k>
     expr: ex.Expr  # over C names (v_<input>)
-    static: bool  # per cell (all its inputs static) or per cell-month
 
 
 @dataclass(frozen=True)
@@ -415,7 +415,7 @@ def plan_c(form: Form, static: dict[str, bool], arrays: dict[str, np.ndarray] | 
             if not np.isfinite(v).all():
                 return None
             cache[key] = val = v
-        h = Hoisted(f"h_{len(hoisted)}", e, False)
+        h = Hoisted(f"h_{len(hoisted)}", e)
         hoisted[e] = h
         env[h.name] = val
         ranges[h.name] = (float(val.min()), float(val.max()))
