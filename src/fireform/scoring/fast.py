@@ -61,6 +61,14 @@ def _score_exp(err, norm):
     return 0.0 if s < 1e-16 else s
 
 
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _add_weighted(acc, g, slot, w, v):
+    """acc[g, slot] += w v and acc[g, slot + 1] += w for a finite score v (NaN: skipped)."""
+    if v == v:
+        acc[g, slot] += w * v
+        acc[g, slot + 1] += w
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _finite(v):
     """Compiled without fast-math flags: LLVM may not assume the comparison away."""
@@ -320,36 +328,20 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
         w2, w3b, area = ref[i, R_W2], ref[i, R_W3B], ref[i, R_AREA]
         g = group[i]
         if valid:
-            if s_b == s_b:
-                acc[g, A_BIAS] += w2 * s_b
-                acc[g, A_BIAS + 1] += w2
-            if s_rc == s_rc:
-                acc[g, A_RMSE_CYCLE] += w2 * s_rc
-                acc[g, A_RMSE_CYCLE + 1] += w2
-            if s_rs == s_rs:
-                acc[g, A_RMSE_SERIES] += w2 * s_rs
-                acc[g, A_RMSE_SERIES + 1] += w2
-            if s_se == s_se:
-                acc[g, A_SEASONAL] += w2 * s_se
-                acc[g, A_SEASONAL + 1] += w2
-            if s_iv == s_iv:
-                acc[g, A_IAV] += w2 * s_iv
-                acc[g, A_IAV + 1] += w2
+            _add_weighted(acc, g, A_BIAS, w2, s_b)
+            _add_weighted(acc, g, A_RMSE_CYCLE, w2, s_rc)
+            _add_weighted(acc, g, A_RMSE_SERIES, w2, s_rs)
+            _add_weighted(acc, g, A_SEASONAL, w2, s_se)
+            _add_weighted(acc, g, A_IAV, w2, s_iv)
             acc[g, A_SP] += 1.0
             acc[g, A_SP + 1] += rbar
             acc[g, A_SP + 2] += cbar
             acc[g, A_SP + 3] += rbar * rbar
             acc[g, A_SP + 4] += cbar * cbar
             acc[g, A_SP + 5] += rbar * cbar
-        if s_b3 == s_b3:
-            acc[g, A_BIAS3] += w3b * s_b3
-            acc[g, A_BIAS3 + 1] += w3b
-        if s_r3 == s_r3:
-            acc[g, A_RMSE3] += area * s_r3
-            acc[g, A_RMSE3 + 1] += area
-        if s_s3 == s_s3:
-            acc[g, A_SEASONAL3] += area * s_s3
-            acc[g, A_SEASONAL3 + 1] += area
+        _add_weighted(acc, g, A_BIAS3, w3b, s_b3)
+        _add_weighted(acc, g, A_RMSE3, area, s_r3)
+        _add_weighted(acc, g, A_SEASONAL3, area, s_s3)
         if cm3 == cm3:
             acc[g, A_SY3] += 1.0
             acc[g, A_SY3 + 1] += cm3
