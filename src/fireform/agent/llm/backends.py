@@ -55,7 +55,23 @@ def _schema_note(schema: dict) -> str:
             + json.dumps(schema, separators=(",", ":")))
 
 
-class OpenAIProposer(LLMProposer):
+class _SDKProposer(LLMProposer):
+    """A proposer over a vendor SDK (``self._sdk``: the ``openai`` or ``anthropic`` module), whose
+    exception classes share their names: timeouts, connection errors, rate limits and 5xx answers
+    are transient (retried), everything else is not."""
+
+    _sdk = None
+
+    def _is_transient(self, exc: BaseException) -> bool:
+        m = self._sdk
+        if isinstance(exc, (m.APITimeoutError, m.APIConnectionError, m.RateLimitError,
+                            m.InternalServerError)):
+            return True
+        status = getattr(exc, "status_code", None)
+        return isinstance(status, int) and (status in _TRANSIENT_STATUS or status >= 500)
+
+
+class OpenAIProposer(_SDKProposer):
     name = "openai"
     provider = "openai"
     default_model = "gpt-4o-mini"
@@ -80,17 +96,9 @@ class OpenAIProposer(LLMProposer):
                                 "json_schema, json_object, none")
         self.modes = list(self.MODES) if structured == "auto" else [structured]
         self.strict = bool(s.get("strict", False))
-        self._openai = openai
+        self._sdk = openai
         self._client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout_s,
                                      max_retries=0)
-
-    def _is_transient(self, exc: BaseException) -> bool:
-        o = self._openai
-        if isinstance(exc, (o.APITimeoutError, o.APIConnectionError, o.RateLimitError,
-                            o.InternalServerError)):
-            return True
-        status = getattr(exc, "status_code", None)
-        return isinstance(status, int) and (status in _TRANSIENT_STATUS or status >= 500)
 
     def _request(self, mode: str, messages: Sequence[Message], schema: dict) -> dict:
         wire = [m.as_dict() for m in messages]
@@ -108,7 +116,7 @@ class OpenAIProposer(LLMProposer):
         return kw
 
     def _complete(self, messages: Sequence[Message], schema: dict) -> Completion:
-        o = self._openai
+        o = self._sdk
         while True:
             mode = self.modes[0]
             try:
@@ -133,7 +141,7 @@ class OpenAIProposer(LLMProposer):
                               finish_reason=str(getattr(choice, "finish_reason", "") or ""))
 
 
-class AnthropicProposer(LLMProposer):
+class AnthropicProposer(_SDKProposer):
     name = "anthropic"
     provider = "anthropic"
     default_model = "claude-sonnet-4-20250514"
@@ -154,17 +162,9 @@ class AnthropicProposer(LLMProposer):
         self.structured = str(s.get("structured", "tool"))
         if self.structured not in ("tool", "json"):
             raise FireformError(f"proposer.settings.structured = {self.structured!r}; valid: tool, json")
-        self._anthropic = anthropic
+        self._sdk = anthropic
         self._client = anthropic.Anthropic(api_key=key, base_url=self.base_url, timeout=self.timeout_s,
                                            max_retries=0)
-
-    def _is_transient(self, exc: BaseException) -> bool:
-        a = self._anthropic
-        if isinstance(exc, (a.APITimeoutError, a.APIConnectionError, a.RateLimitError,
-                            a.InternalServerError)):
-            return True
-        status = getattr(exc, "status_code", None)
-        return isinstance(status, int) and (status in _TRANSIENT_STATUS or status >= 500)
 
     def request(self, messages: Sequence[Message], schema: dict) -> dict:
         """Keyword arguments of ``messages.create`` (system apart, same-role turns merged)."""
