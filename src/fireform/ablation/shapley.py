@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -227,8 +227,6 @@ def shapley(
                            patience=None if patience_generations else patience,
                            sampler_options=tuple(sorted((sampler_options or {}).items())),
                            patience_generations=patience_generations or None)
-    from dataclasses import replace
-
     # single terms search their whole box (nothing to inherit): a local refiner's options do
     # not apply to them, CMA-ES's broad start does
     fs = first_sampler or ("cmaes" if sampler == "tpe+cmaes" else sampler)

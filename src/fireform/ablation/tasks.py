@@ -13,17 +13,11 @@ the fit it was running, and a re-run task finds a finished fit in the cache.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from fireform.fitting.samplers import cma_popsize  # noqa: F401  (re-exported)
 
 __all__ = ["FitSettings", "cma_popsize", "SubsetTask", "run_task", "set_worker_drivers", "worker_context"]
-
-
-def cma_popsize(n_params: int) -> int:
-    """CMA-ES's default population for ``n_params`` dimensions: 4 + floor(3 ln n) (Hansen 2016,
-    arXiv:1604.00772), the one Optuna's CmaEsSampler uses."""
-    import math
-
-    return 4 + int(math.floor(3 * math.log(max(int(n_params), 1))))
 
 
 @dataclass(frozen=True)
@@ -45,8 +39,6 @@ class FitSettings:
         ``patience_generations`` x the CMA-ES population (when set)."""
         if self.patience_generations is None:
             return self
-        from dataclasses import replace
-
         return replace(self, patience=int(self.patience_generations) * cma_popsize(n_params),
                        patience_generations=None)
 

@@ -55,8 +55,8 @@ from fireform.exceptions import FitError
 from fireform.fitting.cache import as_cache, fit_key, resolve_storage, storage_url
 from fireform.fitting.context import FitContext
 from fireform.fitting.objective import Objective
-from fireform.fitting.samplers import (DEFAULT_SAMPLER, SamplerSpec, hybrid_options, local_cmaes,
-                                       make_sampler, search_space)
+from fireform.fitting.samplers import (DEFAULT_SAMPLER, SamplerSpec, cma_popsize, hybrid_options,
+                                       local_cmaes, make_sampler, search_space)
 from fireform.fitting.split import fitting_guard
 
 __all__ = ["FitResult", "fit", "cache_key", "warm_points", "rescaled", "build_result"]
@@ -395,7 +395,7 @@ class _LocalPhase:
         self.sigma0 = float(o["sigma0"])
         # enqueued warm-start points are always evaluated (by the first sampler) before CMA-ES
         self.n_switch = max(n_warm, int(round(float(o["tpe_fraction"]) * trials)))
-        self.popsize = int(o["popsize"] or 4 + math.floor(3 * math.log(max(n_dim, 1))))
+        self.popsize = int(o["popsize"] or cma_popsize(n_dim))
         # restart after 4 generations of the *current* population without gain (a fixed count
         # made a population doubled k times restart after a fraction of one generation, so the
         # population grew without bound: 450 trials of a 1-parameter term reached 6 x 2^18)

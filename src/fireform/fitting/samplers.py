@@ -32,6 +32,7 @@ The search space is one :class:`optuna.distributions.FloatDistribution` per form
 from __future__ import annotations
 
 import importlib.util
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,12 +42,18 @@ import optuna
 
 from fireform.exceptions import FitError, UnknownNameError
 
-__all__ = ["CachedTPESampler", "SAMPLERS", "DEFAULT_SAMPLER", "HYBRID_DEFAULTS", "hybrid_options", "local_cmaes", "SamplerSpec", "make_sampler", "search_space", "cmaes_available"]
+__all__ = ["CachedTPESampler", "SAMPLERS", "DEFAULT_SAMPLER", "HYBRID_DEFAULTS", "hybrid_options", "local_cmaes", "SamplerSpec", "make_sampler", "search_space", "cmaes_available", "cma_popsize"]
 
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random", "tpe+cmaes")
 DEFAULT_SAMPLER = "tpe"  # the published setting; see the module docstring for measurements
 
 # options of the hybrid that are not TPE options (defaults documented in the module docstring)
+
+def cma_popsize(n_params: int) -> int:
+    """CMA-ES's default population for ``n_params`` dimensions: 4 + floor(3 ln n) (Hansen 2016,
+    arXiv:1604.00772), the one Optuna's CmaEsSampler uses."""
+    return 4 + int(math.floor(3 * math.log(max(int(n_params), 1))))
+
 HYBRID_DEFAULTS: dict[str, object] = {"tpe_fraction": 0.4, "sigma0": 0.05, "restart_patience": None,
                                       "popsize": None}
 
