@@ -326,7 +326,6 @@ class CPlan:
     exprs: dict[str, ex.Expr]
     hoisted: tuple[Hoisted, ...]
     ranges: dict[str, tuple[float, float]]
-    static: dict[str, bool]  # C name -> per cell
     values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # hoisted arrays
 
 
@@ -419,7 +418,6 @@ def plan_c(form: Form, static: dict[str, bool], arrays: dict[str, np.ndarray] | 
         hoisted[e] = h
         env[h.name] = val
         ranges[h.name] = (float(val.min()), float(val.max()))
-        cstatic[h.name] = False
         return ex.Name(h.name)
 
     def walk(e: ex.Expr) -> ex.Expr:
@@ -453,7 +451,7 @@ def plan_c(form: Form, static: dict[str, bool], arrays: dict[str, np.ndarray] | 
             raise FormError(f"term {t.id!r}: equation uses undeclared names {sorted(missing)}")
         e = _subst(t.expr, ren)
         exprs[t.id] = e if all(static[n] for n in t.inputs) else walk(e)
-    return CPlan(exprs, tuple(hoisted.values()), ranges, cstatic,
+    return CPlan(exprs, tuple(hoisted.values()), ranges,
                  {h.name: env[h.name] for h in hoisted.values()})
 
 
