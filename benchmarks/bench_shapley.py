@@ -29,11 +29,15 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=250)
     ap.add_argument("--sampler", default="tpe+cmaes", help="tpe+cmaes: local CMA-ES from the warm start")
     ap.add_argument("--patience", type=int, default=0, help="trials without gain (0: never; --generations wins)")
-    ap.add_argument("--generations", type=int, default=8, help="CMA-ES generations without gain (0: use --patience)")
-    ap.add_argument("--first-trials", type=int, default=None, help="single-term fits (default min(3x trials, 450))")
+    ap.add_argument("--generations", type=int, default=4, help="CMA-ES generations without gain (0: use --patience)")
+    ap.add_argument("--first-trials", type=int, default=None, help="broad fits (default min(3x trials, 450))")
+    ap.add_argument("--broad-size", type=int, default=2, help="coalitions of up to this many terms get the broad fit")
     ap.add_argument("--players", type=int, default=8)
     ap.add_argument("--sample", type=int, default=10, help="subsets checked against plain TPE")
     ap.add_argument("--ref-trials", type=int, default=1000)
+    ap.add_argument("--ref-seeds", type=int, default=1,
+                    help="plain TPE reference seeds per subset (>= 2 also prints the reference's own "
+                         "seed-to-seed spread: how far two plain 1000-trial fits of one subset differ)")
     ap.add_argument("--res", type=float, default=1.0)
     ap.add_argument("--years", default="2001-2016")
     ap.add_argument("--cache", default=None, help="fit cache folder (default: none, all fits run)")
@@ -66,7 +70,7 @@ def main() -> None:
 
     r = shapley(form, d, trials=a.trials, sampler=a.sampler, patience=a.patience or None, seed=a.seed,
                 patience_generations=a.generations or None, first_trials=a.first_trials,
-                executor=a.executor, workers=a.workers, cache=a.cache, progress=progress)
+                broad_size=a.broad_size, executor=a.executor, workers=a.workers, cache=a.cache, progress=progress)
     wall = time.perf_counter() - t0
     s = r.subsets
     print("\n== exact Shapley ==")
@@ -77,7 +81,8 @@ def main() -> None:
            if a.generations else f"patience {a.patience or None} trials")
     print(f"fit budget: {st.sampler} {dict(st.sampler_options)}, trials <= {a.trials} per subset, {pat}, "
           f"warm start from the 3 best immediate subsets (+ missing term at its most constant setting); "
-          f"single-term fits {a.first_trials or min(3 * a.trials, 450)} trials (cmaes), no early stop; "
+          f"coalitions of <= {a.broad_size} terms: {a.first_trials or min(3 * a.trials, 450)} trials "
+          f"of whole-box CMA-ES, no early stop; "
           f"trials run: total {int(s.n_trials.sum())}, median {int(s.n_trials.median())}, "
           f"{int(s.stopped_early.sum())}/{len(s)} stopped early")
     # monotone check: a coalition fitted well below one of its immediate subsets
@@ -102,20 +107,32 @@ def main() -> None:
                 picks.append(cand.subset.iloc[int(rng.integers(len(cand)))])
     ctx = FitContext(d)
     print(f"\n== plain cold-start TPE, {a.ref_trials} trials, sequential, on {len(picks)} subsets ==")
-    rows = []
+    rows, spread = [], []
     for lab in picks:
         sub = r.fits[lab].form
-        ref = fit(sub, ctx, trials=a.ref_trials, sampler="tpe", seed=a.seed, cache=a.ref_cache)
-        ours = r.fits[lab]
+        refs = [fit(sub, ctx, trials=a.ref_trials, sampler="tpe", seed=a.seed + k, cache=a.ref_cache)
+                for k in range(max(a.ref_seeds, 1))]
+        ref, ours = refs[0], r.fits[lab]
         rows.append((lab, ours.value, ref.value, ours.n_trials, ref.wall_seconds))
+        more = ""
+        if len(refs) > 1:
+            vals = [x.value for x in refs]
+            spread.append(max(vals) - min(vals))
+            more = (f"  other seeds {' '.join(f'{v:.4f}' for v in vals[1:])} (spread {spread[-1]:.4f};"
+                    f" ours - best {ours.value - max(vals):+.4f})")
         print(f"  {lab:<70s} ours {ours.value:.4f} ({ours.n_trials:3d} trials)  plain {ref.value:.4f}"
-              f"  diff {ours.value - ref.value:+.4f}  plain wall {ref.wall_seconds:.1f}s{' (cached)' if ref.from_cache else ''}", flush=True)
+              f"  diff {ours.value - ref.value:+.4f}  plain wall {ref.wall_seconds:.1f}s"
+              f"{' (cached)' if ref.from_cache else ''}{more}", flush=True)
     diffs = np.array([o - p for _, o, p, _, _ in rows])
     plain_mean = float(np.mean([w for *_, w in rows]))
     within = int(np.sum(np.abs(diffs) <= 0.005))
     print(f"accuracy: ours - plain: min {diffs.min():+.4f} median {np.median(diffs):+.4f} "
           f"max {diffs.max():+.4f}; |diff| <= 0.005 on {within}/{len(rows)}; "
           f"ours >= plain - 0.005 on {int(np.sum(diffs >= -0.005))}/{len(rows)}")
+    if spread:
+        sp = np.array(spread)
+        print(f"plain TPE's own spread over {a.ref_seeds} seeds (max - min per subset): median "
+              f"{np.median(sp):.4f}, max {sp.max():.4f}; > 0.005 on {int(np.sum(sp > 0.005))}/{len(sp)}")
     seq = plain_mean * r.n_fits
     print(f"plain sequential cold-start estimate: {plain_mean:.1f}s per {a.ref_trials}-trial fit "
           f"(mean of the {len(rows)} sampled subsets, sizes stratified) x {r.n_fits} = {seq:.0f}s "

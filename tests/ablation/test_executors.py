@@ -107,3 +107,24 @@ def test_local_pool_worker_killed_same_result(world, form3, serial_result, tmp_p
     assert same_values(r, serial_result)
     assert np.array_equal(r.values.value.to_numpy(), serial_result.values.value.to_numpy())
     assert len(list((tmp_path / "fits").glob("*.pkl"))) == 8
+
+
+def test_local_pool_whose_workers_cannot_start_fails_clearly(tmp_path):
+    # a script calling shapley() at module level, without the __main__ guard: each spawned
+    # worker re-runs it and dies; the pool must stop retrying and say why, not hang
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent("""
+        from fireform.ablation import shapley
+        from fireform.forms import Form
+        from fireform.testing import tiny_drivers
+        shapley(Form.from_mechanisms(["cropland_suppression"]), tiny_drivers(years=(2001, 2002)),
+                trials=5, executor="local", workers=2)
+    """))
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path)
+    assert p.returncode != 0
+    assert "broke 4 times in a row" in p.stderr and "__main__" in p.stderr, p.stderr[-2000:]

@@ -41,12 +41,13 @@ def test_expected_key_matches_fit(serial_result, world):
     for label, res in serial_result.fits.items():
         row = serial_result.subsets.set_index("subset").loc[label]
         f = res.form
-        if len(f.terms) >= 2:
-            # the default: local CMA-ES from the warm start, patience 8 generations
-            settings = FitSettings(trials=TRIALS, sampler="tpe+cmaes", patience=8 * cma_popsize(len(f.params)),
+        if len(f.terms) >= 3:
+            # the default: local CMA-ES from the warm start, patience 4 generations
+            settings = FitSettings(trials=TRIALS, sampler="tpe+cmaes", patience=4 * cma_popsize(len(f.params)),
                                    sampler_options=tuple(sorted(LOCAL_REFINER.items())))
         else:
-            # single-term coalitions and the scale alone: 3x the trials, broad CMA-ES, no early stop
+            # broad_size=2: the scale alone, single terms and pairs get 3x the trials of broad
+            # CMA-ES, no early stop
             settings = FitSettings(trials=3 * TRIALS, sampler="cmaes", patience=None)
         assert res.trials_requested == settings.trials and res.sampler == settings.sampler
         # the warm points the fit recorded are the ones the key was built from

@@ -52,3 +52,32 @@ def test_local_refiner_restarts_keep_the_population_bounded(world):
     # each restart waited at least 4 generations of the population it replaced
     for a, b in zip(phases, phases[1:]):
         assert b["start"] - a["start"] >= 4 * a["popsize"], phases
+
+
+def test_single_terms_and_pairs_get_the_broad_fit(serial_result, form3):
+    # broad_size=2 (default): the scale alone, single terms and pairs get first_settings
+    # (3 x trials of whole-box CMA-ES, no early stop); larger coalitions the local refiner
+    from fireform.ablation.subsets import SubsetRunner
+
+    s = serial_result.subsets
+    small, big = s[s["size"] <= 2], s[s["size"] > 2]
+    assert len(small) == 7 and len(big) == 1
+    assert (small.trials_requested == 3 * 30).all() and not small.stopped_early.any()
+    assert (small[small["size"] >= 1].n_trials == 3 * 30).all()
+    assert (big.trials_requested == 30).all()
+    st = serial_result.settings
+    first = FitSettings(trials=90, sampler="cmaes", patience=None)
+    r1 = SubsetRunner(form3, form3.term_ids, None, st, None, first_settings=first, broad_size=1)
+    r3 = SubsetRunner(form3, form3.term_ids, None, st, None, first_settings=first, broad_size=3)
+    assert r1.settings_for(0b011).sampler == st.sampler and r1.settings_for(0b001).sampler == "cmaes"
+    assert r3.settings_for(0b111).sampler == "cmaes"
+
+
+def test_broad_size_is_checked_before_any_fit(world, form3):
+    import pytest
+
+    from fireform.ablation import shapley
+    from fireform.exceptions import FitError
+
+    with pytest.raises(FitError, match="broad_size must be an integer >= 0.*-1"):
+        shapley(form3, world, broad_size=-1, executor="serial")

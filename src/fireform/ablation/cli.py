@@ -31,8 +31,9 @@ def register(app: typer.Typer) -> None:
         scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://...) or scheduler file"),
         trials: int = typer.Option(250, "--trials", help="trials per subset fit (2+ terms)"),
         patience: int = typer.Option(0, "--patience", help="stop a fit after this many trials without gain (0: never; --generations wins)"),
-        generations: int = typer.Option(8, "--generations", help="stop a fit after this many CMA-ES generations without gain (0: use --patience)"),
-        first_trials: int = typer.Option(None, "--first-trials", help="trials of single-term fits (default min(3 x trials, 450))"),
+        generations: int = typer.Option(4, "--generations", help="stop a fit after this many CMA-ES generations without gain (0: use --patience)"),
+        first_trials: int = typer.Option(None, "--first-trials", help="trials of the broad fits (default min(3 x trials, 450))"),
+        broad_size: int = typer.Option(2, "--broad-size", help="coalitions of up to this many terms get the broad fit (whole-box CMA-ES, no early stop)"),
         sampler: str = typer.Option("tpe+cmaes", "--sampler", help="tpe+cmaes (local CMA-ES from the warm start) | cmaes | tpe | random"),
         seed: int = typer.Option(0, "--seed"),
         method: str = typer.Option("auto", "--method", help="auto | exact | permutation | kernelshap | svarm"),
@@ -67,7 +68,7 @@ def register(app: typer.Typer) -> None:
 
             r = shapley(form, src, objective=obj, trials=trials, patience=patience or None,
                         patience_generations=generations or None, first_trials=first_trials,
-                        sampler=sampler, seed=seed, method=method, workers=workers,
+                        broad_size=broad_size, sampler=sampler, seed=seed, method=method, workers=workers,
                         scheduler=scheduler, cache=out / "cache", progress=progress)
         paths = r.to_dir(out)
         pngs = write_plots(r, out)

@@ -32,7 +32,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from fireform.ablation.tasks import SubsetTask, run_task, set_worker_drivers
+from fireform.ablation.tasks import SubsetTask, load_worker_drivers, run_task
 from fireform.exceptions import FitError
 
 __all__ = ["Executor", "SerialExecutor", "LocalExecutor", "DaskExecutor", "make_executor"]
@@ -95,6 +95,11 @@ class SerialExecutor(Executor):
         return len(self._queue)
 
 
+# a killed worker's pool is rebuilt and its fits resubmitted; a pool that breaks this many times
+# in a row with no fit finishing is not a killed worker but workers that cannot start
+MAX_FRUITLESS_RESTARTS = 3
+
+
 class LocalExecutor(Executor):
     """A pool of ``workers`` processes on this machine (``spawn``: no fork after threads)."""
 
@@ -109,6 +114,8 @@ class LocalExecutor(Executor):
         self._init: tuple | None = None
         self._futs: dict = {}  # future -> task
         self.restarts = 0
+        self._fruitless = 0  # pool restarts in a row with no fit returned in between
+        self._tmp = None  # the folder of the drivers file the workers load
 
     def _start(self) -> None:
         import multiprocessing as mp
@@ -117,12 +124,23 @@ class LocalExecutor(Executor):
             raise FitError("LocalExecutor.bind(drivers, data_key) must be called before submit")
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=mp.get_context(self._ctx),
-            initializer=set_worker_drivers, initargs=self._init,
+            initializer=load_worker_drivers, initargs=self._init,
         )
 
     def bind(self, drivers, data_key: str) -> None:
-        self._init = (data_key, drivers)
+        # the drivers travel as a file, not as initargs: spawn writes a worker's initargs down a
+        # pipe while holding the pipe's read end open itself (CPython's popen_spawn_posix), so a
+        # worker that dies at start-up (a script without the __main__ guard) left the parent
+        # blocked forever writing drivers larger than the pipe buffer
+        import pickle
+        import tempfile
+
         self.close()
+        self._tmp = tempfile.TemporaryDirectory(prefix="fireform-drivers-")
+        path = os.path.join(self._tmp.name, "drivers.pkl")
+        with open(path, "wb") as f:
+            pickle.dump(drivers, f, protocol=pickle.HIGHEST_PROTOCOL)
+        self._init = (data_key, path)
 
     def submit(self, task: SubsetTask) -> None:
         if self._pool is None:
@@ -143,8 +161,18 @@ class LocalExecutor(Executor):
                 task = self._futs.pop(f)
                 if exc is not None:
                     raise exc
+                self._fruitless = 0
                 return task.key, f.result()
             if broken:
+                self._fruitless += 1
+                if self._fruitless > MAX_FRUITLESS_RESTARTS:
+                    raise FitError(
+                        f"the local process pool broke {self._fruitless} times in a row before any "
+                        f"fit finished: its worker processes die at start-up. With the "
+                        f"'{self._ctx}' start method each worker re-imports the main script, so a "
+                        f"script that calls shapley() at module level must guard that call with "
+                        f"'if __name__ == \"__main__\":' (or use executor='serial'). Fits already "
+                        f"finished are in the fit cache, if one was given.")
                 self._restart()
 
     def _restart(self) -> None:
@@ -174,6 +202,9 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp, self._init = None, None
 
 
 class DaskExecutor(Executor):
