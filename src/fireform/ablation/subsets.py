@@ -117,16 +117,16 @@ class SubsetRunner:
 
     def __init__(self, form, players, ctx, settings: FitSettings, executor, *, cache=None,
                  cache_root: str | None = None, warm_parents: int = 3,
-                 first_settings: FitSettings | None = None, broad_size: int = 1,
+                 first_settings: FitSettings | None = None, broad_size: int = 2,
                  progress: Callable[[int, str, object], None] | None = None) -> None:
         self.form = form
         self.players = tuple(players)
         self.ctx = ctx
         self.settings = settings
-        # single-term coalitions (and the scale alone) have no fitted term to start from, and
-        # every larger coalition inherits their term shapes: they get their own, larger budget
+        # the smallest coalitions (up to broad_size terms) are what every larger coalition
+        # inherits its term shapes from: they get their own, broad budget
         self.first_settings = first_settings or settings
-        self.broad_size = int(broad_size)  # coalitions of up to this many terms get first_settings
+        self.broad_size = int(broad_size)
         self.executor = executor
         self.cache = cache
         self.cache_root = cache_root

@@ -1,10 +1,10 @@
 """One subset fit as a picklable task, and what a worker process keeps between tasks.
 
 A :class:`SubsetTask` names everything a fit needs except the training drivers, which travel
-once per worker (a file the local pool's initializer loads, or a Dask ``scatter``): the form JSON, the
-warm-start points, the objective and the fit settings, the data key (training fingerprint) and
-the cache folder. :func:`run_task` runs it with :func:`fireform.fitting.fit` on a
-:class:`~fireform.fitting.FitContext` built once per (data, objective) in the worker process,
+once per worker (a file the local pool's initializer loads, or a Dask ``scatter``): the form
+JSON, the warm-start points, the objective and the fit settings, the data key (training
+fingerprint) and the cache folder. :func:`run_task` runs it with :func:`fireform.fitting.fit` on
+a :class:`~fireform.fitting.FitContext` built once per (data, objective) in the worker process,
 so a worker's set-up is paid once, not per subset. With a cache folder the result lands on disk
 the moment the fit ends (``FitCache.put`` writes atomically), so a killed worker loses at most
 the fit it was running, and a re-run task finds a finished fit in the cache.
@@ -105,10 +105,10 @@ def _cache(root: str | None):
 
 def run_task(task: SubsetTask, drivers=None):
     """Fit one subset (in whichever process runs this) and return its FitResult."""
+    import optuna
+
     from fireform.fitting import fit
     from fireform.forms import Form
-
-    import optuna
 
     ctx = worker_context(task.data_key, task.objective, drivers)
     form = Form.from_json(task.form_json)
