@@ -16,7 +16,8 @@ def test_demo_world_shapley_and_prune(tmp_path):
     split = Split(d, train_years=range(2001, 2009), holdout_years=range(2009, 2013))
     form = demo_form()
     assert len(form.terms) == 8
-    # the defaults: local CMA-ES from the warm start, patience 8 generations, <= 250 trials
+    # the defaults: broad CMA-ES for single terms and pairs; larger coalitions local CMA-ES
+    # (step 0.02) from the warm start, patience 4 generations, <= 250 trials
     r = shapley(form, split, workers=2, cache=tmp_path / "cache")
     print("\n" + r.line())
     print(r.values.sort_values("rank").to_string(index=False))

@@ -116,6 +116,8 @@ def test_local_pool_whose_workers_cannot_start_fails_clearly(tmp_path):
     import sys
     import textwrap
 
+    from fireform.ablation.executors import MAX_FRUITLESS_RESTARTS
+
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent("""
         from fireform.ablation import shapley
@@ -127,4 +129,4 @@ def test_local_pool_whose_workers_cannot_start_fails_clearly(tmp_path):
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
                        cwd=tmp_path)
     assert p.returncode != 0
-    assert "broke 4 times in a row" in p.stderr and "__main__" in p.stderr, p.stderr[-2000:]
+    assert f"broke {MAX_FRUITLESS_RESTARTS + 1} times in a row" in p.stderr and "__main__" in p.stderr, p.stderr[-2000:]

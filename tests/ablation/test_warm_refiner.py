@@ -7,6 +7,7 @@ from fireform.ablation.subsets import neutral_params
 from fireform.ablation.tasks import FitSettings, cma_popsize
 from fireform.fitting import FitContext, fit
 from fireform.forms import Form
+from tests.ablation.conftest import TRIALS
 
 
 def _cv(ctx, form, point) -> float:
@@ -62,11 +63,11 @@ def test_single_terms_and_pairs_get_the_broad_fit(serial_result, form3):
     s = serial_result.subsets
     small, big = s[s["size"] <= 2], s[s["size"] > 2]
     assert len(small) == 7 and len(big) == 1
-    assert (small.trials_requested == 3 * 30).all() and not small.stopped_early.any()
-    assert (small[small["size"] >= 1].n_trials == 3 * 30).all()
-    assert (big.trials_requested == 30).all()
+    assert (small.trials_requested == 3 * TRIALS).all() and not small.stopped_early.any()
+    assert (small[small["size"] >= 1].n_trials == 3 * TRIALS).all()
+    assert (big.trials_requested == TRIALS).all()
     st = serial_result.settings
-    first = FitSettings(trials=90, sampler="cmaes", patience=None)
+    first = FitSettings(trials=3 * TRIALS, sampler="cmaes", patience=None)
     r1 = SubsetRunner(form3, form3.term_ids, None, st, None, first_settings=first, broad_size=1)
     r3 = SubsetRunner(form3, form3.term_ids, None, st, None, first_settings=first, broad_size=3)
     assert r1.settings_for(0b011).sampler == st.sampler and r1.settings_for(0b001).sampler == "cmaes"

@@ -47,13 +47,15 @@ __all__ = ["CachedTPESampler", "SAMPLERS", "DEFAULT_SAMPLER", "HYBRID_DEFAULTS",
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random", "tpe+cmaes")
 DEFAULT_SAMPLER = "tpe"  # the published setting; see the module docstring for measurements
 
-# options of the hybrid that are not TPE options (defaults documented in the module docstring)
+
 
 def cma_popsize(n_params: int) -> int:
     """CMA-ES's default population for ``n_params`` dimensions: 4 + floor(3 ln n) (Hansen 2016,
     arXiv:1604.00772), the one Optuna's CmaEsSampler uses."""
     return 4 + int(math.floor(3 * math.log(max(int(n_params), 1))))
 
+
+# options of the hybrid that are not TPE options (defaults documented in the module docstring)
 HYBRID_DEFAULTS: dict[str, object] = {"tpe_fraction": 0.4, "sigma0": 0.05, "restart_patience": None,
                                       "popsize": None}
 
