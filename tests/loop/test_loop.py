@@ -17,7 +17,7 @@ from fireform.agent.base import Proposer
 from fireform.agent.proposal import Proposal
 from fireform.exceptions import SpecError
 from fireform.loop.journal import Journal
-from fireform.loop.run import resume, run
+from fireform import resume, run
 from tests.loop.helpers import small_spec
 
 
@@ -75,9 +75,9 @@ def test_holdout_never_in_context(tmp_path):
     planted values nor any holdout score appears in any context given to the proposer."""
     import xarray as xr
 
-    from fireform.drivers.synth import add_truth, make_world, write_world
+    from fireform.twin import add_truth, make_world, write_world
     from fireform.forms.form import Form
-    from fireform.loop.data import DEMO_TRUTH
+    from fireform.twin import DEMO_TRUTH
 
     ds = add_truth(make_world(res=5.0, years=(2001, 2004), seed=2), Form.from_json(DEMO_TRUTH), seed=2)
     bf = ds["burned_fraction"].values.copy()

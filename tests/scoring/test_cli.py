@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from fireform.cli import app
 from fireform.exceptions import ScoringError
 from fireform.scoring import Benchmark
-from fireform.scoring.cli import score_files
+from fireform.cli.scoring import score_files
 from tests.scoring.reference_tools import World, write_netcdf
 from tests.scoring.worlds import make_world
 

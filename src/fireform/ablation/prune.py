@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fireform.exceptions import FitError
+from fireform.fitting.samplers import DEFAULT_SAMPLER
 
 __all__ = ["prune", "PruneResult", "kept_players"]
 
@@ -73,7 +74,7 @@ def _holdout_scores(form, theta, held):
 
 
 def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int = 1000,
-          sampler: str = "tpe", seed: int = 0, patience: int | None = None, cache=None,
+          sampler: str = DEFAULT_SAMPLER, seed: int = 0, patience: int | None = None, cache=None,
           reason: str = "prune: full vs pruned form on the holdout years") -> PruneResult:
     """Drop terms with share < ``threshold``, refit full and pruned forms on ``split.train``,
     and score both on training and (unsealed once, journaled) holdout years.

@@ -38,6 +38,7 @@ from fireform.ablation.sampled import METHODS, MemoGame, estimate
 from fireform.ablation.subsets import SubsetRunner, label
 from fireform.ablation.tasks import FitSettings
 from fireform.exceptions import FitError
+from fireform.fitting.samplers import SUBSET_SAMPLER
 
 __all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "value_matrix", "metric_columns"]
 
@@ -171,7 +172,7 @@ def shapley(
     objective=None,
     trials: int = 250,
     executor: Executor | str | None = None,
-    sampler: str = "tpe+cmaes",
+    sampler: str = SUBSET_SAMPLER,
     seed: int = 0,
     patience: int | None = None,
     patience_generations: int | None = 4,

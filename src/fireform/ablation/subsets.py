@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from fireform.ablation.exact import members, popcount
 from fireform.ablation.tasks import FitSettings, SubsetTask
 from fireform.exceptions import FitError
+from fireform.fitting import SamplerSpec, fit_key, warm_points
 
 __all__ = ["SubsetFit", "SubsetRunner", "label", "expected_key", "neutral_params"]
 
@@ -58,18 +59,10 @@ class SubsetFit:
 
 
 def expected_key(form, ctx, settings: FitSettings, warm) -> str:
-    """The cache key ``fit`` will give this fit (mirrors fireform.fitting.fit; a test checks
-    that the two agree), so a cached subset is never even submitted."""
-    from fireform.fitting import fit_key, warm_points
-    from fireform.fitting.samplers import SamplerSpec
-
+    """The cache key ``fit`` will give this fit, so a cached subset is never even submitted."""
     spec = SamplerSpec(settings.sampler, int(settings.seed), dict(settings.sampler_options))
-    pts = warm_points(form, list(warm) or None)
-    return fit_key({
-        "form": form.hash, "data": ctx.key(), "sampler": spec.key(), "trials": settings.trials,
-        "patience": settings.patience, "in_flight": settings.in_flight, "processes": 1,
-        "warm": [{k: repr(v) for k, v in p.items()} for p in pts],
-    })
+    return fit_key(form, ctx, spec=spec, trials=settings.trials, patience=settings.patience,
+                   in_flight=settings.in_flight, warm=warm_points(form, list(warm) or None))
 
 
 def neutral_params(single, ctx, *, n: int = 48, seed: int = 0) -> dict[str, float]:
@@ -203,7 +196,7 @@ class SubsetRunner:
         self.fitted[mask] = SubsetFit(mask, members(mask, self.players), res,
                                       tuple(label(members(s, self.players)) for s in srcs))
         if self.cache is not None:
-            self.cache.put(res.cache_key, res, res.summary())
+            self.cache.put(res.cache_key, res)
         if self.progress is not None:
             self.progress(len(self.fitted), label(members(mask, self.players)), res)
 

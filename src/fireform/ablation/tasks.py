@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 
-from fireform.fitting.samplers import cma_popsize  # noqa: F401  (re-exported)
+from fireform.fitting.samplers import DEFAULT_SAMPLER, cma_popsize  # noqa: F401  (cma_popsize re-exported)
 
 __all__ = ["FitSettings", "cma_popsize", "SubsetTask", "run_task", "load_worker_drivers", "worker_context"]
 
@@ -25,7 +25,7 @@ class FitSettings:
     """How every subset is fitted (one setting for all subsets, so values are comparable)."""
 
     trials: int = 150
-    sampler: str = "tpe"
+    sampler: str = DEFAULT_SAMPLER
     seed: int = 0
     patience: int | None = 40
     sampler_options: tuple[tuple[str, object], ...] = ()

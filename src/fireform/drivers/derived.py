@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from fireform.drivers.catalog import catalog
 from fireform.drivers.dataset import Drivers
 from fireform.exceptions import MissingVariableError, UnknownNameError
 
@@ -205,8 +206,6 @@ def derived_spec(name: str) -> DerivedSpec:
 
 def add_derived(drivers: Drivers, names: Iterable[str]) -> Drivers:
     """A new Drivers with the derived drivers ``names`` added (inputs must be present)."""
-    from fireform.drivers.catalog import catalog
-
     arrays: dict[str, xr.DataArray] = {}
     for name in names:
         spec = derived_spec(name)

@@ -55,116 +55,14 @@ from fireform.exceptions import FitError
 from fireform.fitting.cache import as_cache, fit_key, resolve_storage, storage_url
 from fireform.fitting.context import FitContext
 from fireform.fitting.objective import Objective
+from fireform.fitting.result import FitResult
 from fireform.fitting.samplers import (DEFAULT_SAMPLER, SamplerSpec, cma_popsize, hybrid_options,
                                        local_cmaes, make_sampler, search_space)
 from fireform.fitting.split import fitting_guard
 
-__all__ = ["FitResult", "fit", "cache_key", "warm_points", "rescaled", "build_result"]
+__all__ = ["fit", "warm_points", "rescaled", "build_result", "create_study"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-@dataclass(frozen=True, eq=False)
-class FitResult:
-    """A finished fit: best parameters, the full training score vector, the trial history."""
-
-    form_hash: str
-    form_json: str
-    params: dict[str, float]  # best parameters by name ("scale", "<term>.<param>")
-    theta: np.ndarray  # the same in layout order
-    value: float  # best objective value
-    objective: Objective
-    scores: object  # fireform.scoring.Scores of the best parameters on the training period
-    trials: pd.DataFrame  # one row per finished trial (see ``_trials_frame``)
-    sampler: str
-    seed: int
-    n_trials: int  # completed trials
-    trials_requested: int
-    stopped_early: bool
-    sampler_seconds: float  # ask + tell, in the driving thread
-    eval_seconds: float  # sum of evaluation durations (overlaps sampler time when pipelined)
-    wall_seconds: float
-    cache_key: str
-    study_name: str
-    storage: str | None  # storage string (None: in memory)
-    fingerprint: str  # training data
-    years: tuple[int, ...]  # training years
-    warm_start: tuple[dict, ...] = ()
-    from_cache: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def param_names(self) -> list[str]:
-        return list(self.params)
-
-    @property
-    def form(self):
-        from fireform.forms import Form
-
-        return Form.from_json(self.form_json)
-
-    def vector(self, region: str = "global") -> dict[str, float]:
-        return self.scores.vector(region)
-
-    def overall(self, convention: str = "ilamb2", region: str = "global") -> float:
-        return float(self.scores.overall(convention, region))
-
-    def overall_table(self) -> pd.DataFrame:
-        """Tidy: convention, region, value — the Overall score under every convention."""
-        from fireform.scoring import CONVENTIONS
-
-        return pd.DataFrame(
-            [
-                {"convention": c, "region": r, "value": self.overall(c, r)}
-                for r in self.scores.regions
-                for c in CONVENTIONS
-            ]
-        )
-
-    def score_frame(self) -> pd.DataFrame:
-        """Tidy component scores (region, component, value, reason)."""
-        return self.scores.to_frame()
-
-    def trials_to_reach(self, target: float) -> int | None:
-        """Completed trials until the best value first reached ``target`` (None: never)."""
-        hit = np.nonzero(self.trials["best_so_far"].to_numpy() >= target)[0]
-        return int(hit[0]) + 1 if hit.size else None
-
-    def summary(self) -> dict:
-        """JSON-able headline (what the cache's .json and the journal store)."""
-        from fireform.scoring import CONVENTIONS
-
-        return {
-            "form_hash": self.form_hash,
-            "objective": self.objective.key(),
-            "value": self.value,
-            "params": self.params,
-            "overall": {c: self.overall(c) for c in CONVENTIONS},
-            "vector": self.vector(),
-            "sampler": self.sampler,
-            "seed": self.seed,
-            "n_trials": self.n_trials,
-            "trials_requested": self.trials_requested,
-            "stopped_early": self.stopped_early,
-            "sampler_seconds": self.sampler_seconds,
-            "eval_seconds": self.eval_seconds,
-            "wall_seconds": self.wall_seconds,
-            "cache_key": self.cache_key,
-            "fingerprint": self.fingerprint,
-            "years": list(self.years),
-        }
-
-    def line(self) -> str:
-        """One greppable summary line."""
-        return (
-            f"fit {self.form_hash} {self.objective.metric}[{self.objective.convention}]="
-            f"{self.value:.4f} trials={self.n_trials}/{self.trials_requested} "
-            f"sampler={self.sampler} seed={self.seed} wall={self.wall_seconds:.1f}s "
-            f"(sampler {self.sampler_seconds:.1f}s, eval {self.eval_seconds:.1f}s) key={self.cache_key}"
-        )
-
-    def __repr__(self) -> str:
-        return f"FitResult({self.line()})"
 
 
 # -- warm start -------------------------------------------------------------------------------
@@ -231,7 +129,7 @@ def fit(
     *,
     objective: Objective | None = None,
     trials: int = 1000,
-    sampler: str = "tpe",
+    sampler: str = DEFAULT_SAMPLER,
     seed: int = 0,
     storage=None,
     warm_start=None,
@@ -258,8 +156,8 @@ def fit(
     ctx = FitContext.of(data, objective=objective)
     spec = SamplerSpec(sampler, int(seed), dict(sampler_options or {}))
     warm = warm_points(form, warm_start)
-    key = cache_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
-                    processes=processes, warm=warm)
+    key = fit_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
+                  processes=processes, warm=warm)
     fc = as_cache(cache)
     if fc is not None:
         hit = fc.get(key)
@@ -280,26 +178,8 @@ def fit(
             res = _run(form, ctx, spec=spec, trials=trials, storage=storage, study_name=name,
                        warm=warm, patience=patience, in_flight=in_flight, key=key)
     if fc is not None:
-        fc.put(key, res, res.summary())
+        fc.put(key, res)
     return res
-
-
-def cache_key(form, ctx: FitContext, *, spec: SamplerSpec, trials: int, patience=None,
-              in_flight: int = 1, processes: int = 1, warm=()) -> str:
-    """The cache key :func:`fit` gives these settings (``warm``: :func:`warm_points` output), so a
-    caller (the ablation) can tell whether a fit is cached without submitting it."""
-    return fit_key(
-        {
-            "form": form.hash,
-            "data": ctx.key(),
-            "sampler": spec.key(),
-            "trials": trials,
-            "patience": patience,
-            "in_flight": in_flight,
-            "processes": processes,
-            "warm": [{k: repr(v) for k, v in p.items()} for p in warm],
-        }
-    )
 
 
 def create_study(storage, name: str, sampler) -> optuna.Study:

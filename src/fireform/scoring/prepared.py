@@ -56,6 +56,20 @@ class Scores:
 
         return overall(self.vector(region), convention)
 
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> "Scores":
+        """The inverse of :meth:`to_frame` (region and component order as first seen)."""
+        regions = tuple(dict.fromkeys(str(r) for r in frame["region"]))
+        comps = tuple(dict.fromkeys(str(c) for c in frame["component"]))
+        values = np.full((len(regions), len(comps)), np.nan)
+        reasons: dict[tuple[str, str], str] = {}
+        reason = frame["reason"] if "reason" in frame else [""] * len(frame)
+        for r, c, v, why in zip(frame["region"], frame["component"], frame["value"], reason):
+            values[regions.index(str(r)), comps.index(str(c))] = np.nan if v is None else float(v)
+            if why:
+                reasons[(str(r), str(c))] = str(why)
+        return cls(values, regions, comps, reasons)
+
     def to_frame(self) -> pd.DataFrame:
         """Tidy: region, component, value, reason."""
         rows = [

@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import typer
 
+from fireform.drivers import month_index, open_file
 from fireform.exceptions import ScoringError, UnknownNameError
+from fireform.scoring import CONVENTIONS, ScoreCard, score
+from fireform.scoring import leaderboard as lb
 
 __all__ = ["register", "score_files"]
 
@@ -21,70 +24,26 @@ def _print(df: pd.DataFrame, title: str) -> None:
         typer.echo(df.to_string())
 
 
-def _load(path: str, var: str):
-    from fireform.drivers.load import open_file, month_index
+def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: str = "ilamb",
+                period: str | None = None, mass_weighting: bool = True) -> ScoreCard:
+    """Score a model file against a reference file (see :func:`fireform.scoring.score`)."""
+    ro = _variable(obs, obs_var)
+    rm = _variable(model, model_var)
+    return score(ro, rm, regions=regions, period=period, mass_weighting=mass_weighting,
+                 model_name=Path(model).stem, obs_label=obs, model_label=model)
 
+
+def _variable(path: str, var: str):
+    """The variable with its time decoded to month starts from the whole file (time bounds
+    included, so stamps at any point of the month land in that month)."""
     ds = open_file(path)
     if var not in ds.data_vars:
         raise ScoringError(f"file {path!r} has no variable {var!r}; it holds: {', '.join(map(str, ds.data_vars))}")
     da = ds[var]
-    lat = next((c for c in da.dims if str(c).lower().startswith("lat")), None)
-    lon = next((c for c in da.dims if str(c).lower().startswith("lon")), None)
-    if lat is None or lon is None or "time" not in da.dims:
-        raise ScoringError(f"{path!r} {var!r}: expected dims (time, lat, lon), got {da.dims}")
-    time = month_index(ds, label=path)
-    return da.transpose("time", lat, lon), time, np.asarray(ds[lat].values, float), np.asarray(ds[lon].values, float)
-
-
-def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: str = "ilamb",
-                period: str | None = None, mass_weighting: bool = True):
-    """Score a model file against a reference file on the same grid; returns a ScoreCard.
-
-    Units: both converted to burned fraction (``drivers.units``). Time: cut to the months both
-    cover (ILAMB's ``MakeComparable`` with ``clip_ref``), then to ``period``. Grids must match
-    (ILAMB 2.x would regrid by nearest neighbour; fireform asks for a common grid instead).
-    """
-    from fireform.drivers.dataset import spherical_cell_area
-    from fireform.drivers.regions import global_region, ilamb_regions
-    from fireform.drivers.units import convert
-    from fireform.scoring.prepared import Benchmark
-
-    ro, to, lat, lon = _load(obs, obs_var)
-    rm, tm, lat2, lon2 = _load(model, model_var)
-    if lat.shape != lat2.shape or lon.shape != lon2.shape or not (
-            np.allclose(lat, lat2) and np.allclose(lon, lon2)):
-        raise ScoringError(
-            f"grids differ: reference {obs!r} is {lat.size}x{lon.size} "
-            f"(lat {lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}), model {model!r} is "
-            f"{lat2.size}x{lon2.size} (lat {lat2.min():g}..{lat2.max():g}, lon {lon2.min():g}..{lon2.max():g})")
-    common = to.intersection(tm)
-    if period:
-        a, _, b = period.partition("-")
-        common = common[(common.year >= int(a)) & (common.year <= int(b or a))]
-    if common.size == 0:
-        raise ScoringError(f"no common months: reference {to[0]:%Y-%m}..{to[-1]:%Y-%m}, "
-                           f"model {tm[0]:%Y-%m}..{tm[-1]:%Y-%m}, period {period or 'all'}")
-    io, im = to.get_indexer(common), tm.get_indexer(common)
-    r = convert(np.asarray(ro.values[io], float), ro.attrs.get("units"), "burned_fraction", file=obs, var=obs_var)
-    c = convert(np.asarray(rm.values[im], float), rm.attrs.get("units"), "burned_fraction", file=model, var=model_var)
-    nt = common.size
-    R, C = r.reshape(nt, -1).T, c.reshape(nt, -1).T
-    keep = ~np.isnan(R).all(axis=1)
-    if regions == "ilamb":
-        rs = ilamb_regions(lat, lon)
-    elif regions == "global":
-        rs = global_region(lat, lon)
-    elif regions == "gfed":
-        from fireform.drivers.bundles import load_gfed_regions
-        rs = load_gfed_regions(lat, lon)
-    else:
-        raise UnknownNameError(f"unknown region set {regions!r}; valid: ilamb, gfed, global")
-    masks = {k: m.ravel()[keep] for k, m in rs.masks.items()}
-    area = spherical_cell_area(lat, lon).ravel()[keep]
-    bench = Benchmark.prepare(R[keep], area=area, time=common, regions=masks,
-                              mass_weighting=mass_weighting, n_grid=lat.size * lon.size)
-    label = f"{common[0]:%Y}-{common[-1]:%Y}"
-    return bench.card(C[keep], model=Path(model).stem, period=label)
+    tname = next((str(d) for d in da.dims if str(d).lower() in ("time", "t")), None)
+    if tname is not None:
+        da = da.assign_coords({tname: month_index(ds, label=path, tname=tname).values})
+    return da
 
 
 def register(app: typer.Typer) -> None:
@@ -101,8 +60,6 @@ def register(app: typer.Typer) -> None:
         no_mass_weighting: bool = typer.Option(False, "--no-mass-weighting"),
     ):
         """Score a model against a reference, ILAMB 2.x style, every convention side by side."""
-        from fireform.scoring.overall import CONVENTIONS
-
         convs = tuple(convention) if convention else CONVENTIONS
         for c in convs:
             if c not in CONVENTIONS:
@@ -132,8 +89,6 @@ def register(app: typer.Typer) -> None:
         out: str = typer.Option(None, "--out"),
     ):
         """Ranked tables: the published TRENDY v14 check, or ISIMIP3a vs GFED5 (AR6 regions)."""
-        from fireform.scoring import leaderboard as lb
-
         if reference_table:
             t = lb.reference_table()
             _print(t, "TRENDY v14 burned area (ILAMB 2.x), Overall recomputed from printed components")

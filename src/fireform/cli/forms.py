@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from fireform.exceptions import FormError
+from fireform.forms import Form, export
 
 __all__ = ["register"]
 
@@ -38,8 +39,6 @@ def register(app: typer.Typer) -> None:
         latex: bool = typer.Option(False, "--latex", help="print LaTeX instead of text"),
     ) -> None:
         """Print a form: terms, equations, parameter layout with bounds, hash."""
-        from fireform.forms.form import Form
-
         form = Form.load(form_file)
         if latex:
             typer.echo(form.latex())
@@ -64,9 +63,6 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
     ) -> None:
         """Export a form with parameter values (defaults when --params is not given)."""
-        from fireform.forms import export
-        from fireform.forms.form import Form
-
         chosen = [n for n, f in (("python", python), ("fortran", fortran), ("latex", latex),
                                  ("json", as_json)) if f]
         if len(chosen) != 1:

@@ -8,22 +8,11 @@ from pathlib import Path
 
 import typer
 
+from fireform.drivers import parse_years
 from fireform.exceptions import FireformError, InvalidValueError
+from fireform.twin import add_truth, load_truth_form, make_world, write_world
 
-__all__ = ["register", "parse_years"]
-
-
-def parse_years(text: str) -> tuple[int, int]:
-    """"2001-2016" -> (2001, 2016); "2005" -> (2005, 2005)."""
-    a, sep, b = text.strip().partition("-")
-    try:
-        first = int(a)
-        last = int(b) if sep else first
-    except ValueError:
-        raise InvalidValueError(f"synth --years {text!r}; expected YYYY-YYYY, e.g. 2001-2016") from None
-    if last < first:
-        raise InvalidValueError(f"synth --years {text!r}: the last year comes before the first")
-    return first, last
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -47,9 +36,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Generate a twin world: physically patterned drivers on real land, as CF netCDF."""
-        from fireform.drivers.synth import add_truth, load_truth_form, make_world, write_world
-
-        first, last = parse_years(years)
+        first, last = parse_years(years, what="synth --years")
         form = load_truth_form(truth) if truth is not None else None  # fail before the work
         theta_values = None
         if theta is not None:

@@ -6,20 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fireform.ablation import shapley
+from fireform.ablation.plots import write_plots
+from fireform.cli.common import load_data
+from fireform.fitting import SAMPLERS, SUBSET_SAMPLER, Objective, Split
+from fireform.forms import Form
 
 __all__ = ["register"]
-
-
-def _drivers(data: list[str]):
-    if len(data) == 1 and data[0].lower().startswith("demo"):
-        # "demo" (the loop's 3 degree twin world, 2001-2012) or "demo:RES"
-        from fireform.ablation.demo import demo_drivers
-
-        _, _, res = data[0].partition(":")
-        return demo_drivers(res=float(res or 3.0))
-    from fireform.fitting.cli import load_data
-
-    return load_data(data)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +29,7 @@ def register(app: typer.Typer) -> None:
         generations: int = typer.Option(4, "--generations", help="stop a fit after this many CMA-ES generations without gain (0: use --patience)"),
         first_trials: int = typer.Option(None, "--first-trials", help="trials of the broad fits (default min(3 x trials, 450))"),
         broad_size: int = typer.Option(2, "--broad-size", help="coalitions of up to this many terms get the broad fit (whole-box CMA-ES, no early stop)"),
-        sampler: str = typer.Option("tpe+cmaes", "--sampler", help="tpe+cmaes (local CMA-ES from the warm start) | cmaes | tpe | random"),
+        sampler: str = typer.Option(SUBSET_SAMPLER, "--sampler", help=f"{SUBSET_SAMPLER} (local CMA-ES from the warm start) | " + " | ".join(s for s in SAMPLERS if s != SUBSET_SAMPLER)),
         seed: int = typer.Option(0, "--seed"),
         method: str = typer.Option("auto", "--method", help="auto | exact | permutation | kernelshap | svarm"),
         train: str = typer.Option(None, "--train", help="training years, e.g. 2001-2012 (default: all)"),
@@ -45,15 +40,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit every subset of FORM's mechanisms (exact up to 10, sampled above) and write the
         Shapley values, shares, interactions, per-region/component tables and plots to OUT."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from fireform.ablation import shapley
-        from fireform.ablation.plots import write_plots
-        from fireform.fitting import Objective, Split
-        from fireform.forms import Form
-
         form = Form.load(form_path)
-        drivers = _drivers(data)
+        drivers = load_data(data)
         src = Split(drivers, train_years=train) if train else drivers
         obj = Objective(metric=metric, convention=convention, region=region)
         n = len(form.terms)

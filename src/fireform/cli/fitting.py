@@ -6,18 +6,12 @@ from pathlib import Path
 
 import typer
 
-__all__ = ["register", "load_data"]
+from fireform.cli.common import load_data
+from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS, Objective, Split, fit
+from fireform.forms import Form
+from fireform.scoring import CONVENTIONS
 
-
-def load_data(data: list[str]):
-    """``pantanal`` (the bundle's example) or netCDF/zarr paths read by ``load_drivers``."""
-    if len(data) == 1 and data[0].lower() == "pantanal":
-        from fireform.drivers.bundles import load_pantanal
-
-        return load_pantanal()
-    from fireform.drivers import load_drivers
-
-    return load_drivers([str(p) for p in data])
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +20,7 @@ def register(app: typer.Typer) -> None:
         form_path: Path = typer.Argument(..., help="form JSON (fireform.forms canonical shape)"),
         data: list[str] = typer.Option(..., "--data", help="netCDF/zarr paths, or 'pantanal'"),
         trials: int = typer.Option(1000, "--trials", help="number of trials"),
-        sampler: str = typer.Option("tpe", "--sampler", help="tpe | cmaes | random"),
+        sampler: str = typer.Option(DEFAULT_SAMPLER, "--sampler", help=" | ".join(SAMPLERS)),
         seed: int = typer.Option(0, "--seed"),
         train: str = typer.Option(None, "--train", help="training years, e.g. 2001-2012 (default: all)"),
         convention: str = typer.Option("ilamb2", "--convention", help="Overall convention optimised"),
@@ -38,10 +32,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit FORM's parameters with Optuna on the training years; print the best parameters
         and the training score vector under every Overall convention."""
-        from fireform.fitting import Objective, Split, fit
-        from fireform.forms import Form
-        from fireform.scoring import CONVENTIONS
-
         form = Form.load(form_path)
         drivers = load_data(data)
         src = Split(drivers, train_years=train) if train else drivers

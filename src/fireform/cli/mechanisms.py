@@ -6,6 +6,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fireform.drivers import catalog
+from fireform.exceptions import UnknownNameError
+from fireform.mechanisms import REGIMES, REGISTRY, bib_entries, get
+
 __all__ = ["register", "list_table", "show_text"]
 
 
@@ -15,8 +19,6 @@ def _fmt(v: float | None) -> str:
 
 def list_table(*, regime: str | None = None) -> Table:
     """A rich table: id, regime, inputs, parameter count, references (one row per mechanism)."""
-    from fireform.mechanisms import REGISTRY
-
     t = Table(title="fireform mechanisms", show_lines=False)
     for col in ("id", "regime", "tag", "inputs", "params", "references"):
         t.add_column(col, overflow="fold")
@@ -31,10 +33,6 @@ def list_table(*, regime: str | None = None) -> Table:
 
 def show_text(mech_id: str, console: Console) -> None:
     """Print one mechanism: name, inputs with units, equation, parameter bounds, shape, notes."""
-    from fireform.drivers.catalog import catalog
-    from fireform.mechanisms import get
-    from fireform.mechanisms.references import bib_entries
-
     m = get(mech_id)  # UnknownNameError lists the valid ids
     cat = catalog()
     console.print(f"[bold]{m.id}[/bold] - {m.name}")
@@ -72,9 +70,6 @@ def register(app: typer.Typer) -> None:
         regime: str | None = typer.Option(None, help="only this regime"),
     ) -> None:
         """List mechanisms: id, regime, inputs, parameter count and references."""
-        from fireform.exceptions import UnknownNameError
-        from fireform.mechanisms import REGIMES
-
         if regime is not None and regime not in REGIMES:
             raise UnknownNameError(
                 f"unknown regime {regime!r}; valid regimes: {', '.join(REGIMES)}"

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fireform.drivers import bundle_info, check_paths, data_root
+
 __all__ = ["register", "render_report"]
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -46,8 +48,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="hide info findings"),
     ) -> None:
         """Check raw input files; exit code 1 when any check reports an error."""
-        from fireform.drivers.check import check_paths
-
         report = check_paths([str(p) for p in paths], target=target, holdout_years=holdout)
         render_report(report, show_info=not quiet)
         if json_path is not None:
@@ -60,8 +60,6 @@ def register(app: typer.Typer) -> None:
     @data.command("info")
     def info() -> None:
         """List the files of the data bundle."""
-        from fireform.drivers.bundles import bundle_info, data_root
-
         root = data_root()
         df = bundle_info(root)
         table = Table(title=f"FIREFORM_DATA = {root}")
