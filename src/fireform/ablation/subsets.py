@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from fireform.ablation.exact import members, popcount
 from fireform.ablation.tasks import FitSettings, SubsetTask
@@ -73,8 +75,6 @@ def neutral_params(single, ctx, *, n: int = 48, seed: int = 0) -> dict[str, floa
     In a multiplicative form a constant term is absorbed by the scale, so a coalition S that
     adds this term to a fitted subset starts from about that subset's value. A term that cannot
     be constant inside its bounds gets its least varying setting."""
-    import numpy as np
-
     params = single.params[1:]  # the scale is not the term's
     if not params:
         return {}
@@ -223,8 +223,6 @@ class SubsetRunner:
                 if self.cache is not None:
                     hit = self.cache.get(expected_key(sub, self.ctx, task.settings, task.warm))
                 if hit is not None:
-                    from dataclasses import replace
-
                     self._record(m, replace(hit, from_cache=True), srcs)
                     progressed = True
                     continue

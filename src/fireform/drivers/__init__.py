@@ -8,8 +8,15 @@ from fireform.drivers.dataset import Drivers, month_lengths, spherical_cell_area
 from fireform.drivers.derived import DERIVED, add_derived, derived_spec
 from fireform.drivers.load import Source, load_drivers, month_index, open_file
 from fireform.drivers.paths import bundle_info, bundle_path, data_root
-from fireform.drivers.regions import (REGION_SETS, RegionSet, gfed_regions, global_region, ilamb_regions,
-                                      load_gfed_regions, region_set)
+from fireform.drivers.regions import (
+                                      REGION_SETS,
+                                      RegionSet,
+                                      gfed_regions,
+                                      global_region,
+                                      ilamb_regions,
+                                      load_gfed_regions,
+                                      region_set,
+)
 from fireform.drivers.units import conversion, convert
 from fireform.drivers.years import parse_years, year_list
 

@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fireform.drivers.catalog import variable
+from fireform.drivers.catalog import catalog, variable
 from fireform.drivers.dataset import Drivers, spherical_cell_area
-from fireform.drivers.catalog import catalog
 from fireform.drivers.regions import RegionSet, region_set
 from fireform.drivers.units import conversion
 from fireform.exceptions import (

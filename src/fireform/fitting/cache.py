@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 
 import optuna
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from fireform.exceptions import CorruptFileError, FitError
 from fireform.fitting.result import FitResult
@@ -130,8 +131,6 @@ def resolve_storage(storage) -> optuna.storages.BaseStorage:
         return storage
     s = storage_url(storage)
     if s.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
-
         path = s[len("journal:"):]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # open(O_EXCL)-based lock: works on every POSIX file system, NFS included.

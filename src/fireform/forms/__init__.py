@@ -8,8 +8,8 @@
 
 from fireform.forms.expr import parse
 from fireform.forms.form import Form
-from fireform.forms.terms import Bounds, MechanismTerm, NewTerm, ParamSpec, Scale, Term
 from fireform.forms.kernel import Kernel, agreement, compile_kernel
+from fireform.forms.terms import Bounds, MechanismTerm, NewTerm, ParamSpec, Scale, Term
 
 __all__ = [
     "Form",

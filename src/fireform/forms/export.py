@@ -14,6 +14,7 @@ Inputs are in the catalog's canonical units (``fireform/drivers/catalog.yml``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -123,8 +124,6 @@ def to_fortran(form: Form, theta, *, module_name: str = "fireform_fire") -> str:
     def fid(base: str) -> str:
         s = _ident(base)
         if len(s) > _FORTRAN_MAX_ID:
-            import hashlib
-
             s = s[: _FORTRAN_MAX_ID - 9] + "_" + hashlib.sha256(base.encode()).hexdigest()[:8]
         if s.lower() in used:
             raise ExportError(f"Fortran name clash for {base!r} (names are case-insensitive)")

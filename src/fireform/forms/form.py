@@ -38,8 +38,7 @@ import xarray as xr
 from fireform.drivers import Drivers, add_derived, catalog
 from fireform.exceptions import FormError, UnknownNameError
 from fireform.forms import expr as ex
-from fireform.forms.terms import (Bounds, MechanismTerm, NewTerm, ParamSpec, Scale, Term,
-                                  default_registry)
+from fireform.forms.terms import Bounds, MechanismTerm, NewTerm, ParamSpec, Scale, Term, default_registry
 from fireform.mechanisms import Registry
 
 __all__ = ["Form", "MechanismTerm", "NewTerm", "Term", "Scale", "ParamSpec", "Bounds", "default_registry"]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fireform.forms.export import to_fortran
+
 __all__ = ["deployment_check", "fortran_driver"]
 
 
@@ -47,8 +49,6 @@ end program deploy_check
 def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: str | Path,
                      max_values: int = 200_000, seed: int = 0) -> dict:
     """Compile and run the Fortran export on a sample of ``drivers``; compare with Python."""
-    from fireform.forms.export import to_fortran
-
     out: dict = {"form_hash": form.hash, "rel_tol": rel_tol, "compiler": "gfortran"}
     fc = shutil.which("gfortran")
     if fc is None:

@@ -8,7 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fireform.agent import Proposer, make_proposer
-from fireform.fitting import FitContext, FitResult, HoldoutRead, Objective, SamplerSpec, Split, fit, fit_key, warm_points
+from fireform.fitting import (
+    FitContext,
+    FitResult,
+    HoldoutRead,
+    Objective,
+    SamplerSpec,
+    Split,
+    fit,
+    fit_key,
+    warm_points,
+)
 from fireform.forms import Form
 from fireform.loop.journal import Journal
 from fireform.loop.spec import Spec

@@ -10,7 +10,6 @@ formula, deployment, decision.
 from __future__ import annotations
 
 import html
-import json
 import string
 from importlib import resources
 from pathlib import Path

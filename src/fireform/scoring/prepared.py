@@ -17,9 +17,12 @@ import pandas as pd
 
 from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring import components as cp
-from fireform.scoring.components import COMPONENTS, MID_MONTHS
 from fireform.scoring import fast as F
+from fireform.scoring.card import ScoreCard
+from fireform.scoring.components import COMPONENTS, MID_MONTHS
 from fireform.scoring.fast import score_regions
+from fireform.scoring.overall import overall
+from fireform.scoring.residuals import Residuals, residuals
 from fireform.scoring.timeaxis import TimeAxis
 
 __all__ = ["Benchmark", "Scores"]
@@ -52,8 +55,6 @@ class Scores:
         return dict(zip(self.components, map(float, self._row(region))))
 
     def overall(self, convention: str = "ilamb2", region: str = "global") -> float:
-        from fireform.scoring.overall import overall
-
         return overall(self.vector(region), convention)
 
     @classmethod
@@ -200,13 +201,9 @@ class Benchmark:
         )[1]
 
     def card(self, pred, *, model: str = "model", period: str = "all"):
-        from fireform.scoring.card import ScoreCard
-
         return ScoreCard.from_scores(self.score(pred), model=model, period=period)
 
-    def residuals(self, pred):
-        from fireform.scoring.residuals import residuals
-
+    def residuals(self, pred) -> Residuals:
         return residuals(self, pred)
 
     # -- internals --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 
 from fireform.twin.climate import Time
 from fireform.twin.geography import SOUTH_CUT, Geo, LandGrid, angular_km
-from fireform.twin.physics import CARBON_PER_DM, day_length, hamon_pet, miami_npp, stream_rng, sigmoid
+from fireform.twin.physics import CARBON_PER_DM, day_length, hamon_pet, miami_npp, sigmoid, stream_rng
 
 __all__ = ["Vegetation", "vegetation", "static_fields"]
 

@@ -73,7 +73,15 @@ from fireform.drivers import Drivers, catalog, ilamb_regions, spherical_cell_are
 from fireform.exceptions import InvalidValueError, MissingVariableError
 from fireform.twin.climate import SPIN_YEARS, bucket, climate, seasonal_pr, seasonal_t, time_axis
 from fireform.twin.geography import geography, land_grid, land_mask
-from fireform.twin.physics import Interp, ar1_monthly, day_length, hamon_pet, stream_rng, saturation_vapour_pressure, wet_day_intensity
+from fireform.twin.physics import (
+    Interp,
+    ar1_monthly,
+    day_length,
+    hamon_pet,
+    saturation_vapour_pressure,
+    stream_rng,
+    wet_day_intensity,
+)
 from fireform.twin.vegetation import static_fields, vegetation
 
 __all__ = ["SYNTH_VARIABLES", "make_world", "write_world", "world_drivers", "var_attrs", "GENERATOR"]

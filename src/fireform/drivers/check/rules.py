@@ -8,9 +8,16 @@ import numpy as np
 
 from fireform.drivers.catalog import catalog
 from fireform.drivers.check.report import InputReport, fmt, median, report, row
-from fireform.drivers.check.thresholds import (DRIFT_ERROR, DRIFT_WARNING, FILL_THRESHOLD,
-                                               MIN_BURNING_CELLS, RANGE_ERROR_SHARE,
-                                               SHARE_ZERO_CONSTANT, SIGN_MIN_ABS_R, TYPICAL_MEDIAN)
+from fireform.drivers.check.thresholds import (
+    DRIFT_ERROR,
+    DRIFT_WARNING,
+    FILL_THRESHOLD,
+    MIN_BURNING_CELLS,
+    RANGE_ERROR_SHARE,
+    SHARE_ZERO_CONSTANT,
+    SIGN_MIN_ABS_R,
+    TYPICAL_MEDIAN,
+)
 from fireform.drivers.dataset import Drivers
 from fireform.drivers.derived import derived_spec
 from fireform.drivers.years import year_list

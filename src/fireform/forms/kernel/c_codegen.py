@@ -7,8 +7,7 @@ import functools
 
 from fireform.forms import expr as ex
 from fireform.forms.form import Form
-from fireform.forms.kernel.c_plan import (EXP2_RANGE, EXP_SHORT_ERR, EXP_TOP_BUDGET, CPlan, param_index,
-                                          plan_c, scaled)
+from fireform.forms.kernel.c_plan import EXP2_RANGE, EXP_SHORT_ERR, EXP_TOP_BUDGET, CPlan, param_index, plan_c, scaled
 from fireform.forms.kernel.c_prelude import C_PRELUDE, LOG2E
 
 __all__ = ["generate_c"]

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fireform.exceptions import FormError
 from fireform.forms import expr as ex
 from fireform.forms.form import Form
-from fireform.forms.kernel.c_prelude import LOG2E
 
 __all__ = ["Hoisted", "CPlan", "plan_c", "param_index", "scaled", "EXP_SHORT_ERR", "EXP_TOP_BUDGET",
            "EXP2_RANGE"]

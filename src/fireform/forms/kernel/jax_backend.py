@@ -12,6 +12,7 @@ __all__ = ["jax_kernel"]
 
 
 def jax_kernel(form: Form, arrays: dict[str, np.ndarray], n_cells: int, n_months: int):
+    # jax costs seconds to import: only when the jax backend is asked for
     import jax
     import jax.numpy as jnp
 
