@@ -8,7 +8,8 @@ example. It reads, from the current folder:
 - ``<input>.bin``: float64 stream files; a monthly input holds ``n_cells`` values per month,
   month after month; a static input holds ``n_cells`` values once;
 
-and writes ``burned_fraction.bin`` (float64, ``n_cells`` values per month, month after month).
+and writes ``burned_fraction.bin`` (float64, ``n_cells`` values per month, month after month) and,
+for each derived input, ``derived_<name>.bin`` the same way (so a check can say which input parts).
 Each month it reads one record of every monthly input, updates every derived state in time order
 and evaluates the elemental ``burned_fraction``.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fireform.drivers.derived_defs import MONTH_DAYS, derived_def
+from fireform.forms.fortran.common import wrap
 from fireform.forms.fortran.derived import module_name, type_name
 
 __all__ = ["ChainPlan", "driver_program", "makefile_snippet", "PROGRAM", "OUTPUT_FILE"]
@@ -48,12 +50,19 @@ def _x(v: str) -> str:
     return f"x_{v}"
 
 
+def _open(unit: str, file: str, status: str) -> list[str]:
+    action = "read" if status == "old" else "write"
+    return [f"  open(newunit={unit}, file='{file}', access='stream', form='unformatted', &",
+            f"       status='{status}', action='{action}')"]
+
+
 def driver_program(plan: ChainPlan, *, formula_module: str = "fireform_fire") -> str:
     """Fortran source of the driver program for ``plan``."""
     L = [
         "! fireform driver: raw monthly drivers -> derived inputs -> burned fraction.",
         "! Reads dims.txt, calendar.txt and one float64 stream file per input (see README.md);",
-        f"! writes {OUTPUT_FILE} (n_cells values per month, month after month).",
+        f"! writes {OUTPUT_FILE} (n_cells values per month, month after month) and each derived",
+        "! input to derived_<name>.bin the same way.",
         f"program {PROGRAM}",
         f"  use {formula_module}, only: burned_fraction, r8",
     ]
@@ -61,6 +70,8 @@ def driver_program(plan: ChainPlan, *, formula_module: str = "fireform_fire") ->
         L.append(f"  use {module_name(n)}, only: {type_name(n)}, {n}_init, {n}_update")
     L += ["  implicit none", "  integer :: n_cells, n_months, t, year, month, u, u_cal, u_out",
           "  real(r8) :: days"]
+    if plan.derived:
+        L.append(f"  integer :: o_{', o_'.join(plan.derived)}")
     if plan.monthly:
         L.append(f"  integer :: u_{', u_'.join(plan.monthly)}")
     for v in plan.raw:
@@ -76,15 +87,14 @@ def driver_program(plan: ChainPlan, *, formula_module: str = "fireform_fire") ->
         L += [f"  allocate(st_{n}(n_cells))", f"  call {n}_init(st_{n})"]
     L.append("  allocate(bf(n_cells))")
     for v in plan.static:
-        L += [f"  open(newunit=u, file='{v}.bin', access='stream', form='unformatted', status='old', action='read')",
-              f"  read(u) {_x(v)}", "  close(u)"]
+        L += _open("u", f"{v}.bin", "old") + [f"  read(u) {_x(v)}", "  close(u)"]
     for v in plan.monthly:
-        L.append(f"  open(newunit=u_{v}, file='{v}.bin', access='stream', form='unformatted', "
-                 "status='old', action='read')")
-    L += ["  open(newunit=u_cal, file='calendar.txt', status='old', action='read')",
-          f"  open(newunit=u_out, file='{OUTPUT_FILE}', access='stream', form='unformatted', "
-          "status='replace', action='write')",
-          "  do t = 1, n_months",
+        L += _open(f"u_{v}", f"{v}.bin", "old")
+    L.append("  open(newunit=u_cal, file='calendar.txt', status='old', action='read')")
+    L += _open("u_out", OUTPUT_FILE, "replace")
+    for n in plan.derived:
+        L += _open(f"o_{n}", f"derived_{n}.bin", "replace")
+    L += ["  do t = 1, n_months",
           "    read(u_cal, *) year, month, days",
           "    if (month < 1 .or. month > 12 .or. days < 28.0_r8 .or. days > 31.0_r8) then",
           "      write(*, *) 'calendar.txt: bad line', t, year, month, days",
@@ -96,10 +106,12 @@ def driver_program(plan: ChainPlan, *, formula_module: str = "fireform_fire") ->
     for n in plan.derived:
         d = derived_def(n)
         args = [f"st_{n}", *(_x(i) for i in d.input_names), *([MONTH_DAYS] if d.uses_days else [])]
-        L.append(f"    call {n}_update({', '.join(args)})")
+        L += wrap(f"call {n}_update({', '.join(args)})", "    ")
     fargs = [f"st_{v}%value" if v in plan.derived else _x(v) for v in plan.form_inputs]
-    L += [f"    bf = burned_fraction({', '.join(fargs)})", "    write(u_out) bf", "  end do",
-          "  close(u_cal)", "  close(u_out)"]
+    L += wrap(f"bf = burned_fraction({', '.join(fargs)})", "    ") + ["    write(u_out) bf"]
+    L += [f"    write(o_{n}) st_{n}%value" for n in plan.derived]
+    L += ["  end do", "  close(u_cal)", "  close(u_out)"]
+    L += [f"  close(o_{n})" for n in plan.derived]
     for v in plan.monthly:
         L.append(f"  close(u_{v})")
     L += [f"end program {PROGRAM}", ""]

@@ -101,7 +101,7 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
         "(one line per month in time order: `year month days`) and one float64 stream file per "
         "input, `<name>.bin` (monthly inputs: n_cells values per month, month after month; static "
         f"inputs: n_cells values once): {', '.join(f'`{v}.bin`' for v in plan.raw) or '(none)'}. "
-        f"It writes `{OUTPUT_FILE}` the same way.",
+        f"It writes `{OUTPUT_FILE}` the same way, and each derived input to `derived_<name>.bin`.",
         "",
     ]
     return "\n".join(L)
