@@ -40,9 +40,9 @@ def accumulated_dryness(
     pr: np.ndarray,
     vpd: np.ndarray,
     *,
-    pr_scale: float = constant("dryness", "pr_scale"),
-    vpd_scale: float = constant("dryness", "vpd_scale"),
-    rate: float = constant("dryness", "rate"),
+    pr_scale: float | None = None,
+    vpd_scale: float | None = None,
+    rate: float | None = None,
     initial: float = 0.0,
 ) -> np.ndarray:
     """Accumulated dryness balance D in [-1, 1] (1 = dry), a monthly analogue of ``dry_bal``.
@@ -50,7 +50,7 @@ def accumulated_dryness(
     D_t = D_{t-1} + r (1 - D_{t-1}) (1 - exp(-VPD_t / v0)) - r (1 + D_{t-1}) (1 - exp(-P_t / p0))
 
     with D_{-1} = ``initial``, P in mm day-1 (p0 = ``pr_scale``), VPD in kPa (v0 = ``vpd_scale``)
-    and r = ``rate``. Dry air pulls D towards +1 in proportion to the remaining distance, rain
+    and r = ``rate`` (None: the values of the record ``dryness``). Dry air pulls D towards +1 in proportion to the remaining distance, rain
     pulls it towards -1; with r <= 0.5 both pulls sum to at most 1, so D stays in [-1, 1] without
     clipping. NaN inputs give NaN from that month on (per cell).
 
@@ -66,6 +66,10 @@ def accumulated_dryness(
     The defaults and the step are the record ``dryness`` of :mod:`fireform.drivers.derived_defs`
     (the Fortran module is generated from it).
     """
+    # None: the record's value, read at call time (so the record is the one definition)
+    pr_scale = constant("dryness", "pr_scale") if pr_scale is None else pr_scale
+    vpd_scale = constant("dryness", "vpd_scale") if vpd_scale is None else vpd_scale
+    rate = constant("dryness", "rate") if rate is None else rate
     pr = np.asarray(pr, dtype=np.float64)
     vpd = np.asarray(vpd, dtype=np.float64)
     dry = 1.0 - np.exp(-np.maximum(vpd, 0.0) / vpd_scale)

@@ -71,9 +71,9 @@ def driver_program(plan: ChainPlan, *, formula_module: str = "fireform_fire") ->
     L += ["  implicit none", "  integer :: n_cells, n_months, t, year, month, u, u_cal, u_out",
           "  real(r8) :: days"]
     if plan.derived:
-        L.append(f"  integer :: o_{', o_'.join(plan.derived)}")
+        L += wrap(f"integer :: o_{', o_'.join(plan.derived)}", "  ")
     if plan.monthly:
-        L.append(f"  integer :: u_{', u_'.join(plan.monthly)}")
+        L += wrap(f"integer :: u_{', u_'.join(plan.monthly)}", "  ")
     for v in plan.raw:
         L.append(f"  real(r8), allocatable :: {_x(v)}(:)")
     for n in plan.derived:

@@ -67,20 +67,20 @@ def formula_module(form: Form, theta, *, module_name: str = "fireform_fire", kin
     for t in form.terms:
         ren = {n: n for n in t.inputs}
         ren.update({p.name: const[(t.id, p.name)] for p in t.params})
-        L += ["", f"  elemental function {tfun[t.id]}({', '.join(t.inputs)}) result(f)"]
+        L += [""] + wrap(f"elemental function {tfun[t.id]}({', '.join(t.inputs)}) result(f)", "  ")
         L += comment(t.description, "    ")
         L += comment(f"equation: {ex.to_text(t.expr)}", "    ")
         L += comment(f"references: {', '.join(t.references)}", "    ")
         if t.inputs:
-            L.append(f"    real(r8), intent(in) :: {', '.join(t.inputs)}")
+            L += wrap(f"real(r8), intent(in) :: {', '.join(t.inputs)}", "    ")
         L.append("    real(r8) :: f")
         L += wrap(f"f = {ex.to_fortran(t.expr, ren)}", "    ")
         L.append(f"  end function {tfun[t.id]}")
     args = ", ".join(form.inputs)
-    L += ["", f"  elemental function burned_fraction({args}) result(bf)",
-          "    ! burned fraction of the cell per month, dimensionless"]
+    L += [""] + wrap(f"elemental function burned_fraction({args}) result(bf)", "  ")
+    L += ["    ! burned fraction of the cell per month, dimensionless"]
     if form.inputs:
-        L.append(f"    real(r8), intent(in) :: {args}")
+        L += wrap(f"real(r8), intent(in) :: {args}", "    ")
     L.append("    real(r8) :: bf")
     prod = " * ".join(["bf_scale", *[f"{tfun[t.id]}({', '.join(t.inputs)})" for t in form.terms]])
     L += wrap(f"bf = {prod}", "    ")
