@@ -111,11 +111,13 @@ def _run(cmd: list[str], wd: Path) -> str | None:
 def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: str | Path,
                      kind: Kind | None = None, max_cells: int | None = None, seed: int = 0,
                      mutate: Callable[[str, str], str] | None = None,
-                     fflags: tuple[str, ...] = FFLAGS) -> dict:
+                     fflags: tuple[str, ...] = FFLAGS, host_sources: dict[str, str] | None = None) -> dict:
     """Run the full chain in Fortran and in Python on ``drivers``; compare every cell and month.
 
     ``max_cells``: a deterministic sample of cells (all when None). ``mutate(file, text)``
-    rewrites a generated source before it is compiled (how the tests plant bugs). Returns a
+    rewrites a generated source before it is compiled (how the tests plant bugs).
+    ``kind``: the host model's real kind; ``host_sources`` (file name -> Fortran source, e.g. the
+    host's ``shr_kind_mod.f90``) are compiled first. Returns a
     JSON-able dict: ``ok``, ``max_rel`` and ``where_max``, ``first_fail`` (or None), per derived
     input the same (``derived``), the chain, sizes and timings; ``error`` when it could not run.
     """
@@ -140,10 +142,10 @@ def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: st
         cells = np.sort(np.random.default_rng(seed).choice(n_cells, size=max_cells, replace=False))
     _write_inputs(wd, drivers, plan, cells)
     files = fortran_sources(form, theta, kind=kind, plan=plan)
-    for name, text in files.items():
+    for name, text in {**(host_sources or {}), **files}.items():
         (wd / name).write_text(mutate(name, text) if mutate else text)
     t1 = time.perf_counter()
-    f90 = [n for n in files if n.endswith(".f90") and n != f"{PROGRAM}.f90"]
+    f90 = [*(host_sources or {})] + [n for n in files if n.endswith(".f90") and n != f"{PROGRAM}.f90"]
     for cmd in ([fc, *fflags, "-c", n] for n in f90):
         err = _run(cmd, wd)
         if err:

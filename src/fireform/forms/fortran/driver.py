@@ -121,8 +121,10 @@ def driver_program(plan: ChainPlan, *, formula_module: str = "fireform_fire") ->
 def makefile_snippet(sources: list[str], *, kind_module: str | None = None) -> str:
     """A Makefile fragment that builds the modules (and the example driver) in dependency order."""
     objs = " ".join(s.replace(".f90", ".o") for s in sources)
-    inc = ("\n# the host kind module must be compiled first; point -I at its .mod file\n"
-           f"FIREFORM_FFLAGS += -I$(HOST_MOD_DIR)  # folder holding {kind_module}.mod\n") if kind_module else ""
+    inc = ("\n# the host kind module must be compiled first: HOST_MOD_DIR holds its .mod file,\n"
+           "# HOST_OBJ its object file (to link the example driver)\n"
+           f"HOST_MOD_DIR ?= .\nHOST_OBJ ?= {kind_module}.o\n"
+           f"FIREFORM_FFLAGS += -I$(HOST_MOD_DIR)  # the folder holding {kind_module}.mod\n") if kind_module else ""
     return f"""# fireform: Makefile snippet (include it, or copy the rules into the model's build).
 FC ?= gfortran
 FIREFORM_FFLAGS ?= -O2 -std=f2008
@@ -134,7 +136,7 @@ $(FIREFORM_OBJ): %.o: %.f90
 
 # the example driver program (reads the input files described in README.md)
 {PROGRAM}: $(FIREFORM_OBJ) {PROGRAM}.f90
-\t$(FC) $(FIREFORM_FFLAGS) $(FIREFORM_OBJ) {PROGRAM}.f90 -o $@
+\t$(FC) $(FIREFORM_FFLAGS) $(HOST_OBJ) $(FIREFORM_OBJ) {PROGRAM}.f90 -o $@
 
 fireform-clean:
 \trm -f $(FIREFORM_OBJ) *.mod {PROGRAM}
