@@ -26,6 +26,7 @@ _STAGES = (
     "fireform.fitting.cli",
     "fireform.ablation.cli",
     "fireform.loop.cli",
+    "fireform.loop.deploy_cli",
 )
 
 for _mod in _STAGES:

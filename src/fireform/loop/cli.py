@@ -100,7 +100,10 @@ def register(app: typer.Typer) -> None:
         python: bool = typer.Option(False, "--python"),
         fortran: bool = typer.Option(False, "--fortran"),
         latex: bool = typer.Option(False, "--latex"),
-        out: Path = typer.Option(None, "--out", help="file to write (default: stdout)"),
+        out: Path = typer.Option(None, "--out", help="file to write (default: stdout); with --fortran "
+                                 "a folder for the whole export, or a .f90 file for the formula alone"),
+        kind: str = typer.Option(None, "--kind", help="Fortran: host real kind, e.g. shr_kind_r8"),
+        kind_module: str = typer.Option(None, "--kind-module", help="Fortran: its module, e.g. shr_kind_mod"),
     ) -> None:
         """Export the run's final form with its fitted parameters."""
         from fireform.forms import export as ex
@@ -117,8 +120,17 @@ def register(app: typer.Typer) -> None:
             form = j.form(rec.form_hash)
         except FireformError as e:
             _fail(e)
-        text = (ex.to_python(form, rec.theta) if python else
-                ex.to_fortran(form, rec.theta) if fortran else ex.to_latex(form, rec.theta))
+        if fortran:
+            from fireform.forms.fortran import export_fortran
+
+            try:
+                res = export_fortran(form, rec.theta, out, kind=kind, kind_module=kind_module)
+            except FireformError as e:
+                _fail(e)
+            typer.echo(res.text, nl=False) if res.text is not None else typer.echo(
+                f"wrote {', '.join(str(p) for p in res.paths)}")
+            return
+        text = ex.to_python(form, rec.theta) if python else ex.to_latex(form, rec.theta)
         if out is None:
             typer.echo(text, nl=False)
         else:

@@ -44,7 +44,7 @@ def load_check_drivers(data: list[str] | tuple[str, ...], *, data_dir=None):
         return load_pantanal(data_dir=data_dir)
     from fireform.drivers.load import load_drivers
 
-    return load_drivers([str(p) for p in data], data_dir=data_dir)
+    return load_drivers([str(p) for p in data], target=None, regions="global", data_dir=data_dir)
 
 
 def _write_inputs(wd: Path, drivers, plan, cells: np.ndarray) -> dict[str, np.ndarray]:

@@ -7,6 +7,7 @@ which raw drivers feed them); :func:`fortran_sources` returns every file as text
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from fireform.drivers.catalog import catalog
@@ -18,7 +19,8 @@ from fireform.forms.fortran.driver import PROGRAM, ChainPlan, driver_program, ma
 from fireform.forms.fortran.formula import STEP_MODULE, formula_module, step_module
 from fireform.forms.fortran.readme import readme
 
-__all__ = ["Kind", "ChainPlan", "chain_plan", "fortran_sources", "write_fortran_export",
+__all__ = ["Kind", "ChainPlan", "chain_plan", "fortran_sources", "write_fortran_export", "export_fortran",
+           "FortranExport",
            "formula_module", "derived_module", "step_module", "driver_program", "is_derived"]
 
 
@@ -81,3 +83,29 @@ def write_fortran_export(form, theta, out_dir, *, kind: Kind | None = None,
         p.write_text(text)
         paths.append(p)
     return paths
+
+
+@dataclass(frozen=True)
+class FortranExport:
+    """What :func:`export_fortran` did: the formula module as ``text`` (no ``out``), or ``paths``."""
+
+    text: str | None
+    paths: list[Path]
+
+
+def export_fortran(form, theta, out=None, *, kind: str | None = None, kind_module: str | None = None,
+                   module_name: str = "fireform_fire") -> FortranExport:
+    """What ``--fortran`` does.
+
+    ``out`` a folder (any path not ending in ``.f90``): the whole export is written there.
+    ``out`` a ``.f90`` file: the formula module alone is written there. No ``out``: the formula
+    module is returned as text.
+    """
+    k = Kind(kind, kind_module)
+    if out is None or str(out).endswith(".f90"):
+        text = formula_module(form, theta, module_name=module_name, kind=k)
+        if out is None:
+            return FortranExport(text, [])
+        Path(out).write_text(text)
+        return FortranExport(None, [Path(out)])
+    return FortranExport(None, write_fortran_export(form, theta, out, kind=k, module_name_=module_name))
