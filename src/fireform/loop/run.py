@@ -555,9 +555,12 @@ class _Loop:
         d = deployment_check(form, self.final.theta, self.train, rel_tol=self.spec.deploy.rel_tol,
                              workdir=self.dir / "deploy")
         self.j.put_state("deploy", d)
+        first = d.get("first_fail")
         self.say("deploy", f"{'pass' if d['ok'] else 'FAIL'} Fortran vs Python max rel diff "
                  f"{d.get('max_rel', float('nan')):.2e} over {d.get('n_values', 0)} values "
-                 f"(tol {self.spec.deploy.rel_tol:g})")
+                 f"(tol {self.spec.deploy.rel_tol:g}), full chain from raw drivers, derived in Fortran: "
+                 f"{', '.join(d.get('chain', {}).get('derived', [])) or 'none'}"
+                 + (f"; first parts at cell {first['cell']} {first['month']}" if first else ""))
 
     # -- win decision --------------------------------------------------------------------------------
     def _decide(self) -> dict:
