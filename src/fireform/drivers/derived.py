@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from fireform.drivers.dataset import Drivers
-from fireform.drivers.derived_defs import constant, derived_def
+from fireform.drivers.derived_defs import DAILY_DEFS, constant, derived_def
 from fireform.exceptions import MissingVariableError, UnknownNameError
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "add_derived",
     "derived_spec",
     "derived_from_arrays",
+    "count_days_below",
 ]
 
 
@@ -50,9 +51,9 @@ def accumulated_dryness(
     D_t = D_{t-1} + r (1 - D_{t-1}) (1 - exp(-VPD_t / v0)) - r (1 + D_{t-1}) (1 - exp(-P_t / p0))
 
     with D_{-1} = ``initial``, P in mm day-1 (p0 = ``pr_scale``), VPD in kPa (v0 = ``vpd_scale``)
-    and r = ``rate`` (None: the values of the record ``dryness``). Dry air pulls D towards +1 in proportion to the remaining distance, rain
-    pulls it towards -1; with r <= 0.5 both pulls sum to at most 1, so D stays in [-1, 1] without
-    clipping. NaN inputs give NaN from that month on (per cell).
+    and r = ``rate`` (None: the values of the record ``dryness``). Dry air pulls D towards +1 in
+    proportion to the remaining distance, rain pulls it towards -1; with r <= 0.5 both pulls sum
+    to at most 1, so D stays in [-1, 1] without clipping. NaN inputs give NaN from that month on (per cell).
 
     Reference: the ``dry_bal`` state of python-inferno (A. Kuhn-Régnier, INFERNO in Python,
     ``dryness_method=2`` with ``rain_f``/``vpd_f``), an extension of INFERNO (Mangeon et al. 2016,
@@ -180,6 +181,22 @@ def derived_from_arrays(name: str, arrays, days) -> np.ndarray:
     if d.kind == "window" and d.output == "mean" and len(d.inputs) == 1:  # gpp/npp_mean_<n>m
         return running_mean(arrays[d.inputs[0].name], d.window)
     raise UnknownNameError(f"derived input {name!r} has a definition but no numpy function")
+
+
+def count_days_below(name: str, daily: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Monthly counts of days below the record's threshold (e.g. ``dry_days`` from daily pr).
+
+    ``daily``: (days, ...) daily values in the record's units; ``month``: (days,) the month each
+    day belongs to (any labels, consecutive days of a month together, months in time order).
+    Returns (months, ...): the number of days with ``daily < threshold`` (NaN days not counted).
+    """
+    rec = DAILY_DEFS[name]
+    x = np.asarray(daily, dtype=np.float64)
+    m = np.asarray(month)
+    starts = np.r_[0, np.nonzero(m[1:] != m[:-1])[0] + 1]
+    with np.errstate(invalid="ignore"):
+        below = (x < rec.threshold.value).astype(np.float64)
+    return np.add.reduceat(below, starts, axis=0)
 
 
 # -- registry -----------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ __all__ = [
     "derived_def",
     "constant",
     "MONTH_DAYS",
+    "DailyCountDef",
+    "DAILY_DEFS",
 ]
 
 MONTH_DAYS = "days"  # the name of the month length (days) in every definition
@@ -252,6 +254,35 @@ def derived_def(name: str) -> DerivedDef:
         f"no definition of derived input {name!r}; valid: {', '.join(DERIVED_DEFS)} "
         "(or gpp/npp_mean_<3..24>m)"
     )
+
+
+@dataclass(frozen=True)
+class DailyCountDef:
+    """A monthly count of days on which a daily input is below a threshold (``dry_days``).
+
+    The data sets hold the monthly count; a land model counts it itself from its daily values:
+    each day, add 1 where ``input < threshold``; at the end of the month the count is the value
+    and restarts from 0. Numpy: :func:`fireform.drivers.derived.count_days_below`.
+    """
+
+    name: str
+    units: str
+    description: str
+    input: Quantity
+    threshold: Constant
+    notes: str = ""
+
+
+DRY_DAYS = DailyCountDef(
+    name="dry_days",
+    units="day",
+    description="number of days in the month with precipitation below 1 mm",
+    input=Quantity("pr_day", "mm day-1", "precipitation of one day (total over the day, mm)"),
+    threshold=Constant("dry_threshold", 1.0, "mm day-1", "a day is dry when its precipitation is below this"),
+    notes="a NaN day is not counted as dry (the comparison is false)",
+)
+
+DAILY_DEFS: dict[str, DailyCountDef] = {DRY_DAYS.name: DRY_DAYS}
 
 
 def constant(name: str, const: str) -> float:

@@ -4,7 +4,6 @@ planted derived-input bugs are caught at the month and cell where they start."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from fireform.drivers.derived_defs import derived_def, with_window
@@ -149,3 +148,58 @@ end program t
     out = subprocess.run(["./t"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split()
     total, linear, clipped = map(float, out)
     assert abs(total - 0.3) < 1e-12 and abs(linear - 0.3) < 1e-12 and clipped == 1.0
+
+
+def test_dry_days_counted_from_daily_values_match_numpy(tmp_path):
+    """The land model's own count of dry days (daily pr, month by month) equals numpy's."""
+    import subprocess
+
+    import numpy as np
+    import pandas as pd
+
+    from fireform.drivers.derived import count_days_below
+    from fireform.forms.fortran import daily_count_module
+
+    days = pd.date_range("2001-01-01", "2002-12-31", freq="D")
+    rng = np.random.default_rng(0)
+    pr = np.where(rng.random((days.size, 7)) < 0.6, 0.0, rng.gamma(0.8, 5.0, (days.size, 7)))
+    pr[rng.random(pr.shape) < 0.1] = 1.0  # exactly the threshold: not dry
+    pr[5, 3] = np.nan
+    month = days.year * 12 + days.month
+    want = count_days_below("dry_days", pr, month)
+    assert want.shape == (24, 7) and want[0, 0] == (pr[:31, 0] < 1.0).sum()
+    pr.tofile(tmp_path / "pr_day.bin")
+    (tmp_path / "fireform_dry_days.f90").write_text(daily_count_module("dry_days"))
+    ends = np.nonzero(np.r_[month[1:] != month[:-1], True])[0] + 1
+    (tmp_path / "ends.txt").write_text(" ".join(map(str, ends)) + "\n")
+    (tmp_path / "t.f90").write_text(f"""program t
+  use iso_fortran_env, only: real64
+  use fireform_dry_days, only: dry_days_state, dry_days_init, dry_days_add_day, dry_days_end_month
+  implicit none
+  type(dry_days_state) :: s(7)
+  real(real64) :: x(7)
+  integer :: ends(24), d, m, u, o
+  open(newunit=u, file='ends.txt', status='old', action='read')
+  read(u, *) ends
+  close(u)
+  call dry_days_init(s)
+  open(newunit=u, file='pr_day.bin', access='stream', form='unformatted', status='old', action='read')
+  open(newunit=o, file='out.bin', access='stream', form='unformatted', status='replace', action='write')
+  m = 1
+  do d = 1, {days.size}
+    read(u) x
+    call dry_days_add_day(s, x)
+    if (d == ends(m)) then
+      call dry_days_end_month(s)
+      write(o) s%value
+      m = m + 1
+    end if
+  end do
+  close(u)
+  close(o)
+end program t
+""")
+    subprocess.run(["gfortran", "-std=f2008", "-Wall", "-Werror", "fireform_dry_days.f90", "t.f90", "-o", "t"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["./t"], cwd=tmp_path, check=True, capture_output=True)
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "out.bin").reshape(24, 7), want)

@@ -62,6 +62,7 @@ def test_folder_contents(tmp_path):
     for word in ("shr_kind_r8", "burned_fraction_per_step", "restart", "First months", "dryness_update",
                  "1 - (1 - bf)**(dt / month_seconds)"):
         assert word in readme, word
+    assert "fireform_dry_days.f90" in names and "dry_days_add_day" in readme  # nesterov reads dry_days
     for n in NAMES:
         src = (tmp_path / f"fireform_{n}.f90").read_text()
         assert f"type :: {n}_state" in src and f"elemental subroutine {n}_init" in src

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fireform.drivers.catalog import catalog
-from fireform.drivers.derived_defs import derived_def
+from fireform.drivers.derived_defs import DAILY_DEFS, derived_def
 from fireform.exceptions import UnknownNameError
 from fireform.forms.fortran.common import Kind
-from fireform.forms.fortran.derived import derived_module, module_name
+from fireform.forms.fortran.derived import daily_count_module, derived_module, module_name
 from fireform.forms.fortran.driver import PROGRAM, ChainPlan, driver_program, makefile_snippet
 from fireform.forms.fortran.formula import STEP_MODULE, formula_module, step_module
 from fireform.forms.fortran.readme import readme
 
 __all__ = ["Kind", "ChainPlan", "chain_plan", "fortran_sources", "write_fortran_export", "export_fortran",
            "FortranExport",
-           "formula_module", "derived_module", "step_module", "driver_program", "is_derived"]
+           "formula_module", "derived_module", "daily_count_module", "step_module", "driver_program", "is_derived"]
 
 
 def is_derived(name: str) -> bool:
@@ -62,6 +62,8 @@ def fortran_sources(form, theta, *, kind: Kind | None = None, module_name_: str 
     files: dict[str, str] = {}
     for n in plan.derived:
         files[f"{module_name(n)}.f90"] = derived_module(n, kind=kind)
+    for n in plan.counted:
+        files[f"{module_name(n)}.f90"] = daily_count_module(n, kind=kind)
     files[f"{module_name_}.f90"] = formula_module(form, theta, module_name=module_name_, kind=kind)
     files[f"{STEP_MODULE}.f90"] = step_module(kind=kind)
     modules = list(files)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fireform.drivers.derived_defs import MONTH_DAYS, derived_def
+from fireform.drivers.derived_defs import DAILY_DEFS, MONTH_DAYS, derived_def
 from fireform.forms.fortran.common import wrap
 from fireform.forms.fortran.derived import module_name, type_name
 
@@ -44,6 +44,12 @@ class ChainPlan:
     @property
     def raw(self) -> tuple[str, ...]:
         return self.monthly + self.static
+
+    @property
+    def counted(self) -> tuple[str, ...]:
+        """Monthly raw inputs a land model counts from daily values (a module each; the data,
+        and so the driver and the check, hold the monthly counts)."""
+        return tuple(v for v in self.monthly if v in DAILY_DEFS)
 
 
 def _x(v: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fireform.drivers.catalog import catalog
-from fireform.drivers.derived_defs import MONTH_DAYS, derived_def
+from fireform.drivers.derived_defs import DAILY_DEFS, MONTH_DAYS, derived_def
 from fireform.forms.fortran.common import Kind
 from fireform.forms.fortran.derived import NAN_RULE, module_name, type_name
 from fireform.forms.fortran.driver import OUTPUT_FILE, PROGRAM, ChainPlan
@@ -30,6 +30,8 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
             f"{STEP_MODULE}.f90": "monthly burned fraction -> fraction per model time step",
             f"{PROGRAM}.f90": "example driver program (the deployment check's Fortran side)",
             "Makefile.fireform": "Makefile snippet", "README.md": "this file"}
+    for n in plan.counted:
+        role[f"{module_name(n)}.f90"] = f"`{n}` counted from daily values: `{n}_add_day`, `{n}_end_month`"
     for n in plan.derived:
         role[f"{module_name(n)}.f90"] = f"derived input `{n}`: type `{type_name(n)}`, `{n}_init`, `{n}_update`"
     for f in files:
@@ -49,6 +51,7 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
     ]
     for v in plan.form_inputs:
         how = f"`{module_name(v)}` (monthly state)" if v in plan.derived else (
+            f"`{module_name(v)}` (count of daily values)" if v in plan.counted else
             "host model, static" if v in plan.static else "host model, monthly mean")
         L.append(f"| `{v}` | {cat[v].units} | {how} | {cat[v].description} |")
     if plan.derived:
@@ -73,6 +76,14 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
                   + (f"{d.window} months." if d.kind == "window" else "months (the state forgets its start)."),
                   ""]
         L += [NAN_RULE, ""]
+    for n in plan.counted:
+        d = DAILY_DEFS[n]
+        L += [f"### `{n}` [{d.units}], counted from daily values", "",
+              f"{d.description}. fireform's data hold the monthly count; the land model counts it: "
+              f"`call {n}_init(s)` once, `call {n}_add_day(s, {d.input.name})` every day "
+              f"(`{d.input.name}` [{d.input.units}], {d.input.description}; a day counts when it is below "
+              f"{d.threshold.value:g} {d.threshold.units}), `call {n}_end_month(s)` at the end of the "
+              f"month, then pass `s%value`. {d.notes}.", ""]
     L += [
         "## From a monthly burned fraction to a rate per time step",
         "",
