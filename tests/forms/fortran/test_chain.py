@@ -203,3 +203,29 @@ end program t
                    cwd=tmp_path, check=True, capture_output=True)
     subprocess.run(["./t"], cwd=tmp_path, check=True, capture_output=True)
     np.testing.assert_array_equal(np.fromfile(tmp_path / "out.bin").reshape(24, 7), want)
+
+
+def test_nan_inputs_part_nowhere(tmp_path, form_all):
+    """NaN in raw inputs: Fortran's states follow numpy's NaN rules (NaN meets NaN)."""
+    import numpy as np
+
+    d = tiny_drivers()
+    ds = d.ds.copy(deep=True)
+    for v, (t, y, x) in {"pr": (5, 2, 3), "rh": (10, 1, 1), "gpp": (20, 0, 4), "tasmax": (30, 3, 3)}.items():
+        ds[v].values[t, y, x] = np.nan
+    nd = type(d)(ds=ds, cell_area=d.cell_area, mask=d.mask, regions=d.regions, target=d.target)
+    r = deployment_check(form_all, theta_of(form_all, 5), nd, workdir=tmp_path)
+    _assert_pass(r)
+    bf = np.fromfile(tmp_path / "burned_fraction.bin")
+    assert np.isnan(bf).sum() > 12  # the NaN propagated through running means and dryness
+
+
+def test_derived_input_without_its_raw_inputs_is_read(tmp_path, tiny):
+    from fireform.drivers.derived import add_derived
+
+    f = all_derived_form(["gpp_mean_12m", "dryness"])
+    d = add_derived(tiny, ["gpp_mean_12m"])
+    d = type(d)(ds=d.ds.drop_vars("gpp"), cell_area=d.cell_area, mask=d.mask, regions=d.regions)
+    r = deployment_check(f, theta_of(f, 6), d, workdir=tmp_path)
+    _assert_pass(r)
+    assert r["chain"]["derived"] == ["dryness"] and r["chain"]["read"] == ["gpp_mean_12m"]

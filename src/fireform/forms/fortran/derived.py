@@ -124,11 +124,11 @@ def derived_module(name_or_def: str | DerivedDef, *, kind: Kind | None = None) -
     L.append("    nan = ieee_value(0.0_r8, ieee_quiet_nan)")
     test = " .or. ".join(f"ieee_is_nan({a})" for a in d.input_names)
     if d.kind == "recursion":
-        L += [f"    if ({test}) then"]
+        L += wrap(f"if ({test}) then", "    ")
         L += [f"      s%{c.name} = nan" for c in d.state]
         L += ["      s%value = nan", "      return", "    end if"]
     else:
-        L += [f"    if ({test}) s%is_nan = .true."]
+        L += wrap(f"if ({test}) s%is_nan = .true.", "    ")
     for s in d.steps:
         lhs = ren[s.target]
         rhs = _translate(s.expr, ren)
