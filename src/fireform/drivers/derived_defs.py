@@ -50,6 +50,7 @@ __all__ = [
     "MONTH_DAYS",
     "DailyCountDef",
     "DAILY_DEFS",
+    "with_window",
 ]
 
 MONTH_DAYS = "days"  # the name of the month length (days) in every definition
@@ -185,7 +186,8 @@ PR_ANNUAL = DerivedDef(
     description="precipitation over the trailing 12 months: sum of pr(k) days(k), k = t-11..t",
     kind="window",
     inputs=(_PR,),
-    constants=(Constant("months_per_year", 12.0, "month yr-1", "months in a year (mean monthly total to annual)"),),
+    constants=(Constant("months_per_year", 12.0, "month yr-1",
+                        "months in a year (mean monthly total to annual)"),),
     steps=(Step("x", "pr*days"),),
     output="months_per_year*mean",
     window=12,
@@ -278,7 +280,8 @@ DRY_DAYS = DailyCountDef(
     units="day",
     description="number of days in the month with precipitation below 1 mm",
     input=Quantity("pr_day", "mm day-1", "precipitation of one day (total over the day, mm)"),
-    threshold=Constant("dry_threshold", 1.0, "mm day-1", "a day is dry when its precipitation is below this"),
+    threshold=Constant("dry_threshold", 1.0, "mm day-1",
+                       "a day is dry when its precipitation is below this"),
     notes="a NaN day is not counted as dry (the comparison is false)",
 )
 

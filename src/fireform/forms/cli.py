@@ -69,7 +69,8 @@ def register(app: typer.Typer) -> None:
         if fortran:
             from fireform.forms.fortran import export_fortran
 
-            res = export_fortran(form, theta, out, kind=kind, kind_module=kind_module, module_name=module_name)
+            res = export_fortran(form, theta, out, kind=kind, kind_module=kind_module,
+                                 module_name=module_name)
             if res.text is not None:
                 typer.echo(res.text, nl=False)
             else:

@@ -176,7 +176,8 @@ def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: st
         cd = _compare(fd, pd_, 1e-9 * max(float(np.nanmax(np.abs(pd_))) if np.isfinite(pd_).any() else 1.0,
                                             1e-300), rel_tol)
         per_derived[n] = {"ok": cd["n_bad"] == 0, "max_rel": cd["max_rel"],
-                          "first_fail": _place(drivers, cells, *cd["first"], fd, pd_) if cd["first"] else None}
+                          "first_fail": (_place(drivers, cells, *cd["first"], fd, pd_)
+                                         if cd["first"] else None)}
     out.update(
         ok=bool(c["n_bad"] == 0), max_rel=c["max_rel"], n_bad=c["n_bad"],
         where_max=_place(drivers, cells, *c["argmax"], fort, py),
@@ -212,6 +213,7 @@ def deploy_summary(d: dict) -> str:
     for n, r in d.get("derived", {}).items():
         if r["first_fail"]:
             g = r["first_fail"]
-            lines.append(f"  derived {n} parts first at cell {g['cell']} (lat {g['lat']:g}, lon {g['lon']:g}) "
+            lines.append(f"  derived {n} parts first at cell {g['cell']} "
+                         f"(lat {g['lat']:g}, lon {g['lon']:g}) "
                          f"{g['month']}: fortran {g['fortran']:.9g} python {g['python']:.9g}")
     return "\n".join(lines)

@@ -91,7 +91,8 @@ def derived_module(name_or_def: str | DerivedDef, *, kind: Kind | None = None) -
           "  implicit none", "  private", f"  public :: {typ}, {d.name}_init, {d.name}_update",
           *kind.decl_lines()]
     if d.kind == "window":
-        L.append(f"  integer, parameter, public :: {d.name}_window = {d.window}  ! [month] months in the window")
+        L.append(f"  integer, parameter, public :: {d.name}_window = {d.window}  "
+                 "! [month] months in the window")
     for c in d.constants:
         L += comment(f"[{c.units}] {c.description}", "  ")
         L.append(f"  real(r8), parameter :: {c.name} = {_lit(c.value)}")

@@ -130,7 +130,8 @@ def makefile_snippet(sources: list[str], *, kind_module: str | None = None) -> s
     inc = ("\n# the host kind module must be compiled first: HOST_MOD_DIR holds its .mod file,\n"
            "# HOST_OBJ its object file (to link the example driver)\n"
            f"HOST_MOD_DIR ?= .\nHOST_OBJ ?= {kind_module}.o\n"
-           f"FIREFORM_FFLAGS += -I$(HOST_MOD_DIR)  # the folder holding {kind_module}.mod\n") if kind_module else ""
+           f"FIREFORM_FFLAGS += -I$(HOST_MOD_DIR)  # the folder holding {kind_module}.mod\n"
+           ) if kind_module else ""
     return f"""# fireform: Makefile snippet (include it, or copy the rules into the model's build).
 FC ?= gfortran
 FIREFORM_FFLAGS ?= -O2 -std=f2008

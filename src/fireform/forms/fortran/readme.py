@@ -33,7 +33,8 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
     for n in plan.counted:
         role[f"{module_name(n)}.f90"] = f"`{n}` counted from daily values: `{n}_add_day`, `{n}_end_month`"
     for n in plan.derived:
-        role[f"{module_name(n)}.f90"] = f"derived input `{n}`: type `{type_name(n)}`, `{n}_init`, `{n}_update`"
+        role[f"{module_name(n)}.f90"] = (f"derived input `{n}`: type `{type_name(n)}`, `{n}_init`, "
+                                         f"`{n}_update`")
     for f in files:
         L.append(f"- `{f}`: {role.get(f, '')}")
     L += [
@@ -73,7 +74,8 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
                   f"- First months (spin-up): {d.first_months}. fireform's fit computed the same "
                   "from the first month of its data, so a coupled run that starts the state at its "
                   "own first month reproduces the fitted behaviour after the first "
-                  + (f"{d.window} months." if d.kind == "window" else "months (the state forgets its start)."),
+                  + (f"{d.window} months." if d.kind == "window"
+                     else "months (the state forgets its start)."),
                   ""]
         L += [NAN_RULE, ""]
     for n in plan.counted:
