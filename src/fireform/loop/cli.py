@@ -127,8 +127,10 @@ def register(app: typer.Typer) -> None:
                 res = export_fortran(form, rec.theta, out, kind=kind, kind_module=kind_module)
             except FireformError as e:
                 _fail(e)
-            typer.echo(res.text, nl=False) if res.text is not None else typer.echo(
-                f"wrote {', '.join(str(p) for p in res.paths)}")
+            if res.text is not None:
+                typer.echo(res.text, nl=False)
+            else:
+                typer.echo(f"wrote {', '.join(str(p) for p in res.paths)}")
             return
         text = ex.to_python(form, rec.theta) if python else ex.to_latex(form, rec.theta)
         if out is None:
