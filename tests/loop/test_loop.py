@@ -39,6 +39,7 @@ def test_run_journals_every_step(finished_run):
     assert j.input_check()["ok"] is True
     dep = j.get_state("deploy")
     assert dep["ok"] is True and dep["max_rel"] <= 1e-5
+    assert dep["full_chain"] is True and dep["first_fail"] is None  # raw drivers -> derived -> formula
     dec = j.get_state("decision")
     assert set(dec["conventions"]) == {"ilamb2", "ilamb2_iav", "ilamb3", "worst", "geometric"}
 
@@ -223,3 +224,20 @@ def test_kill_and_resume_loses_no_finished_fit(tmp_path):
     assert after.key.is_unique and len(after) > len(before)
     props = Journal(rd).proposals()
     assert list(props.iteration) == [1, 2, 3] and "pending" not in set(props.status)
+
+
+def test_export_run_fortran_folder(finished_run, tmp_path):
+    """``fireform export RUN --fortran --out DIR`` writes the whole Fortran export."""
+    from typer.testing import CliRunner
+
+    from fireform.cli import app
+
+    res, _ = finished_run
+    out = tmp_path / "fortran"
+    r = CliRunner().invoke(app, ["export", str(res.run_dir), "--fortran", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in out.iterdir()}
+    assert {"fireform_fire.f90", "fireform_step.f90", "fireform_driver.f90", "Makefile.fireform",
+            "README.md"} <= names
+    dep = Journal(res.run_dir).get_state("deploy")
+    assert {f"fireform_{n}.f90" for n in dep["chain"]["derived"]} <= names

@@ -9,7 +9,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from fireform.cli import ablation, data, fitting, forms, mechanisms, runs, scoring, synth
+from fireform.cli import ablation, data, deploy, fitting, forms, mechanisms, runs, scoring, synth
 from fireform.exceptions import FireformError
 
 __all__ = ["app", "main"]
@@ -48,7 +48,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _group in (data, synth, mechanisms, forms, scoring, fitting, ablation, runs):
+for _group in (data, synth, mechanisms, forms, scoring, fitting, ablation, runs, deploy):
     _group.register(app)
 
 

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from fireform.exceptions import FormError
 from fireform.forms import Form, export
+from fireform.forms.fortran import export_fortran
+from fireform.forms.params_file import load_theta
 
 __all__ = ["register"]
-
-
-def _theta(form, params: Path | None):
-    """Parameter values from a JSON file ({"name": value} or {"theta": {...}}); defaults else."""
-    if params is None:
-        return form.default_theta()
-    if not params.is_file():
-        raise FormError(f"parameter file {str(params)!r} does not exist")
-    try:
-        d = json.loads(params.read_text())
-    except json.JSONDecodeError as e:
-        raise FormError(f"{params}: not valid JSON: {e}") from None
-    if isinstance(d, dict) and isinstance(d.get("theta"), dict):
-        d = d["theta"]
-    if not isinstance(d, dict):
-        raise FormError(f"{params}: expected an object of parameter values by name")
-    return form.theta_vector(d)
 
 
 def register(app: typer.Typer) -> None:
@@ -55,12 +39,16 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         form_file: Path = typer.Argument(..., help="form JSON"),
         python: bool = typer.Option(False, "--python", help="numpy-only Python module"),
-        fortran: bool = typer.Option(False, "--fortran", help="Fortran 90 module"),
+        fortran: bool = typer.Option(False, "--fortran", help="Fortran 90: with --out DIR the whole "
+                                     "export (derived-input modules, driver, Makefile, README)"),
         latex: bool = typer.Option(False, "--latex", help="LaTeX equation and parameter table"),
         as_json: bool = typer.Option(False, "--json", help="form, hash and parameter values"),
         params: Path | None = typer.Option(None, "--params", help="parameter values (JSON)"),
         module_name: str = typer.Option("fireform_fire", help="Fortran module name"),
-        out: Path | None = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
+        kind: str | None = typer.Option(None, "--kind", help="host real kind, e.g. shr_kind_r8"),
+        kind_module: str | None = typer.Option(None, "--kind-module", help="its module, e.g. shr_kind_mod"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="write here instead of stdout "
+                                        "(--fortran: a folder, or a .f90 file for the formula alone)"),
     ) -> None:
         """Export a form with parameter values (defaults when --params is not given)."""
         chosen = [n for n, f in (("python", python), ("fortran", fortran), ("latex", latex),
@@ -68,10 +56,17 @@ def register(app: typer.Typer) -> None:
         if len(chosen) != 1:
             raise FormError("choose exactly one of --python, --fortran, --latex, --json")
         form = Form.load(form_file)
-        theta = _theta(form, params)
+        theta = load_theta(form, params)
+        if fortran:
+            res = export_fortran(form, theta, out, kind=kind, kind_module=kind_module,
+                                 module_name=module_name)
+            if res.text is not None:
+                typer.echo(res.text, nl=False)
+            else:
+                typer.echo(f"wrote {', '.join(str(p) for p in res.paths)}", err=True)
+            return
         text = {
             "python": lambda: export.to_python(form, theta),
-            "fortran": lambda: export.to_fortran(form, theta, module_name=module_name),
             "latex": lambda: export.to_latex(form, theta),
             "json": lambda: export.to_json(form, theta),
         }[chosen[0]]()

@@ -9,6 +9,7 @@ import typer
 import fireform as ff
 from fireform.exceptions import FireformError
 from fireform.forms import export as ex
+from fireform.forms.fortran import export_fortran
 from fireform.loop import JOURNAL_NAME, new_run_dir
 from fireform.report import build_report
 
@@ -70,14 +71,21 @@ def register(app: typer.Typer) -> None:
         python: bool = typer.Option(False, "--python"),
         fortran: bool = typer.Option(False, "--fortran"),
         latex: bool = typer.Option(False, "--latex"),
-        out: Path = typer.Option(None, "--out", help="file to write (default: stdout)"),
+        out: Path = typer.Option(None, "--out", help="file to write (default: stdout); with --fortran "
+                                 "a folder for the whole export, or a .f90 file for the formula alone"),
+        kind: str = typer.Option(None, "--kind", help="Fortran: host real kind, e.g. shr_kind_r8"),
+        kind_module: str = typer.Option(None, "--kind-module", help="Fortran: its module, e.g. shr_kind_mod"),
     ) -> None:
         """Export the run's final form with its fitted parameters."""
         if sum([python, fortran, latex]) != 1:
             raise FireformError("choose exactly one of --python, --fortran, --latex")
         form, fit = ff.open_run(run_dir).require_final()
-        text = (ex.to_python(form, fit.params) if python else
-                ex.to_fortran(form, fit.params) if fortran else ex.to_latex(form, fit.params))
+        if fortran:
+            res = export_fortran(form, fit.params, out, kind=kind, kind_module=kind_module)
+            typer.echo(res.text if res.text is not None else f"wrote {', '.join(str(p) for p in res.paths)}",
+                       nl=res.text is None)
+            return
+        text = ex.to_python(form, fit.params) if python else ex.to_latex(form, fit.params)
         if out is None:
             typer.echo(text, nl=False)
         else:

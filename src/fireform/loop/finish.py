@@ -103,9 +103,12 @@ def deploy(st: RunState) -> None:
     d = deployment_check(form, st.final.params, st.train, rel_tol=st.spec.deploy.rel_tol,
                          workdir=st.dir / "deploy")
     j.put_state("deploy", d)
+    first = d.get("first_fail")
     st.say("deploy", f"{'pass' if d['ok'] else 'FAIL'} Fortran vs Python max rel diff "
            f"{d.get('max_rel', float('nan')):.2e} over {d.get('n_values', 0)} values "
-           f"(tol {st.spec.deploy.rel_tol:g})")
+           f"(tol {st.spec.deploy.rel_tol:g}), full chain from raw drivers, derived in Fortran: "
+           f"{', '.join(d.get('chain', {}).get('derived', [])) or 'none'}"
+           + (f"; first parts at cell {first['cell']} {first['month']}" if first else ""))
 
 
 def decide(st: RunState) -> dict:
