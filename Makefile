@@ -7,7 +7,7 @@ FIREFORM_DATA ?= $(abspath ../shared/data)
 export FIREFORM_DATA
 JOBS ?= 2
 
-.PHONY: demo test test-slow test-llm bench system-deps venv clean
+.PHONY: demo test test-slow test-llm lint bench system-deps venv clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,9 +18,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# The test extras without the local-model runtime (llama-cpp-python compiles for minutes):
+# `make test` stays fast on a fresh machine; `make test-llm` adds the runtime.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,conformance,llm,llm-local]'
+	$(BIN)/pip install -q -e '.[test,conformance,llm]'
 	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-llm: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/pip install -q -e '.[test,conformance,llm,llm-local]'
+	touch $@
 
 venv: $(VENV)/.installed
 
@@ -41,11 +47,17 @@ demo: $(VENV)/.installed system-deps
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" tests
 
+# The layer contract (import-linter), ruff and mypy on src/.
+lint: $(VENV)/.installed-test
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src
+	$(BIN)/mypy
+
 test-slow: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest -n $(JOBS) -m "slow" tests
 
 # The slow LLM-path tests (local Gemma 270M, OpenAI-compatible server on loopback); CI runs them.
-test-llm: $(VENV)/.installed-test
+test-llm: $(VENV)/.installed-llm
 	$(BIN)/python -m pytest -m "slow" tests/agent
 
 bench: $(VENV)/.installed-test
