@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import typer
 
-from fireform.exceptions import ScoringError, UnknownNameError
+from fireform.exceptions import UnknownNameError
+from fireform.scoring.files import REGRID_METHODS, score_files
 
-__all__ = ["register", "score_files"]
+__all__ = ["register", "score_files"]  # score_files re-exported: it lives in scoring/files.py
 
 
 def _print(df: pd.DataFrame, title: str) -> None:
@@ -21,84 +20,22 @@ def _print(df: pd.DataFrame, title: str) -> None:
         typer.echo(df.to_string())
 
 
-def _load(path: str, var: str):
-    from fireform.drivers.load import open_file, month_index
-
-    ds = open_file(path)
-    if var not in ds.data_vars:
-        raise ScoringError(f"file {path!r} has no variable {var!r}; it holds: {', '.join(map(str, ds.data_vars))}")
-    da = ds[var]
-    lat = next((c for c in da.dims if str(c).lower().startswith("lat")), None)
-    lon = next((c for c in da.dims if str(c).lower().startswith("lon")), None)
-    if lat is None or lon is None or "time" not in da.dims:
-        raise ScoringError(f"{path!r} {var!r}: expected dims (time, lat, lon), got {da.dims}")
-    time = month_index(ds, label=path)
-    return da.transpose("time", lat, lon), time, np.asarray(ds[lat].values, float), np.asarray(ds[lon].values, float)
-
-
-def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: str = "ilamb",
-                period: str | None = None, mass_weighting: bool = True):
-    """Score a model file against a reference file on the same grid; returns a ScoreCard.
-
-    Units: both converted to burned fraction (``drivers.units``). Time: cut to the months both
-    cover (ILAMB's ``MakeComparable`` with ``clip_ref``), then to ``period``. Grids must match
-    (ILAMB 2.x would regrid by nearest neighbour; fireform asks for a common grid instead).
-    """
-    from fireform.drivers.dataset import spherical_cell_area
-    from fireform.drivers.regions import global_region, ilamb_regions
-    from fireform.drivers.units import convert
-    from fireform.scoring.prepared import Benchmark
-
-    ro, to, lat, lon = _load(obs, obs_var)
-    rm, tm, lat2, lon2 = _load(model, model_var)
-    if lat.shape != lat2.shape or lon.shape != lon2.shape or not (
-            np.allclose(lat, lat2) and np.allclose(lon, lon2)):
-        raise ScoringError(
-            f"grids differ: reference {obs!r} is {lat.size}x{lon.size} "
-            f"(lat {lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}), model {model!r} is "
-            f"{lat2.size}x{lon2.size} (lat {lat2.min():g}..{lat2.max():g}, lon {lon2.min():g}..{lon2.max():g})")
-    common = to.intersection(tm)
-    if period:
-        a, _, b = period.partition("-")
-        common = common[(common.year >= int(a)) & (common.year <= int(b or a))]
-    if common.size == 0:
-        raise ScoringError(f"no common months: reference {to[0]:%Y-%m}..{to[-1]:%Y-%m}, "
-                           f"model {tm[0]:%Y-%m}..{tm[-1]:%Y-%m}, period {period or 'all'}")
-    io, im = to.get_indexer(common), tm.get_indexer(common)
-    r = convert(np.asarray(ro.values[io], float), ro.attrs.get("units"), "burned_fraction", file=obs, var=obs_var)
-    c = convert(np.asarray(rm.values[im], float), rm.attrs.get("units"), "burned_fraction", file=model, var=model_var)
-    nt = common.size
-    R, C = r.reshape(nt, -1).T, c.reshape(nt, -1).T
-    keep = ~np.isnan(R).all(axis=1)
-    if regions == "ilamb":
-        rs = ilamb_regions(lat, lon)
-    elif regions == "global":
-        rs = global_region(lat, lon)
-    elif regions == "gfed":
-        from fireform.drivers.bundles import load_gfed_regions
-        rs = load_gfed_regions(lat, lon)
-    else:
-        raise UnknownNameError(f"unknown region set {regions!r}; valid: ilamb, gfed, global")
-    masks = {k: m.ravel()[keep] for k, m in rs.masks.items()}
-    area = spherical_cell_area(lat, lon).ravel()[keep]
-    bench = Benchmark.prepare(R[keep], area=area, time=common, regions=masks,
-                              mass_weighting=mass_weighting, n_grid=lat.size * lon.size)
-    label = f"{common[0]:%Y}-{common[-1]:%Y}"
-    return bench.card(C[keep], model=Path(model).stem, period=label)
-
-
 def register(app: typer.Typer) -> None:
     @app.command("score")
     def score_cmd(
         obs: str = typer.Option(..., "--obs", help="reference netCDF"),
         obs_var: str = typer.Option(..., "--obs-var"),
-        model: str = typer.Option(..., "--model", help="model netCDF (same grid)"),
+        model: str = typer.Option(..., "--model", help="model netCDF (any regular lat/lon grid)"),
         model_var: str = typer.Option(..., "--model-var"),
         regions: str = typer.Option("ilamb", "--regions", help="ilamb | gfed | global"),
         period: str = typer.Option(None, "--period", help="YYYY-YYYY"),
         convention: list[str] = typer.Option(None, "--convention", help="repeatable; default all"),
         out: str = typer.Option(None, "--out", help="card.csv or card.json"),
         no_mass_weighting: bool = typer.Option(False, "--no-mass-weighting"),
+        regrid: str = typer.Option(
+            "nearest", "--regrid",
+            help="grids differ: nearest (ILAMB 2.x: composed grid, nearest neighbour) | conservative "
+                 "(model remapped onto the reference grid, burned area conserved)"),
     ):
         """Score a model against a reference, ILAMB 2.x style, every convention side by side."""
         from fireform.scoring.overall import CONVENTIONS
@@ -107,16 +44,19 @@ def register(app: typer.Typer) -> None:
         for c in convs:
             if c not in CONVENTIONS:
                 raise UnknownNameError(f"unknown convention {c!r}; valid: {', '.join(CONVENTIONS)}")
-        card = score_files(obs, obs_var, model, model_var, regions=regions, period=period,
-                           mass_weighting=not no_mass_weighting)
-        f = card.frame
-        regs = list(dict.fromkeys(f.region))
-        rows = []
-        for reg in regs:
-            v = card.vectors(region=reg).iloc[0]
-            rows.append({"region": reg, **{k: v[k] for k in ("bias", "rmse", "seasonal", "spatial", "iav")},
-                         **{f"overall_{c}": v[f"overall_{c}"] for c in convs}})
-        _print(pd.DataFrame(rows).set_index("region"), f"{model} vs {obs}")
+        if regrid not in REGRID_METHODS:
+            raise UnknownNameError(f"unknown regrid method {regrid!r}; valid: {', '.join(REGRID_METHODS)}")
+        res = score_files(obs, obs_var, model, model_var, regions=regions, period=period,
+                          mass_weighting=not no_mass_weighting, regrid=regrid)
+        typer.echo(res.regridding.line())
+        card = res.card
+        regs = list(dict.fromkeys(card.frame.region))
+        cols = ["bias", "rmse", "seasonal", "spatial", "iav"] + [f"overall_{c}" for c in convs]
+        rows = [card.vectors(region=reg).reindex(columns=cols).iloc[0].rename(reg) for reg in regs]
+        _print(pd.DataFrame(rows).rename_axis("region"), f"{model} vs {obs}")
+        empty = card.frame[(card.frame.reason != "") & (card.frame.component == "bias")]
+        for _, row in empty.iterrows():
+            typer.echo(f"NaN in {row.region}: {row.reason}")
         if out:
             if out.endswith(".json"):
                 card.to_json(out)

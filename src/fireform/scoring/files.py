@@ -1,0 +1,182 @@
+"""Score a model file against a reference file (the library behind ``fireform score``).
+
+Steps: read each variable with its grid (``regrid.read_grid``: latitude south-to-north, longitude
+-180..180, bounds from ``lat_bnds``/``lon_bnds`` when the file has them, else mid-points); cut both
+to the months they share (and ``period``); convert both to burned fraction; put both on one grid;
+score with ``Benchmark`` (every component, region and convention).
+
+Grids (``regrid=``):
+- ``"nearest"`` (default, ILAMB 2.x): both onto the grid composed of both grids' cell boundaries,
+  nearest neighbour, scored there with its cell areas (``regrid.py``). Same grids: the composed
+  grid is that grid and nothing moves.
+- ``"conservative"``: the model remapped onto the reference's grid by first-order conservative
+  remapping (``conservative.py``; burned area conserved); the reference is left as measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from fireform.drivers.load import grid_coords, month_index, open_file
+from fireform.drivers.units import convert
+from fireform.exceptions import ScoringError, UnknownNameError
+from fireform.scoring.card import ScoreCard
+from fireform.scoring.conservative import remap_conservative
+from fireform.scoring.prepared import Benchmark
+from fireform.scoring.regrid import Grid, compose, nearest, read_grid, take
+
+__all__ = ["score_files", "FileScore", "Regridding", "Field", "read_field", "REGRID_METHODS", "REGION_SETS"]
+
+REGRID_METHODS = ("nearest", "conservative")
+REGION_SETS = ("ilamb", "gfed", "global")
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """One variable of one file: (months, lat, lon) in its grid's order (south-to-north,
+    -180..180), its month starts, grid and units."""
+
+    path: str
+    var: str
+    data: np.ndarray
+    time: pd.DatetimeIndex
+    grid: Grid
+    units: str | None
+
+
+def _bounds(ds: xr.Dataset, coord: str, label: str):
+    """The bounds variable of ``coord``: its CF ``bounds`` attribute, else ``<coord>_bnds`` or
+    ``<coord>_bounds``; None when the file has none."""
+    names = [ds[coord].attrs.get("bounds"), f"{coord}_bnds", f"{coord}_bounds"]
+    name = next((n for n in names if n and n in ds.variables), None)
+    if name is None:
+        return None
+    b = ds[name]
+    if b.ndim != 2 or coord not in b.dims:
+        raise ScoringError(f"{label}: bounds {name!r} of {coord!r} have dims {b.dims}; expected ({coord}, 2)")
+    return np.asarray(b.transpose(coord, ...).values, dtype=float)
+
+
+def read_field(path: str, var: str) -> Field:
+    """Read ``var`` of ``path`` with its grid normalised as ILAMB 2.x reads it."""
+    ds = open_file(path)
+    if var not in ds.data_vars:
+        raise ScoringError(f"file {path!r} has no variable {var!r}; it holds: {', '.join(map(str, ds.data_vars))}")
+    da = ds[var]
+    lat, lon = grid_coords(da)
+    if lat is None or lon is None or "time" not in da.dims or da.ndim != 3:
+        raise ScoringError(f"{path!r} {var!r}: expected dims (time, lat, lon), got {da.dims}")
+    label = f"{path!r} {var!r}"
+    g = read_grid(ds[lat].values, ds[lon].values, _bounds(ds, lat, label), _bounds(ds, lon, label), label=label)
+    data = g.put(np.asarray(da.transpose("time", lat, lon).values, dtype=float))
+    return Field(path, var, data, month_index(ds, label=path), g.grid, da.attrs.get("units"))
+
+
+@dataclass(frozen=True, eq=False)
+class Regridding:
+    """What was done to put model and reference on one grid."""
+
+    method: str  # "same grid" | "nearest" | "conservative"
+    reference: Grid
+    model: Grid
+    target: Grid
+
+    def line(self) -> str:
+        """One greppable line naming the method and the grids."""
+        how = {
+            "same grid": "same grid, no regridding",
+            "nearest": "nearest neighbour onto the grid composed of both grids' cell boundaries (ILAMB 2.x)",
+            "conservative": "first-order conservative remapping of the model onto the reference grid",
+        }[self.method]
+        return (f"regrid: {how}; reference {self.reference.describe()}; model {self.model.describe()}; "
+                f"scored on {self.target.describe()}")
+
+
+@dataclass(frozen=True, eq=False)
+class FileScore:
+    """A file scoring: the ``ScoreCard`` and how the grids were matched."""
+
+    card: ScoreCard
+    regridding: Regridding
+
+
+def _region_masks(regions: str, grid: Grid) -> dict[str, np.ndarray]:
+    from fireform.drivers.regions import global_region, ilamb_regions
+
+    if regions == "ilamb":
+        rs = ilamb_regions(grid.lat, grid.lon)
+    elif regions == "global":
+        rs = global_region(grid.lat, grid.lon)
+    elif regions == "gfed":
+        from fireform.drivers.bundles import load_gfed_regions  # reads the data bundle
+
+        rs = load_gfed_regions(grid.lat, grid.lon)
+    else:
+        raise UnknownNameError(f"unknown region set {regions!r}; valid: {', '.join(REGION_SETS)}")
+    return rs.masks
+
+
+def _common_months(ref: Field, mod: Field, period: str | None) -> pd.DatetimeIndex:
+    common = ref.time.intersection(mod.time)
+    if period:
+        a, _, b = period.partition("-")
+        try:
+            y0, y1 = int(a), int(b or a)
+        except ValueError:
+            raise ScoringError(f"period {period!r} is not YYYY or YYYY-YYYY") from None
+        common = common[(common.year >= y0) & (common.year <= y1)]
+    if common.size == 0:
+        raise ScoringError(f"no common months: reference {ref.path!r} {ref.time[0]:%Y-%m}..{ref.time[-1]:%Y-%m}, "
+                           f"model {mod.path!r} {mod.time[0]:%Y-%m}..{mod.time[-1]:%Y-%m}, period {period or 'all'}")
+    return common
+
+
+def _on_one_grid(r: np.ndarray, c: np.ndarray, ref: Grid, mod: Grid, method: str):
+    if method not in REGRID_METHODS:
+        raise UnknownNameError(f"unknown regrid method {method!r}; valid: {', '.join(REGRID_METHODS)}")
+    if ref.same_as(mod):
+        return r, c, Regridding("same grid", ref, mod, ref if method == "conservative" else compose(ref, mod))
+    if method == "conservative":
+        return r, remap_conservative(c, mod, ref).values, Regridding("conservative", ref, mod, ref)
+    target = compose(ref, mod)
+    return (take(r, *nearest(ref, target)), take(c, *nearest(mod, target)),
+            Regridding("nearest", ref, mod, target))
+
+
+def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: str = "ilamb",
+                period: str | None = None, mass_weighting: bool = True,
+                regrid: str = "nearest") -> FileScore:
+    """Score ``model_var`` of ``model`` against ``obs_var`` of ``obs`` (module docstring).
+
+    Units: both converted to burned fraction (``drivers.units``). Time: cut to the months both
+    cover (ILAMB's ``MakeComparable`` with ``clip_ref``), then to ``period`` ("YYYY" or
+    "YYYY-YYYY"). A region holding no cell of the scoring grid scores NaN with that reason.
+    """
+    if regions not in REGION_SETS:
+        raise UnknownNameError(f"unknown region set {regions!r}; valid: {', '.join(REGION_SETS)}")
+    ref, mod = read_field(obs, obs_var), read_field(model, model_var)
+    common = _common_months(ref, mod, period)
+    r = convert(ref.data[ref.time.get_indexer(common)], ref.units, "burned_fraction", file=obs, var=obs_var)
+    c = convert(mod.data[mod.time.get_indexer(common)], mod.units, "burned_fraction", file=model, var=model_var)
+    r, c, how = _on_one_grid(np.asarray(r, float), np.asarray(c, float), ref.grid, mod.grid, regrid)
+    grid, nt = how.target, common.size
+    R, C = r.reshape(nt, -1).T, c.reshape(nt, -1).T
+    keep = ~np.isnan(R).all(axis=1)
+    full = {k: np.asarray(m, bool).ravel() for k, m in _region_masks(regions, grid).items()}
+    bench = Benchmark.prepare(np.ascontiguousarray(R[keep]), area=grid.area().ravel()[keep], time=common,
+                              regions={k: m[keep] for k, m in full.items()},
+                              mass_weighting=mass_weighting, n_grid=grid.size)
+    card = bench.card(np.ascontiguousarray(C[keep]), model=Path(model).stem,
+                      period=f"{common[0]:%Y}-{common[-1]:%Y}")
+    empty = [k for k, m in full.items() if not m.any()]
+    if empty:
+        f = card.frame.copy()
+        sel = f.region.isin(empty) & (f.convention == "component")
+        f.loc[sel, "reason"] = f"no cell of the scoring grid {grid.shape[0]}x{grid.shape[1]} lies in this region"
+        card = ScoreCard(f)
+    return FileScore(card, how)
