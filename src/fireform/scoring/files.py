@@ -28,7 +28,7 @@ from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring.card import ScoreCard
 from fireform.scoring.conservative import remap_conservative
 from fireform.scoring.prepared import Benchmark
-from fireform.scoring.regrid import Grid, compose, nearest, read_grid, take
+from fireform.scoring.regrid import Grid, compose, nearest, read_grid, rebuilt, take
 
 __all__ = ["score_files", "FileScore", "Regridding", "Field", "read_field", "REGRID_METHODS", "REGION_SETS"]
 
@@ -168,9 +168,11 @@ def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: 
     R, C = r.reshape(nt, -1).T, c.reshape(nt, -1).T
     keep = ~np.isnan(R).all(axis=1)
     full = {k: np.asarray(m, bool).ravel() for k, m in _region_masks(regions, grid).items()}
+    # 2.x weighs Bias and Seasonal by areas of bounds rebuilt from the centres (regrid.rebuilt)
+    area_diff = rebuilt(grid).area().ravel()[keep] if how.method != "conservative" else None
     bench = Benchmark.prepare(np.ascontiguousarray(R[keep]), area=grid.area().ravel()[keep], time=common,
                               regions={k: m[keep] for k, m in full.items()},
-                              mass_weighting=mass_weighting, n_grid=grid.size)
+                              mass_weighting=mass_weighting, n_grid=grid.size, area_diff=area_diff)
     card = bench.card(np.ascontiguousarray(C[keep]), model=Path(model).stem,
                       period=f"{common[0]:%Y}-{common[-1]:%Y}")
     empty = [k for k, m in full.items() if not m.any()]

@@ -16,6 +16,10 @@ operations (so the composed grid, and which source cell each composed cell takes
    separately, in longitude (first on ties; no wrap at the dateline, no masking outside the
    source's extent: edge cells are repeated outwards).
 4. Cell areas of the composed grid: R^2 (sin lat1 - sin lat0) (lon1 - lon0) from its bounds.
+   But the interpolated variables keep only the centres, so 2.x's maps made by
+   ``spatialDifference`` (the Bias and the phase-shift maps, hence the Bias and Seasonal scores)
+   carry areas from bounds rebuilt at mid-points between centres (``rebuilt``): the same on a
+   uniform grid, different where composed cells have unequal widths.
 
 Where fireform departs (files ILAMB would reject or misread): bounds rows are sorted (lo, hi),
 and a longitude axis that is not strictly increasing after step 1 raises ``ScoringError``.
@@ -30,7 +34,8 @@ import numpy as np
 from fireform.drivers.dataset import EARTH_RADIUS_M
 from fireform.exceptions import ScoringError
 
-__all__ = ["Grid", "ReadGrid", "read_grid", "compose", "nearest", "take", "bounds_from_centres"]
+__all__ = ["Grid", "ReadGrid", "read_grid", "compose", "nearest", "take", "rebuilt",
+           "bounds_from_centres"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +182,13 @@ def compose(a: Grid, b: Grid) -> Grid:
     lat, lb = _compose_axis(a.lat_bnds, b.lat_bnds, 90.0)
     lon, ob = _compose_axis(a.lon_bnds, b.lon_bnds, 180.0)
     return Grid(lat, lon, lb, ob)
+
+
+def rebuilt(grid: Grid) -> Grid:
+    """The grid with bounds rebuilt from its centres, clipped (what a 2.x ``Variable`` built
+    from centres only carries; module docstring, step 4)."""
+    return Grid(grid.lat, grid.lon, bounds_from_centres(grid.lat).clip(-90, 90),
+                bounds_from_centres(grid.lon).clip(-180, 180))
 
 
 def nearest(src: Grid, dst: Grid) -> tuple[np.ndarray, np.ndarray]:
