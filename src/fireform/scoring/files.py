@@ -72,6 +72,10 @@ def read_field(path: str, var: str) -> Field:
     if lat is None or lon is None or "time" not in da.dims or da.ndim != 3:
         raise ScoringError(f"{path!r} {var!r}: expected dims (time, lat, lon), got {da.dims}")
     label = f"{path!r} {var!r}"
+    for d in (lat, lon):
+        if d not in ds.variables or ds[d].ndim != 1:
+            raise ScoringError(f"{label}: dimension {d!r} has no 1-D coordinate (2-D lat/lon: "
+                               "curvilinear grids are not supported; regrid to lat/lon first)")
     g = read_grid(ds[lat].values, ds[lon].values, _bounds(ds, lat, label), _bounds(ds, lon, label), label=label)
     data = g.put(np.asarray(da.transpose("time", lat, lon).values, dtype=float))
     return Field(path, var, data, month_index(ds, label=path), g.grid, da.attrs.get("units"))
