@@ -70,8 +70,8 @@ def remap_conservative(data: np.ndarray, src: Grid, dst: Grid) -> Remapped:
         x = x[None]
     wy = lat_overlap(src.lat_bnds, dst.lat_bnds)
     wx = lon_overlap(src.lon_bnds, dst.lon_bnds)
-    dst_area = np.outer(np.sin(np.deg2rad(dst.lat_bnds[:, 1])) - np.sin(np.deg2rad(dst.lat_bnds[:, 0])),
-                        np.deg2rad(dst.lon_bnds[:, 1] - dst.lon_bnds[:, 0]))
+    dsin = np.sin(np.deg2rad(dst.lat_bnds[:, 1])) - np.sin(np.deg2rad(dst.lat_bnds[:, 0]))
+    dst_area = np.outer(dsin, np.deg2rad(dst.lon_bnds[:, 1] - dst.lon_bnds[:, 0]))  # units of R^2
     out = np.empty((x.shape[0],) + dst.shape)
     for a in range(0, x.shape[0], _MONTHS_PER_BLOCK):
         blk = x[a:a + _MONTHS_PER_BLOCK]

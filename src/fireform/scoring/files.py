@@ -30,7 +30,8 @@ from fireform.scoring.conservative import remap_conservative
 from fireform.scoring.prepared import Benchmark
 from fireform.scoring.regrid import Grid, compose, nearest, read_grid, rebuilt, take
 
-__all__ = ["score_files", "FileScore", "Regridding", "Field", "read_field", "REGRID_METHODS", "REGION_SETS"]
+__all__ = ["score_files", "FileScore", "Regridding", "Field", "read_field", "REGRID_METHODS",
+           "REGION_SETS"]
 
 REGRID_METHODS = ("nearest", "conservative")
 REGION_SETS = ("ilamb", "gfed", "global")
@@ -58,7 +59,8 @@ def _bounds(ds: xr.Dataset, coord: str, label: str):
         return None
     b = ds[name]
     if b.ndim != 2 or coord not in b.dims:
-        raise ScoringError(f"{label}: bounds {name!r} of {coord!r} have dims {b.dims}; expected ({coord}, 2)")
+        raise ScoringError(f"{label}: bounds {name!r} of {coord!r} have dims {b.dims}; "
+                           f"expected ({coord}, 2)")
     return np.asarray(b.transpose(coord, ...).values, dtype=float)
 
 
@@ -66,7 +68,8 @@ def read_field(path: str, var: str) -> Field:
     """Read ``var`` of ``path`` with its grid normalised as ILAMB 2.x reads it."""
     ds = open_file(path)
     if var not in ds.data_vars:
-        raise ScoringError(f"file {path!r} has no variable {var!r}; it holds: {', '.join(map(str, ds.data_vars))}")
+        raise ScoringError(f"file {path!r} has no variable {var!r}; it holds: "
+                           f"{', '.join(map(str, ds.data_vars))}")
     da = ds[var]
     lat, lon = grid_coords(da)
     if lat is None or lon is None or "time" not in da.dims or da.ndim != 3:
@@ -76,7 +79,8 @@ def read_field(path: str, var: str) -> Field:
         if d not in ds.variables or ds[d].ndim != 1:
             raise ScoringError(f"{label}: dimension {d!r} has no 1-D coordinate (2-D lat/lon: "
                                "curvilinear grids are not supported; regrid to lat/lon first)")
-    g = read_grid(ds[lat].values, ds[lon].values, _bounds(ds, lat, label), _bounds(ds, lon, label), label=label)
+    g = read_grid(ds[lat].values, ds[lon].values, _bounds(ds, lat, label), _bounds(ds, lon, label),
+                  label=label)
     data = g.put(np.asarray(da.transpose("time", lat, lon).values, dtype=float))
     return Field(path, var, data, month_index(ds, label=path), g.grid, da.attrs.get("units"))
 
@@ -94,11 +98,13 @@ class Regridding:
         """One greppable line naming the method and the grids."""
         how = {
             "same grid": "same grid, no regridding",
-            "nearest": "nearest neighbour onto the grid composed of both grids' cell boundaries (ILAMB 2.x)",
-            "conservative": "first-order conservative remapping of the model onto the reference grid",
+            "nearest": "nearest neighbour onto the grid composed of both grids' cell boundaries "
+                       "(ILAMB 2.x)",
+            "conservative": "first-order conservative remapping of the model onto the reference "
+                            "grid",
         }[self.method]
-        return (f"regrid: {how}; reference {self.reference.describe()}; model {self.model.describe()}; "
-                f"scored on {self.target.describe()}")
+        return (f"regrid: {how}; reference {self.reference.describe()}; "
+                f"model {self.model.describe()}; scored on {self.target.describe()}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,16 +141,20 @@ def _common_months(ref: Field, mod: Field, period: str | None) -> pd.DatetimeInd
             raise ScoringError(f"period {period!r} is not YYYY or YYYY-YYYY") from None
         common = common[(common.year >= y0) & (common.year <= y1)]
     if common.size == 0:
-        raise ScoringError(f"no common months: reference {ref.path!r} {ref.time[0]:%Y-%m}..{ref.time[-1]:%Y-%m}, "
-                           f"model {mod.path!r} {mod.time[0]:%Y-%m}..{mod.time[-1]:%Y-%m}, period {period or 'all'}")
+        raise ScoringError(
+            f"no common months: reference {ref.path!r} {ref.time[0]:%Y-%m}..{ref.time[-1]:%Y-%m}, "
+            f"model {mod.path!r} {mod.time[0]:%Y-%m}..{mod.time[-1]:%Y-%m}, "
+            f"period {period or 'all'}")
     return common
 
 
 def _on_one_grid(r: np.ndarray, c: np.ndarray, ref: Grid, mod: Grid, method: str):
     if method not in REGRID_METHODS:
-        raise UnknownNameError(f"unknown regrid method {method!r}; valid: {', '.join(REGRID_METHODS)}")
+        raise UnknownNameError(f"unknown regrid method {method!r}; "
+                               f"valid: {', '.join(REGRID_METHODS)}")
     if ref.same_as(mod):
-        return r, c, Regridding("same grid", ref, mod, ref if method == "conservative" else compose(ref, mod))
+        target = ref if method == "conservative" else compose(ref, mod)  # the same cells
+        return r, c, Regridding("same grid", ref, mod, target)
     if method == "conservative":
         return r, remap_conservative(c, mod, ref).values, Regridding("conservative", ref, mod, ref)
     target = compose(ref, mod)
@@ -165,8 +175,10 @@ def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: 
         raise UnknownNameError(f"unknown region set {regions!r}; valid: {', '.join(REGION_SETS)}")
     ref, mod = read_field(obs, obs_var), read_field(model, model_var)
     common = _common_months(ref, mod, period)
-    r = convert(ref.data[ref.time.get_indexer(common)], ref.units, "burned_fraction", file=obs, var=obs_var)
-    c = convert(mod.data[mod.time.get_indexer(common)], mod.units, "burned_fraction", file=model, var=model_var)
+    r = convert(ref.data[ref.time.get_indexer(common)], ref.units, "burned_fraction",
+                file=obs, var=obs_var)
+    c = convert(mod.data[mod.time.get_indexer(common)], mod.units, "burned_fraction",
+                file=model, var=model_var)
     r, c, how = _on_one_grid(np.asarray(r, float), np.asarray(c, float), ref.grid, mod.grid, regrid)
     grid, nt = how.target, common.size
     R, C = r.reshape(nt, -1).T, c.reshape(nt, -1).T
@@ -174,15 +186,17 @@ def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: 
     full = {k: np.asarray(m, bool).ravel() for k, m in _region_masks(regions, grid).items()}
     # 2.x weighs Bias and Seasonal by areas of bounds rebuilt from the centres (regrid.rebuilt)
     area_diff = rebuilt(grid).area().ravel()[keep] if how.method != "conservative" else None
-    bench = Benchmark.prepare(np.ascontiguousarray(R[keep]), area=grid.area().ravel()[keep], time=common,
-                              regions={k: m[keep] for k, m in full.items()},
-                              mass_weighting=mass_weighting, n_grid=grid.size, area_diff=area_diff)
+    bench = Benchmark.prepare(np.ascontiguousarray(R[keep]), area=grid.area().ravel()[keep],
+                              time=common, regions={k: m[keep] for k, m in full.items()},
+                              mass_weighting=mass_weighting, n_grid=grid.size,
+                              area_diff=area_diff)
     card = bench.card(np.ascontiguousarray(C[keep]), model=Path(model).stem,
                       period=f"{common[0]:%Y}-{common[-1]:%Y}")
     empty = [k for k, m in full.items() if not m.any()]
     if empty:
         f = card.frame.copy()
         sel = f.region.isin(empty) & (f.convention == "component")
-        f.loc[sel, "reason"] = f"no cell of the scoring grid {grid.shape[0]}x{grid.shape[1]} lies in this region"
+        f.loc[sel, "reason"] = (f"no cell of the scoring grid {grid.shape[0]}x{grid.shape[1]} "
+                                "lies in this region")
         card = ScoreCard(f)
     return FileScore(card, how)

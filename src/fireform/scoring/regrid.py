@@ -57,7 +57,8 @@ class Grid:
 
     def area(self) -> np.ndarray:
         """Cell areas (m2), ILAMB's ``CellAreas`` from bounds: R^2 dsin(lat) dlon (radians)."""
-        dsin = np.sin(self.lat_bnds[:, 1] * np.pi / 180.0) - np.sin(self.lat_bnds[:, 0] * np.pi / 180.0)
+        dsin = (np.sin(self.lat_bnds[:, 1] * np.pi / 180.0)
+                - np.sin(self.lat_bnds[:, 0] * np.pi / 180.0))
         dlon = (self.lon_bnds[:, 1] - self.lon_bnds[:, 0]) * np.pi / 180.0
         return EARTH_RADIUS_M**2 * np.outer(dsin, dlon)
 
@@ -74,7 +75,8 @@ class Grid:
             lo, hi = float(w.min()), float(w.max())
             return f"{lo:.4g}" if hi - lo <= 1e-6 * max(hi, 1e-12) else f"{lo:.4g}..{hi:.4g}"
 
-        return (f"{self.lat.size}x{self.lon.size} ({width(self.lat_bnds)} x {width(self.lon_bnds)} deg, "
+        return (f"{self.lat.size}x{self.lon.size} "
+                f"({width(self.lat_bnds)} x {width(self.lon_bnds)} deg, "
                 f"lat {self.lat_bnds.min():g}..{self.lat_bnds.max():g}, "
                 f"lon {self.lon_bnds.min():g}..{self.lon_bnds.max():g})")
 
@@ -113,17 +115,19 @@ class ReadGrid:
 def _axis(values, bnds, name: str, label: str) -> tuple[np.ndarray, np.ndarray | None]:
     x = np.asarray(values, dtype=float)
     if x.ndim != 1:
-        raise ScoringError(f"{label}: {name} must be 1-D (a regular lat/lon grid), got shape {x.shape}; "
-                           "curvilinear grids are not supported")
+        raise ScoringError(f"{label}: {name} must be 1-D (a regular lat/lon grid), got shape "
+                           f"{x.shape}; curvilinear grids are not supported")
     if x.size < 2:
-        raise ScoringError(f"{label}: {name} has {x.size} value(s); a grid needs at least 2 along each axis")
+        raise ScoringError(f"{label}: {name} has {x.size} value(s); a grid needs at least 2 "
+                           "along each axis")
     if not np.isfinite(x).all():
         raise ScoringError(f"{label}: {name} has non-finite values: {x[~np.isfinite(x)][:3]}")
     b = None
     if bnds is not None:
         b = np.asarray(bnds, dtype=float)
         if b.shape != (x.size, 2) or not np.isfinite(b).all():
-            raise ScoringError(f"{label}: {name} bounds must be finite with shape ({x.size}, 2), got {b.shape}")
+            raise ScoringError(f"{label}: {name} bounds must be finite with shape ({x.size}, 2), "
+                               f"got {b.shape}")
     return x, b
 
 
@@ -166,7 +170,8 @@ def read_grid(lat, lon, lat_bnds=None, lon_bnds=None, *, label: str = "<grid>") 
     outside = (lon < ob[:, 0]) | (lon > ob[:, 1])
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
-        raise ScoringError(f"{label}: longitude {lon[i]:g} lies outside its bounds {ob[i].tolist()}")
+        raise ScoringError(f"{label}: longitude {lon[i]:g} lies outside its bounds "
+                           f"{ob[i].tolist()}")
     return ReadGrid(Grid(lat, lon, lb, ob), lat_order, lon_order)
 
 
