@@ -28,7 +28,7 @@ from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring.card import ScoreCard
 from fireform.scoring.conservative import remap_conservative
 from fireform.scoring.prepared import Benchmark
-from fireform.scoring.regrid import Grid, compose, nearest, read_grid, rebuilt, take
+from fireform.scoring.regrid import Grid, compose, nearest, read_grid, rebuilt
 
 __all__ = ["score_files", "FileScore", "Regridding", "Field", "read_field", "REGRID_METHODS",
            "REGION_SETS"]
@@ -148,18 +148,30 @@ def _common_months(ref: Field, mod: Field, period: str | None) -> pd.DatetimeInd
     return common
 
 
-def _on_one_grid(r: np.ndarray, c: np.ndarray, ref: Grid, mod: Grid, method: str):
+def _plan(ref: Grid, mod: Grid, method: str) -> Regridding:
     if method not in REGRID_METHODS:
         raise UnknownNameError(f"unknown regrid method {method!r}; "
                                f"valid: {', '.join(REGRID_METHODS)}")
     if ref.same_as(mod):
         target = ref if method == "conservative" else compose(ref, mod)  # the same cells
-        return r, c, Regridding("same grid", ref, mod, target)
+        return Regridding("same grid", ref, mod, target)
     if method == "conservative":
-        return r, remap_conservative(c, mod, ref).values, Regridding("conservative", ref, mod, ref)
-    target = compose(ref, mod)
-    return (take(r, *nearest(ref, target)), take(c, *nearest(mod, target)),
-            Regridding("nearest", ref, mod, target))
+        return Regridding("conservative", ref, mod, ref)
+    return Regridding("nearest", ref, mod, compose(ref, mod))
+
+
+def _index(src: Grid, dst: Grid, how: Regridding) -> np.ndarray:
+    """The flat source cell of each ``dst`` cell. Only index arrays are built at the scoring
+    grid's size (a 0.5 degree composed grid over 16 years would hold 400 MB per variable)."""
+    if how.method == "nearest":
+        rows, cols = nearest(src, dst)
+        return (rows[:, None] * src.lon.size + cols[None, :]).ravel()
+    return np.arange(dst.size)
+
+
+def _months(f: Field, common: pd.DatetimeIndex) -> np.ndarray:
+    i = f.time.get_indexer(common)
+    return f.data if np.array_equal(i, np.arange(f.time.size)) else f.data[i]
 
 
 def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: str = "ilamb",
@@ -175,22 +187,24 @@ def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: 
         raise UnknownNameError(f"unknown region set {regions!r}; valid: {', '.join(REGION_SETS)}")
     ref, mod = read_field(obs, obs_var), read_field(model, model_var)
     common = _common_months(ref, mod, period)
-    r = convert(ref.data[ref.time.get_indexer(common)], ref.units, "burned_fraction",
-                file=obs, var=obs_var)
-    c = convert(mod.data[mod.time.get_indexer(common)], mod.units, "burned_fraction",
-                file=model, var=model_var)
-    r, c, how = _on_one_grid(np.asarray(r, float), np.asarray(c, float), ref.grid, mod.grid, regrid)
+    r = convert(_months(ref, common), ref.units, "burned_fraction", file=obs, var=obs_var)
+    c = convert(_months(mod, common), mod.units, "burned_fraction", file=model, var=model_var)
+    how = _plan(ref.grid, mod.grid, regrid)
     grid, nt = how.target, common.size
-    R, C = r.reshape(nt, -1).T, c.reshape(nt, -1).T
-    keep = ~np.isnan(R).all(axis=1)
+    if how.method == "conservative":
+        c = remap_conservative(c, mod.grid, grid).values
+    r2, c2 = np.asarray(r, float).reshape(nt, -1), np.asarray(c, float).reshape(nt, -1)
+    ir, ic = _index(ref.grid, grid, how), _index(mod.grid, grid, how)
+    keep = (~np.isnan(r2).all(axis=0))[ir]  # scoring-grid cells with reference data
+    R, C = np.ascontiguousarray(r2[:, ir[keep]].T), np.ascontiguousarray(c2[:, ic[keep]].T)
     full = {k: np.asarray(m, bool).ravel() for k, m in _region_masks(regions, grid).items()}
     # 2.x weighs Bias and Seasonal by areas of bounds rebuilt from the centres (regrid.rebuilt)
     area_diff = rebuilt(grid).area().ravel()[keep] if how.method != "conservative" else None
-    bench = Benchmark.prepare(np.ascontiguousarray(R[keep]), area=grid.area().ravel()[keep],
+    bench = Benchmark.prepare(R, area=grid.area().ravel()[keep],
                               time=common, regions={k: m[keep] for k, m in full.items()},
                               mass_weighting=mass_weighting, n_grid=grid.size,
                               area_diff=area_diff)
-    card = bench.card(np.ascontiguousarray(C[keep]), model=Path(model).stem,
+    card = bench.card(C, model=Path(model).stem,
                       period=f"{common[0]:%Y}-{common[-1]:%Y}")
     empty = [k for k, m in full.items() if not m.any()]
     if empty:

@@ -108,8 +108,13 @@ class ReadGrid:
     lon_order: np.ndarray
 
     def put(self, data: np.ndarray) -> np.ndarray:
-        """(..., nlat, nlon) data in file order -> in the grid's order."""
-        return np.asarray(data)[..., self.lat_order[:, None], self.lon_order[None, :]]
+        """(..., nlat, nlon) data in file order -> in the grid's order (no copy if the same)."""
+        x = np.asarray(data)
+        if not np.array_equal(self.lat_order, np.arange(self.lat_order.size)):
+            x = x[..., self.lat_order, :]
+        if not np.array_equal(self.lon_order, np.arange(self.lon_order.size)):
+            x = x[..., self.lon_order]
+        return x
 
 
 def _axis(values, bnds, name: str, label: str) -> tuple[np.ndarray, np.ndarray | None]:
