@@ -64,6 +64,27 @@ def test_read_field_puts_data_in_grid_order(tmp_path):
     np.testing.assert_array_equal(f.data, r)
 
 
+def test_read_field_takes_bounds_from_the_file(tmp_path):
+    """Uneven cells: the file's lat_bnds/lon_bnds, not mid-points between centres (with or
+    without the coordinates' ``bounds`` attribute)."""
+    lat, lon = np.array([-5.0, 1.0, 4.0]), np.array([10.0, 12.0])
+    lb = np.array([[-10.0, 0.0], [0.0, 3.0], [3.0, 5.0]])
+    ob = np.array([[9.0, 11.0], [11.0, 15.0]])
+    write_grid_netcdf(tmp_path / "b.nc", lat, lon, TIME[:2], np.zeros((2, 3, 2)), lat_bnds=lb, lon_bnds=ob)
+    g = read_field(str(tmp_path / "b.nc"), "burntArea").grid
+    np.testing.assert_array_equal(g.lat_bnds, lb)
+    np.testing.assert_array_equal(g.lon_bnds, ob)
+    import xarray as xr
+
+    ds = xr.open_dataset(tmp_path / "b.nc").load()
+    del ds["lat"].attrs["bounds"], ds["lon"].attrs["bounds"]
+    ds.to_netcdf(tmp_path / "c.nc")
+    np.testing.assert_array_equal(read_field(str(tmp_path / "c.nc"), "burntArea").grid.lat_bnds, lb)
+    write_grid_netcdf(tmp_path / "d.nc", lat, lon, TIME[:2], np.zeros((2, 3, 2)))
+    np.testing.assert_array_equal(read_field(str(tmp_path / "d.nc"), "burntArea").grid.lat_bnds,
+                                  [[-8, -2], [-2, 2.5], [2.5, 5.5]])
+
+
 def test_same_grid_is_scored_without_regridding(tmp_path):
     fo, _ = write_pair(tmp_path, "0.5_vs_1")
     res = score_files(fo, "burntArea", fo, "burntArea", regions="global")

@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from fireform.drivers.load import grid_coords, month_index, open_file
+from fireform.drivers.regions import global_region, ilamb_regions
 from fireform.drivers.units import convert
 from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring.card import ScoreCard
@@ -116,8 +117,6 @@ class FileScore:
 
 
 def _region_masks(regions: str, grid: Grid) -> dict[str, np.ndarray]:
-    from fireform.drivers.regions import global_region, ilamb_regions
-
     if regions == "ilamb":
         rs = ilamb_regions(grid.lat, grid.lon)
     elif regions == "global":
