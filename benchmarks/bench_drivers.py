@@ -30,10 +30,10 @@ def _median_time(fn, repeats: int = REPEATS) -> tuple[float, float, object]:
 
 def main() -> int:
     try:
-        from fireform.drivers.synth import make_world, write_world
+        from fireform.twin import make_world, write_world
     except ImportError as e:
         print(f"bench_drivers: the twin-world generator is not available yet ({e}); "
-              "fireform.drivers.synth.make_world is needed - nothing measured.")
+              "fireform.twin.make_world is needed - nothing measured.")
         return 0
     from fireform.drivers.check import check_drivers, check_paths
     from fireform.drivers.derived import add_derived

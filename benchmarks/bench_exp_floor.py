@@ -23,7 +23,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from fireform.forms.kernel import _C_PRELUDE, _build_so  # noqa: E402
+from fireform.forms.kernel.c_build import build_so as _build_so
+from fireform.forms.kernel.c_prelude import C_PRELUDE as _C_PRELUDE  # noqa: E402
 
 SRC = _C_PRELUDE + r"""
 /* n_exp exponentials of distinct affine arguments per element, multiplied (a sigmoid-like load:

@@ -30,7 +30,7 @@ import numpy as np
 
 def world(res: float, cache_dir: Path):
     from fireform.drivers import add_derived
-    from fireform.drivers.synth import make_world, world_drivers
+    from fireform.twin import make_world, world_drivers
 
     p = cache_dir / f"bench_fit_world_{res:g}.pkl"
     if p.exists():
@@ -62,7 +62,7 @@ def main() -> None:
 
     from fireform.fitting import FitContext, Split, fit
     from fireform.fitting.samplers import cmaes_available
-    from fireform.fitting.truth import with_truth
+    from fireform.twin import with_truth
     from fireform.forms import Form
     from fireform.mechanisms.baselines import BASELINES
 

@@ -3,7 +3,7 @@
 Prints medians of numpy (Form.evaluate), the C kernel and the jax kernel, measured in this run,
 and the ratios against the targets (<= 30 ms, >= 5x faster than numpy).
 
-Runs on the twin world (``fireform.drivers.synth.make_world(res=1.0, years=(2001, 2016))``) when
+Runs on the twin world (``fireform.twin.make_world(res=1.0, years=(2001, 2016))``) when
 it exists, otherwise on random data of the same shape (21,500 land cells x 192 months) with
 realistic ranges. Uses the library mechanisms when at least 8 exist, otherwise 8 stand-ins.
 
@@ -93,7 +93,7 @@ def get_world(kind: str):
     if kind == "twin":
         try:
             from fireform.drivers.derived import add_derived
-            from fireform.drivers.synth import make_world, world_drivers
+            from fireform.twin import make_world, world_drivers
         except ImportError:
             kind = "random"
         else:

@@ -6,8 +6,8 @@ Target (issue 5): <= 15 minutes on 2 cores; on a sample of >= 10 subsets each fi
 fit budget (settings, trials run), wall time, fits per minute, the accuracy sample, and the ratio
 to plain sequential cold-start 1000-trial fits (their mean wall time on the sample, times 256).
 
-World: :func:`fireform.ablation.demo.demo_drivers` (the loop's demo truth, noise 0.2) at 1 degree,
-2001-2016, all 16 years as training data. Form: :data:`fireform.ablation.demo.DEMO_FORM_IDS`.
+World: :func:`fireform.twin.demo_drivers` (the loop's demo truth, noise 0.2) at 1 degree,
+2001-2016, all 16 years as training data. Form: :data:`fireform.twin.DEMO_FORM_IDS`.
 
     python benchmarks/bench_shapley.py [--workers 2] [--trials 150] [--sampler tpe]
         [--patience 40] [--players 8] [--sample 10] [--ref-trials 1000] [--executor local]
@@ -46,7 +46,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from fireform.ablation import shapley
-    from fireform.ablation.demo import DEMO_FORM_IDS, demo_drivers, demo_form
+    from fireform.twin import DEMO_FORM_IDS, demo_drivers, demo_form
     from fireform.fitting import FitContext, fit
 
     y0, y1 = (int(x) for x in a.years.split("-"))

@@ -49,7 +49,7 @@ def main() -> None:
     a = ap.parse_args()
     first, last = (int(x) for x in a.years.split("-"))
 
-    from fireform.drivers.synth import land_grid, make_world, write_world
+    from fireform.twin import land_grid, make_world, write_world
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "world.nc"

@@ -3,7 +3,7 @@
 import pytest
 
 from fireform.drivers.derived import add_derived
-from fireform.fitting.truth import with_truth
+from fireform.twin import with_truth
 from fireform.forms import Form
 from fireform.testing import tiny_drivers
 

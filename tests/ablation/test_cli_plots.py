@@ -29,4 +29,4 @@ def test_cli_writes_tables_and_pngs(world, form3, tmp_path):
     for name in ("interactions", "regions", "components", "subset_scores"):
         assert (out / f"shapley_{name}.csv").is_file()
     assert (out / "shapley_bars.png").is_file() and (out / "shapley_interactions.png").is_file()
-    assert "shapley" in res.output and len(list((out / "cache" / "fits").glob("*.pkl"))) == 4
+    assert "shapley" in res.output and len(list((out / "cache" / "fits").glob("*.json"))) == 4

@@ -6,7 +6,7 @@ full form on the holdout years. Prints the numbers (run with -s to see them)."""
 import pytest
 
 from fireform.ablation import prune, shapley
-from fireform.ablation.demo import CORRELATED_DECOY, TRUE_IDS, demo_drivers, demo_form
+from fireform.twin import CORRELATED_DECOY, TRUE_IDS, demo_drivers, demo_form
 from fireform.fitting import Split
 
 

@@ -106,7 +106,7 @@ def test_local_pool_worker_killed_same_result(world, form3, serial_result, tmp_p
     assert killed and exe.restarts >= 1
     assert same_values(r, serial_result)
     assert np.array_equal(r.values.value.to_numpy(), serial_result.values.value.to_numpy())
-    assert len(list((tmp_path / "fits").glob("*.pkl"))) == 8
+    assert len(list((tmp_path / "fits").glob("*.json"))) == 8
 
 
 def test_local_pool_whose_workers_cannot_start_fails_clearly(tmp_path):

@@ -57,7 +57,7 @@ def test_expected_key_matches_fit(serial_result, world):
 
 def test_cache_makes_a_rerun_free(world, form3, tmp_path):
     a = shapley(form3, world, trials=8, executor="serial", patience=None, cache=tmp_path)
-    assert a.fits_run == 8 and len(list((tmp_path / "fits").glob("*.pkl"))) == 8
+    assert a.fits_run == 8 and len(list((tmp_path / "fits").glob("*.json"))) == 8
     b = shapley(form3, world, trials=8, executor="serial", patience=None, cache=FitCache(tmp_path))
     assert b.fits_run == 0 and b.subsets.from_cache.all()
     assert same_values(a, b)

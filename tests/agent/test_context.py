@@ -37,6 +37,7 @@ def test_screen_ranks_moves_and_scores_them_on_training_data(world):
 
 
 def test_context_from_journal_sees_training_only(world, tmp_path):
+    from fireform.fitting import fit
     from fireform.loop.spec import parse_spec
 
     d, bench = world
@@ -44,9 +45,8 @@ def test_context_from_journal_sees_training_only(world, tmp_path):
     j.start(parse_spec({"name": "c", "split": {"train_years": [2001, 2002], "holdout_years": [2003, 2003]}}))
     form = Form.from_mechanisms(["rh_limiter", "agb_linear"])
     j.put_form(form)
-    theta = form.theta_dict(form.default_theta())
-    sc = bench.score(form.evaluate(theta, d)).to_frame()
-    rec = j.add_fit("k", role="baseline", form_hash=form.hash, seed=0, trials=1, value=0.5, theta=theta, scores=sc)
+    rec = j.add_fit(fit(form, d, trials=2, seed=0), role="baseline")
+    sc = rec.scores.to_frame()
     # a holdout score with a distinctive value, as the loop would journal at the end
     hold = sc.assign(value=0.271828)
     j.add_scores(rec.id, "holdout", hold)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from fireform.loop.journal import Journal
-from fireform.loop.run import run
+from fireform import run
 from fireform.loop.spec import parse_spec
 from llm_fixtures import tiny_spec
 

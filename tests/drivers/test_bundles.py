@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fireform.drivers import bundles
+from fireform.drivers import bundles, data_root, load_gfed_regions
 from fireform.drivers.regions import GFED_REGION_LABELS
 from fireform.exceptions import DataNotFoundError, UnknownNameError
 
@@ -10,7 +10,7 @@ from fireform.exceptions import DataNotFoundError, UnknownNameError
 def test_data_root_unset_or_missing_is_clear(monkeypatch, tmp_path):
     monkeypatch.delenv("FIREFORM_DATA", raising=False)
     with pytest.raises(DataNotFoundError, match="FIREFORM_DATA is not set"):
-        bundles.data_root()
+        data_root()
     monkeypatch.setenv("FIREFORM_DATA", str(tmp_path / "nope"))
     with pytest.raises(DataNotFoundError, match="nope"):
         bundles.load_isimip3a_ar6()
@@ -39,7 +39,7 @@ def test_isimip_ar6_shapes_and_sanity_figures(data_dir):
 def test_gfed_regions_on_half_and_two_degree_grids(data_dir):
     lat = np.arange(-89.75, 90, 0.5)
     lon = np.arange(-179.75, 180, 0.5)
-    rs = bundles.load_gfed_regions(lat, lon, data_dir=data_dir)
+    rs = load_gfed_regions(lat, lon, data_dir=data_dir)
     assert rs.labels == ["global", *GFED_REGION_LABELS]
     n = sum(int(rs.mask(k).sum()) for k in rs.labels[1:])
     assert n == 50850  # every 0.5 degree land cell of the list, exactly once
@@ -49,7 +49,7 @@ def test_gfed_regions_on_half_and_two_degree_grids(data_dir):
         assert rs.mask(GFED_REGION_LABELS[int(row["GFED-region"]) - 1])[j, i]
     lat2 = np.arange(-89.0, 90, 2.0)
     lon2 = np.arange(-179.0, 180, 2.0)
-    rs2 = bundles.load_gfed_regions(lat2, lon2, data_dir=data_dir)
+    rs2 = load_gfed_regions(lat2, lon2, data_dir=data_dir)
     j, i = np.searchsorted(lat2, -11.0), np.searchsorted(lon2, 25.0)
     assert rs2.mask("SHAF")[j, i]
     labelled = sum(rs2.mask(k) for k in rs2.labels[1:])

@@ -162,7 +162,7 @@ def test_raw_pantanal_files_report_their_metadata_problems(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_twin_world_with_dryness_zeroed_over_a_fire_region(tmp_path):
-    from fireform.drivers.synth import add_truth, make_world, world_drivers
+    from fireform.twin import add_truth, make_world, world_drivers
     from fireform.forms.form import Form
 
     form = Form.from_json({

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fireform.fitting import FitContext
-from fireform.fitting.truth import with_truth
+from fireform.twin import with_truth
 from fireform.forms import Form
 from fireform.testing import tiny_drivers
 

@@ -5,7 +5,7 @@ import optuna
 import pytest
 
 from fireform.fitting import FitContext, fit, fit_repeats
-from fireform.fitting.truth import with_truth
+from fireform.twin import with_truth
 from fireform.forms import Form
 
 
@@ -108,4 +108,4 @@ def test_cli_fit(tmp_path, twin, truth_form):
     for c in CONVENTIONS:
         assert c in out.output
     assert "training years 2001..2004" in out.output and "trials=15/15" in out.output
-    assert list((tmp_path / "run" / "fits").glob("*.pkl"))
+    assert list((tmp_path / "run" / "fits").glob("*.json")) and not list((tmp_path / "run").rglob("*.pkl"))

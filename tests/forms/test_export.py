@@ -190,7 +190,7 @@ def test_fortran_round_trip_library(tmp_path, drivers):
 def test_fortran_round_trip_twin_world(tmp_path):
     """The deployment check on a (coarse) twin world with the library's 8-mechanism form."""
     from fireform.drivers.derived import add_derived
-    from fireform.drivers.synth import make_world, world_drivers
+    from fireform.twin import make_world, world_drivers
 
     from .conftest import DERIVED
 

@@ -131,7 +131,7 @@ def test_library_eight_mechanism_form(drivers):
 
 # -- theta-free hoisting and range-proven exponentials ---------------------------------------
 def _plan(form, drivers):
-    from fireform.forms.kernel import _packed_inputs, plan_c
+    from fireform.forms.kernel import packed_inputs as _packed_inputs, plan_c
 
     arrays, _, _ = _packed_inputs(form, drivers)
     static = {n: a.shape[1] == 1 for n, a in arrays.items()}

@@ -33,7 +33,7 @@ def small_run(root):
     """Run once per process (the agent, loop and report tests share it)."""
     import time
 
-    from fireform.loop.run import run
+    from fireform import run
 
     if "run" not in _CACHE:
         lines: list[str] = []

@@ -17,7 +17,7 @@ from fireform.agent.base import Proposer
 from fireform.agent.proposal import Proposal
 from fireform.exceptions import SpecError
 from fireform.loop.journal import Journal
-from fireform.loop.run import resume, run
+from fireform import resume, run
 from tests.loop.helpers import small_spec
 
 
@@ -39,6 +39,7 @@ def test_run_journals_every_step(finished_run):
     assert j.input_check()["ok"] is True
     dep = j.get_state("deploy")
     assert dep["ok"] is True and dep["max_rel"] <= 1e-5
+    assert dep["full_chain"] is True and dep["first_fail"] is None  # raw drivers -> derived -> formula
     dec = j.get_state("decision")
     assert set(dec["conventions"]) == {"ilamb2", "ilamb2_iav", "ilamb3", "worst", "geometric"}
 
@@ -75,9 +76,9 @@ def test_holdout_never_in_context(tmp_path):
     planted values nor any holdout score appears in any context given to the proposer."""
     import xarray as xr
 
-    from fireform.drivers.synth import add_truth, make_world, write_world
+    from fireform.twin import add_truth, make_world, write_world
     from fireform.forms.form import Form
-    from fireform.loop.data import DEMO_TRUTH
+    from fireform.twin import DEMO_TRUTH
 
     ds = add_truth(make_world(res=5.0, years=(2001, 2004), seed=2), Form.from_json(DEMO_TRUTH), seed=2)
     bf = ds["burned_fraction"].values.copy()
@@ -223,3 +224,20 @@ def test_kill_and_resume_loses_no_finished_fit(tmp_path):
     assert after.key.is_unique and len(after) > len(before)
     props = Journal(rd).proposals()
     assert list(props.iteration) == [1, 2, 3] and "pending" not in set(props.status)
+
+
+def test_export_run_fortran_folder(finished_run, tmp_path):
+    """``fireform export RUN --fortran --out DIR`` writes the whole Fortran export."""
+    from typer.testing import CliRunner
+
+    from fireform.cli import app
+
+    res, _ = finished_run
+    out = tmp_path / "fortran"
+    r = CliRunner().invoke(app, ["export", str(res.run_dir), "--fortran", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in out.iterdir()}
+    assert {"fireform_fire.f90", "fireform_step.f90", "fireform_driver.f90", "Makefile.fireform",
+            "README.md"} <= names
+    dep = Journal(res.run_dir).get_state("deploy")
+    assert {f"fireform_{n}.f90" for n in dep["chain"]["derived"]} <= names

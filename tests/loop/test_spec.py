@@ -4,8 +4,7 @@ from pathlib import Path
 import pytest
 
 from fireform.exceptions import SpecError
-from fireform.loop.cli import DEMO_SPEC
-from fireform.loop.spec import load_spec, parse_spec, spec_diff
+from fireform.loop.spec import demo_spec, load_spec, parse_spec, spec_diff
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {"name": "x", "split": {"train_years": [2001, 2008], "holdout_years": [2009, 2012]}}
@@ -46,7 +45,8 @@ def test_bad_toml_names_the_file(tmp_path):
 
 def test_examples_validate_and_twin_is_the_demo_spec():
     twin = load_spec(ROOT / "examples" / "twin.toml")
-    assert twin.hash == parse_spec(DEMO_SPEC).hash
+    assert twin.hash == demo_spec().hash
+    assert (ROOT / "examples" / "twin.toml").resolve() == (ROOT / "src" / "fireform" / "loop" / "twin.toml").resolve()
     pant = load_spec(ROOT / "examples" / "pantanal.toml")
     assert pant.split.train_years == (2010, 2011) and pant.split.holdout_years == (2012, 2012)
     assert tomllib.loads((ROOT / "examples" / "pantanal.toml").read_text())["data"]["source"] == "pantanal"

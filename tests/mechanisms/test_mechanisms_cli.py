@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import fireform.mechanisms as mechs
 from fireform.exceptions import UnknownNameError
-from fireform.mechanisms.cli import register
+from fireform.cli.mechanisms import register
 
 runner = CliRunner()
 # this stage's commands on their own app, so these tests do not depend on other stages

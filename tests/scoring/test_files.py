@@ -3,6 +3,8 @@ different conventions (files written by the tests)."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,16 +97,15 @@ def test_same_grid_is_scored_without_regridding(tmp_path):
 def test_conservative_conserves_the_model_burned_area_on_the_reference_grid(tmp_path, monkeypatch):
     fo, fm = write_pair(tmp_path, "1_vs_2.5")
     seen = {}
-    import fireform.scoring.files as files
-
-    real = files.remap_conservative
+    core = importlib.import_module("fireform.scoring.score")  # the package's ``score`` is the function
+    real = core.remap_conservative
 
     def spy(x, src, dst):
         out = real(x, src, dst)
         seen["before"], seen["after"] = total(x, src), total(out.values, dst, out.coverage)
         return out
 
-    monkeypatch.setattr(files, "remap_conservative", spy)
+    monkeypatch.setattr(core, "remap_conservative", spy)
     res = score_files(fo, "burntArea", fm, "burntArea", regrid="conservative")
     assert res.regridding.method == "conservative"
     assert res.regridding.target.same_as(res.regridding.reference)
@@ -165,3 +166,16 @@ def test_errors_name_file_variable_and_value(tmp_path):
     ds.to_netcdf(tmp_path / "curv.nc")
     with pytest.raises(ScoringError, match=r"curv.nc' 'burntArea': dimension 'y' has no 1-D coordinate"):
         score_files(str(tmp_path / "curv.nc"), "burntArea", fm, "burntArea")
+
+
+def test_public_score_on_dataarrays_of_different_grids(tmp_path):
+    """``fireform.score(obs, model)`` takes DataArrays on any two grids (bounds at mid-points)."""
+    import xarray as xr
+
+    import fireform as ff
+
+    fo, fm = write_pair(tmp_path, "conventions")  # the model: 0..360, north-to-south, bounds
+    card = ff.score(xr.open_dataset(fo)["burntArea"], xr.open_dataset(fm)["burntArea"], regions="global")
+    res = score_files(fo, "burntArea", fm, "burntArea", regions="global")
+    got, want = card.vectors().iloc[0], res.card.vectors().iloc[0]
+    np.testing.assert_allclose(got.to_numpy(float), want.to_numpy(float), rtol=0, atol=1e-12)

@@ -26,7 +26,10 @@ Dask, three ways (see docs/ablation.md):
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import pickle
+import tempfile
 from abc import ABC, abstractmethod
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -58,7 +61,7 @@ class Executor(ABC):
     @abstractmethod
     def pending(self) -> int: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook: most executors hold nothing)
         pass
 
     def __enter__(self):
@@ -118,8 +121,6 @@ class LocalExecutor(Executor):
         self._tmp = None  # the folder of the drivers file the workers load
 
     def _start(self) -> None:
-        import multiprocessing as mp
-
         if self._init is None:
             raise FitError("LocalExecutor.bind(drivers, data_key) must be called before submit")
         self._pool = ProcessPoolExecutor(
@@ -132,9 +133,6 @@ class LocalExecutor(Executor):
         # pipe while holding the pipe's read end open itself (CPython's popen_spawn_posix), so a
         # worker that dies at start-up (a script without the __main__ guard) left the parent
         # blocked forever writing drivers larger than the pipe buffer
-        import pickle
-        import tempfile
-
         self.close()
         self._tmp = tempfile.TemporaryDirectory(prefix="fireform-drivers-")
         path = os.path.join(self._tmp.name, "drivers.pkl")
@@ -217,6 +215,7 @@ class DaskExecutor(Executor):
     def __init__(self, *, address: str | None = None, scheduler_file: str | None = None,
                  cluster=None, client=None, workers: int | None = None, resubmit: int = 3,
                  retries: int = 2) -> None:
+        # dask.distributed is heavy to import: only for the Dask executor
         from distributed import Client, LocalCluster
 
         self._own_cluster = None
@@ -276,6 +275,7 @@ class DaskExecutor(Executor):
         self._submit(task)
 
     def next_done(self) -> tuple[str, object]:
+        # dask.distributed, as above
         from distributed import wait as dwait
         from distributed.scheduler import KilledWorker
 

@@ -11,6 +11,7 @@ __all__ = ["bar_chart", "draw_interactions", "interaction_heatmap", "write_plots
 
 
 def _plt():
+    # matplotlib costs ~0.5 s to import: only when a figure is drawn
     import matplotlib
 
     matplotlib.use("Agg", force=False)

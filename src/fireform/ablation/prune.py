@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fireform.drivers import add_derived
 from fireform.exceptions import FitError
+from fireform.fitting import FitContext, Split, fit
+from fireform.fitting.samplers import DEFAULT_SAMPLER
+from fireform.forms.kernel import compile_kernel
+from fireform.scoring import CONVENTIONS, Benchmark
 
 __all__ = ["prune", "PruneResult", "kept_players"]
 
@@ -55,17 +60,11 @@ def kept_players(shapley_result, threshold: float) -> tuple[str, ...]:
 
 
 def _scores_rows(form_label: str, period: str, scores) -> list[dict]:
-    from fireform.scoring import CONVENTIONS
-
     return [{"form": form_label, "period": period, "region": r, "convention": c,
              "value": float(scores.overall(c, r))} for r in scores.regions for c in CONVENTIONS]
 
 
 def _holdout_scores(form, theta, held):
-    from fireform.drivers.derived import add_derived
-    from fireform.forms.kernel import compile_kernel
-    from fireform.scoring import Benchmark
-
     missing = [n for n in form.inputs if n not in held]
     d = add_derived(held, missing) if missing else held
     pred = compile_kernel(form, d)(form.theta_vector(theta))
@@ -73,15 +72,13 @@ def _holdout_scores(form, theta, held):
 
 
 def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int = 1000,
-          sampler: str = "tpe", seed: int = 0, patience: int | None = None, cache=None,
+          sampler: str = DEFAULT_SAMPLER, seed: int = 0, patience: int | None = None, cache=None,
           reason: str = "prune: full vs pruned form on the holdout years") -> PruneResult:
     """Drop terms with share < ``threshold``, refit full and pruned forms on ``split.train``,
     and score both on training and (unsealed once, journaled) holdout years.
 
     split: a :class:`fireform.fitting.Split` (the holdout is read only through ``unseal``).
     """
-    from fireform.fitting import FitContext, Split, fit
-
     if not isinstance(split, Split):
         raise FitError(f"prune needs a fireform.fitting.Split (training + sealed holdout), got {type(split).__name__}")
     if tuple(form.term_ids) != tuple(shapley_result.players):

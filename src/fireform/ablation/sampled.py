@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t
 
 __all__ = ["METHODS", "Estimate", "estimate", "MemoGame"]
 
@@ -31,6 +32,7 @@ METHODS: tuple[str, ...] = ("permutation", "kernelshap", "svarm")
 
 
 def _classes(method: str):
+    # shapiq imports torch-free but heavy numerics: only for sampled Shapley values
     import shapiq
 
     sv = {"permutation": shapiq.PermutationSamplingSV, "kernelshap": shapiq.KernelSHAP,
@@ -91,8 +93,6 @@ class Estimate:
 
 
 def _t(level: float, dof: int) -> float:
-    from scipy.stats import t
-
     return float(t.ppf(0.5 + level / 2.0, dof))
 
 

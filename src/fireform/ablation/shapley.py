@@ -38,6 +38,12 @@ from fireform.ablation.sampled import METHODS, MemoGame, estimate
 from fireform.ablation.subsets import SubsetRunner, label
 from fireform.ablation.tasks import FitSettings
 from fireform.exceptions import FitError
+from fireform.fitting import FitCache, FitContext
+from fireform.fitting.cache import as_cache
+from fireform.fitting.objective import WORST
+from fireform.fitting.samplers import SUBSET_SAMPLER
+from fireform.forms import Form
+from fireform.scoring import COMPONENTS, CONVENTIONS
 
 __all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "value_matrix", "metric_columns"]
 
@@ -53,8 +59,6 @@ LOCAL_REFINER = {"tpe_fraction": 0.0, "sigma0": 0.02}
 def metric_columns(regions, *, components=None, conventions=None) -> list[tuple[str, str]]:
     """(region, metric) columns of the value matrix: every component, then ``overall_<conv>``
     for every convention, per region."""
-    from fireform.scoring import COMPONENTS, CONVENTIONS
-
     comps = list(components or COMPONENTS)
     convs = list(conventions or CONVENTIONS)
     return [(r, m) for r in regions for m in (*comps, *(f"overall_{c}" for c in convs))]
@@ -76,8 +80,6 @@ def value_matrix(results, columns) -> np.ndarray:
                 out[i, j] = s.overall(m[len("overall_"):], reg)
             else:
                 out[i, j] = vec[reg].get(m, np.nan)
-    from fireform.fitting.objective import WORST
-
     return np.where(np.isfinite(out), out, WORST)
 
 
@@ -117,8 +119,6 @@ class ShapleyResult:
 
     @property
     def form(self):
-        from fireform.forms import Form
-
         return Form.from_json(self.form_json)
 
     def fit_of(self, names=()) :
@@ -159,8 +159,6 @@ class ShapleyResult:
 
 
 def _context(drivers, objective):
-    from fireform.fitting import FitContext
-
     return FitContext.of(drivers, objective=objective)
 
 
@@ -171,7 +169,7 @@ def shapley(
     objective=None,
     trials: int = 250,
     executor: Executor | str | None = None,
-    sampler: str = "tpe+cmaes",
+    sampler: str = SUBSET_SAMPLER,
     seed: int = 0,
     patience: int | None = None,
     patience_generations: int | None = 4,
@@ -211,8 +209,6 @@ def shapley(
     cache: a FitCache or a folder (fits on disk as they finish; a rerun recomputes nothing).
     progress: called as progress(n_done, subset_label, FitResult) after each coalition.
     """
-    from fireform.fitting.cache import as_cache
-
     t0 = time.perf_counter()
     players = tuple(form.term_ids)
     n = len(players)
@@ -241,8 +237,6 @@ def shapley(
                     sampler_options=settings.sampler_options if fs == sampler else ())
     fc = as_cache(cache)
     if fc is None:
-        from fireform.fitting import FitCache
-
         fc = FitCache()
     root = None if fc.root is None else str(fc.root)
     own = not isinstance(executor, Executor)
@@ -305,9 +299,9 @@ def _values_table(players, phi, gain, lo, hi, method) -> pd.DataFrame:
     return df[["player", "value", "share", "rank", "lo", "hi", "method"]]
 
 
-def _inter_table(players, I, lo, hi) -> pd.DataFrame:
+def _inter_table(players, inter, lo, hi) -> pd.DataFrame:
     n = len(players)
-    return pd.DataFrame([{"a": players[i], "b": players[j], "value": float(I[i, j]),
+    return pd.DataFrame([{"a": players[i], "b": players[j], "value": float(inter[i, j]),
                           "lo": float(lo[i, j]), "hi": float(hi[i, j])}
                          for i in range(n) for j in range(i + 1, n)],
                         columns=["a", "b", "value", "lo", "hi"])
@@ -322,11 +316,11 @@ def _exact(form, players, ctx, runner, settings, exe, t0) -> ShapleyResult:
     columns = metric_columns(results[0].scores.regions)
     V = value_matrix(results, columns)
     phi = ex.shapley_values(V, n)
-    I = ex.interaction_indices(V[:, 0], n)
+    inter_m = ex.interaction_indices(V[:, 0], n)
     gain = V[-1] - V[0]
     nan = np.full(n, np.nan)
     values = _values_table(players, phi[:, 0], float(gain[0]), nan, nan, "exact")
-    inter = _inter_table(players, I, np.full((n, n), np.nan), np.full((n, n), np.nan))
+    inter = _inter_table(players, inter_m, np.full((n, n), np.nan), np.full((n, n), np.nan))
     regions, comps = _decomposition(players, columns, phi[:, 1:], gain[1:], ctx.objective)
     subsets, sscores = _subset_tables(runner, players, columns, V, masks)
     return _result(form, players, ctx, runner, settings, exe, t0, "exact", values, inter, subsets,

@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from fireform.ablation.exact import members, popcount
 from fireform.ablation.tasks import FitSettings, SubsetTask
 from fireform.exceptions import FitError
+from fireform.fitting import SamplerSpec, fit_key, warm_points
 
 __all__ = ["SubsetFit", "SubsetRunner", "label", "expected_key", "neutral_params"]
 
@@ -58,18 +61,10 @@ class SubsetFit:
 
 
 def expected_key(form, ctx, settings: FitSettings, warm) -> str:
-    """The cache key ``fit`` will give this fit (mirrors fireform.fitting.fit; a test checks
-    that the two agree), so a cached subset is never even submitted."""
-    from fireform.fitting import fit_key, warm_points
-    from fireform.fitting.samplers import SamplerSpec
-
+    """The cache key ``fit`` will give this fit, so a cached subset is never even submitted."""
     spec = SamplerSpec(settings.sampler, int(settings.seed), dict(settings.sampler_options))
-    pts = warm_points(form, list(warm) or None)
-    return fit_key({
-        "form": form.hash, "data": ctx.key(), "sampler": spec.key(), "trials": settings.trials,
-        "patience": settings.patience, "in_flight": settings.in_flight, "processes": 1,
-        "warm": [{k: repr(v) for k, v in p.items()} for p in pts],
-    })
+    return fit_key(form, ctx, spec=spec, trials=settings.trials, patience=settings.patience,
+                   in_flight=settings.in_flight, warm=warm_points(form, list(warm) or None))
 
 
 def neutral_params(single, ctx, *, n: int = 48, seed: int = 0) -> dict[str, float]:
@@ -80,8 +75,6 @@ def neutral_params(single, ctx, *, n: int = 48, seed: int = 0) -> dict[str, floa
     In a multiplicative form a constant term is absorbed by the scale, so a coalition S that
     adds this term to a fitted subset starts from about that subset's value. A term that cannot
     be constant inside its bounds gets its least varying setting."""
-    import numpy as np
-
     params = single.params[1:]  # the scale is not the term's
     if not params:
         return {}
@@ -203,7 +196,7 @@ class SubsetRunner:
         self.fitted[mask] = SubsetFit(mask, members(mask, self.players), res,
                                       tuple(label(members(s, self.players)) for s in srcs))
         if self.cache is not None:
-            self.cache.put(res.cache_key, res, res.summary())
+            self.cache.put(res.cache_key, res)
         if self.progress is not None:
             self.progress(len(self.fitted), label(members(mask, self.players)), res)
 
@@ -230,8 +223,6 @@ class SubsetRunner:
                 if self.cache is not None:
                     hit = self.cache.get(expected_key(sub, self.ctx, task.settings, task.warm))
                 if hit is not None:
-                    from dataclasses import replace
-
                     self._record(m, replace(hit, from_cache=True), srcs)
                     progressed = True
                     continue

@@ -12,10 +12,15 @@ the fit it was running, and a re-run task finds a finished fit in the cache.
 
 from __future__ import annotations
 
+import pickle
 import threading
 from dataclasses import dataclass, field, replace
 
-from fireform.fitting.samplers import cma_popsize  # noqa: F401  (re-exported)
+import optuna
+
+from fireform.fitting import FitCache, FitContext, fit
+from fireform.fitting.samplers import DEFAULT_SAMPLER, cma_popsize  # noqa: F401  (cma_popsize re-exported)
+from fireform.forms import Form
 
 __all__ = ["FitSettings", "cma_popsize", "SubsetTask", "run_task", "load_worker_drivers", "worker_context"]
 
@@ -25,7 +30,7 @@ class FitSettings:
     """How every subset is fitted (one setting for all subsets, so values are comparable)."""
 
     trials: int = 150
-    sampler: str = "tpe"
+    sampler: str = DEFAULT_SAMPLER
     seed: int = 0
     patience: int | None = 40
     sampler_options: tuple[tuple[str, object], ...] = ()
@@ -69,8 +74,6 @@ _CACHES: dict[str, object] = {}
 def load_worker_drivers(data_key: str, path: str) -> None:
     """Pool initializer: this worker's training drivers from the pickle the executor wrote
     (its own file, written by this process's parent: not untrusted input)."""
-    import pickle
-
     with open(path, "rb") as f:
         _DRIVERS[data_key] = pickle.load(f)
 
@@ -81,8 +84,6 @@ def worker_context(data_key: str, objective, drivers=None):
     with _LOCK:
         ctx = _CONTEXTS.get(k)
         if ctx is None:
-            from fireform.fitting import FitContext
-
             d = drivers if drivers is not None else _DRIVERS.get(data_key)
             if d is None:
                 raise RuntimeError(f"worker has no drivers for data {data_key}")
@@ -97,19 +98,12 @@ def _cache(root: str | None):
     with _LOCK:
         c = _CACHES.get(root)
         if c is None:
-            from fireform.fitting import FitCache
-
             c = _CACHES[root] = FitCache(root)
         return c
 
 
 def run_task(task: SubsetTask, drivers=None):
     """Fit one subset (in whichever process runs this) and return its FitResult."""
-    import optuna
-
-    from fireform.fitting import fit
-    from fireform.forms import Form
-
     ctx = worker_context(task.data_key, task.objective, drivers)
     form = Form.from_json(task.form_json)
     # the study in memory even with a cache folder: a subset fit is seconds long, so resuming one

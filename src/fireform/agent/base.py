@@ -95,16 +95,8 @@ def register_proposer(name: str, factory: Callable[..., Proposer]) -> None:
 
 
 def make_proposer(name: str, **settings) -> Proposer:
-    """The proposer ``name`` from the registry (``heuristic`` built in; LLM backends register
-    themselves when ``fireform.agent.llm`` is importable)."""
-    import importlib
-
-    for mod in ("fireform.agent.heuristic", "fireform.agent.llm"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
+    """The proposer ``name`` from the registry (``heuristic``, ``openai``, ``anthropic``,
+    ``local``: :mod:`fireform.agent` registers them on import)."""
     if name not in PROPOSERS:
         raise UnknownNameError(f"unknown proposer {name!r}; valid: {', '.join(sorted(PROPOSERS))}")
     return PROPOSERS[name](**settings)

@@ -31,6 +31,10 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from fireform.forms import MechanismTerm
+from fireform.forms.terms import default_registry
+from fireform.scoring import CONVENTIONS, overall
+
 __all__ = ["AgentContext", "TrainingView", "build_context", "screen_moves", "diagnostics", "MOVE_COLUMNS"]
 
 MOVE_COLUMNS = ["action", "remove", "add", "form_hash", "n_params", "objective", "gain"]
@@ -195,8 +199,6 @@ def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = 
     at the centre and ``n_points - 1`` random points of its box; the scale is rematched so the
     area-weighted total equals the reference's. Returns ``MOVE_COLUMNS`` sorted best first.
     """
-    from fireform.forms.form import MechanismTerm, default_registry
-
     reg = library if library is not None else default_registry()
     rng = np.random.default_rng(seed)
     vec = form.theta_vector(theta)
@@ -276,8 +278,6 @@ def _product(scale, factors, n_cells, n_months) -> np.ndarray:
 
 # -- the context ------------------------------------------------------------------------------
 def _form_summary(view: TrainingView, fit_row, conventions) -> dict:
-    from fireform.scoring import overall
-
     form = view.form(fit_row["form_hash"])
     vec = view.train_vector(int(fit_row["id"]))
     return {
@@ -295,9 +295,6 @@ def build_context(*, iteration: int, view: TrainingView, incumbent_fit_id: int, 
                   convention: str, region: str, noise: float, budget_left: dict | None = None,
                   top_k: int = 5, screen: bool = True, n_points: int = 8, seed: int = 0) -> AgentContext:
     """Everything the proposer may see at ``iteration`` (training-side only)."""
-    from fireform.forms.form import default_registry
-    from fireform.scoring import CONVENTIONS
-
     fits = view.fits()
     inc_row = fits[fits.id == incumbent_fit_id].iloc[0]
     incumbent = _form_summary(view, inc_row, CONVENTIONS)

@@ -30,6 +30,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fireform.exceptions import FireformError, ProposalError
+from fireform.forms import Form, NewTerm
+from fireform.forms import expr as ex
+from fireform.forms.terms import default_registry
 
 __all__ = [
     "STRUCTURAL_CONSTANTS",
@@ -96,8 +99,6 @@ class Proposal(BaseModel):
                 "description": self.rationale[:300], "terms": terms}
 
     def to_form(self, *, name: str = ""):
-        from fireform.forms.form import Form
-
         return Form.from_json(self.to_form_json(name=name))
 
 
@@ -138,8 +139,6 @@ class Grounding:
 
 
 def _literals(expr) -> list[float]:
-    from fireform.forms import expr as ex
-
     out: list[float] = []
 
     def walk(e) -> None:
@@ -160,8 +159,6 @@ def _literals(expr) -> list[float]:
 
 def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> list[str]:
     """Evaluate each term on (a sample of) the training data over the parameter box."""
-    from fireform.forms.form import NewTerm
-
     reasons: list[str] = []
     n = drivers.n_cells
     rng = np.random.default_rng(seed)
@@ -207,9 +204,6 @@ def ground(
     ``drivers`` are the *training* drivers (never holdout); ``tried`` holds hashes of forms
     already fitted or rejected.
     """
-    from fireform.forms import expr as ex
-    from fireform.forms.form import default_registry
-
     reasons: list[str] = []
     if not isinstance(proposal, Proposal):
         try:

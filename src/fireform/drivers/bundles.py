@@ -16,16 +16,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fireform.drivers.regions import RegionSet, gfed_regions
-from fireform.exceptions import DataNotFoundError
+from fireform.drivers.load import Source, load_drivers, month_index, open_file
+from fireform.drivers.paths import bundle_path
+from fireform.drivers.regions import RegionSet
+from fireform.exceptions import UnknownNameError
 
 __all__ = [
     "IsimipAR6",
-    "data_root",
-    "bundle_path",
-    "bundle_info",
     "load_isimip3a_ar6",
-    "load_gfed_regions",
     "load_biomes",
     "load_pantanal",
 
@@ -56,43 +54,6 @@ BIOME_NAMES: dict[int, str] = {
 }
 
 
-def data_root(data_dir: str | os.PathLike | None = None) -> Path:
-    """The bundle folder: ``data_dir`` if given, else ``$FIREFORM_DATA``; must exist."""
-    if data_dir is None:
-        env = os.environ.get("FIREFORM_DATA")
-        if not env:
-            raise DataNotFoundError(
-                "FIREFORM_DATA is not set: point it at the real-data bundle folder "
-                "(for example `export FIREFORM_DATA=../shared/data`)"
-            )
-        data_dir = env
-    root = Path(data_dir)
-    if not root.is_dir():
-        raise DataNotFoundError(
-            f"the data bundle folder {str(root)!r} (FIREFORM_DATA) does not exist or is not a folder"
-        )
-    return root
-
-
-def bundle_path(*parts: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """A file inside the bundle; a missing file raises DataNotFoundError naming it."""
-    p = data_root(data_dir).joinpath(*parts)
-    if not p.exists():
-        raise DataNotFoundError(f"bundle file {str(p)!r} is missing")
-    return p
-
-
-def bundle_info(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """One row per bundle file: dataset, file, size_kb."""
-    root = data_root(data_dir)
-    rows = [
-        {"dataset": p.parent.name, "file": p.name, "size_kb": round(p.stat().st_size / 1024, 1)}
-        for p in sorted(root.glob("*/*"))
-        if p.is_file()
-    ]
-    return pd.DataFrame(rows, columns=["dataset", "file", "size_kb"])
-
-
 # -- isimip3a_ar6 -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IsimipAR6:
@@ -118,8 +79,6 @@ class IsimipAR6:
         """One source's monthly series in one region."""
         frame = self.obs if source in self.obs_sources else self.models
         if (region, source) not in frame.columns:
-            from fireform.exceptions import UnknownNameError
-
             raise UnknownNameError(
                 f"no series for region {region!r}, source {source!r}; regions: "
                 f"{', '.join(self.regions)}; sources: {', '.join(self.sources)}"
@@ -166,22 +125,10 @@ def load_isimip3a_ar6(data_dir: str | os.PathLike | None = None) -> IsimipAR6:
 
 
 # -- gfed_regions, biomes -----------------------------------------------------------------------
-def load_gfed_regions(lat, lon, *, data_dir: str | os.PathLike | None = None) -> RegionSet:
-    """``global`` plus the 14 GFED basis regions (BONA..AUST) on the grid ``lat``, ``lon``."""
-    path = bundle_path("gfed_regions", "gridlist_pan_gfed_ISO3_UN.csv", data_dir=data_dir)
-    cells = pd.read_csv(path, usecols=["Lon", "Lat", "GFED-region"])
-    return gfed_regions(
-        np.asarray(lat), np.asarray(lon),
-        cells["Lat"].to_numpy(), cells["Lon"].to_numpy(), cells["GFED-region"].to_numpy(),
-    )
-
-
 def load_biomes(data_dir: str | os.PathLike | None = None) -> xr.DataArray:
     """WWF biome codes (1..14; 98 lakes, 99 rock and ice; NaN ocean) on the global 0.5 degree grid,
     dims (lat, lon) with latitude ascending; ``attrs['flag_meanings']`` maps code -> name."""
     path = bundle_path("biomes", "wwf_terr_ecos_0p5.nc", data_dir=data_dir)
-    from fireform.drivers.load import open_file
-
     with open_file(path) as ds:
         da = ds["layer"].load()
     da = da.rename({"latitude": "lat", "longitude": "lon"}).sortby("lat")
@@ -196,8 +143,6 @@ NETCDF_DEFAULT_FILL = 9.969209968386869e36  # netCDF's default float fill (no _F
 
 
 def _pantanal_file(name: str, data_dir) -> tuple[str, xr.Dataset]:
-    from fireform.drivers.load import open_file
-
     p = bundle_path("pantanal", name, data_dir=data_dir)
     with open_file(p) as ds:
         return str(p), ds.load()
@@ -215,8 +160,6 @@ def load_pantanal(*, regions: str | RegionSet = "global", data_dir: str | os.Pat
     Every metadata problem of the raw files is corrected here, explicitly (see the comments);
     ``fireform check`` on the raw files reports each of them.
     """
-    from fireform.drivers.load import Source, load_drivers, month_index
-
     srcs: list[Source] = []
     mapping: dict[str, tuple[str, str]] = {}
 

@@ -21,6 +21,7 @@ import xarray as xr
 
 from fireform.drivers.catalog import variable
 from fireform.drivers.regions import RegionSet
+from fireform.drivers.years import year_list
 from fireform.exceptions import MissingVariableError, TimeMismatchError
 
 __all__ = ["Drivers", "spherical_cell_area", "month_lengths"]
@@ -151,7 +152,7 @@ class Drivers:
     # -- subsetting ---------------------------------------------------------------------------
     def select_years(self, years) -> "Drivers":
         """A new Drivers holding only the given years: a list, a (first, last) tuple or "2001-2010"."""
-        years = _year_list(years)
+        years = year_list(years)
         keep = np.isin(self.time.year, years)
         if not keep.any():
             raise TimeMismatchError(
@@ -166,6 +167,11 @@ class Drivers:
             target=self.target,
             sources=dict(self.sources),
         )
+
+    def with_mask(self, mask: np.ndarray) -> "Drivers":
+        """A new Drivers using only the cells of ``mask`` (lat, lon) bool."""
+        return Drivers(ds=self.ds, cell_area=self.cell_area, mask=np.asarray(mask, bool),
+                       regions=self.regions, target=self.target, sources=dict(self.sources))
 
     def with_variables(self, **arrays: xr.DataArray) -> "Drivers":
         """A new Drivers with variables added or replaced (already in canonical units)."""
@@ -196,12 +202,3 @@ class Drivers:
             f"{self.time[0]:%Y-%m}..{self.time[-1]:%Y-%m}, vars={self.variables}, "
             f"regions={self.regions.name})"
         )
-
-
-def _year_list(years) -> list[int]:
-    if isinstance(years, str):
-        a, _, b = years.partition("-")
-        return list(range(int(a), int(b or a) + 1))
-    if isinstance(years, tuple) and len(years) == 2:  # (first, last), inclusive
-        return list(range(int(years[0]), int(years[1]) + 1))
-    return [int(y) for y in years]

@@ -3,6 +3,10 @@
 Every function takes arrays whose first axis is the month axis (any trailing shape: (time,),
 (time, cells) or (time, lat, lon)) and returns an array of the same shape, in the catalog units of
 the derived variable. ``add_derived`` applies them to a ``Drivers`` and returns a new one.
+
+Their constants and windows come from :mod:`fireform.drivers.derived_defs`, the written
+definition each derived input shares with its generated Fortran module; tests step those records
+month by month and require these functions to agree.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from fireform.drivers.catalog import catalog
 from fireform.drivers.dataset import Drivers
+from fireform.drivers.derived_defs import DAILY_DEFS, constant, derived_def
 from fireform.exceptions import MissingVariableError, UnknownNameError
 
 __all__ = [
@@ -27,6 +33,8 @@ __all__ = [
     "nesterov_monthly",
     "add_derived",
     "derived_spec",
+    "derived_from_arrays",
+    "count_days_below",
 ]
 
 
@@ -34,9 +42,9 @@ def accumulated_dryness(
     pr: np.ndarray,
     vpd: np.ndarray,
     *,
-    pr_scale: float = 3.0,
-    vpd_scale: float = 1.0,
-    rate: float = 0.5,
+    pr_scale: float | None = None,
+    vpd_scale: float | None = None,
+    rate: float | None = None,
     initial: float = 0.0,
 ) -> np.ndarray:
     """Accumulated dryness balance D in [-1, 1] (1 = dry), a monthly analogue of ``dry_bal``.
@@ -44,9 +52,9 @@ def accumulated_dryness(
     D_t = D_{t-1} + r (1 - D_{t-1}) (1 - exp(-VPD_t / v0)) - r (1 + D_{t-1}) (1 - exp(-P_t / p0))
 
     with D_{-1} = ``initial``, P in mm day-1 (p0 = ``pr_scale``), VPD in kPa (v0 = ``vpd_scale``)
-    and r = ``rate``. Dry air pulls D towards +1 in proportion to the remaining distance, rain
-    pulls it towards -1; with r <= 0.5 both pulls sum to at most 1, so D stays in [-1, 1] without
-    clipping. NaN inputs give NaN from that month on (per cell).
+    and r = ``rate`` (None: the values of the record ``dryness``). Dry air pulls D towards +1 in
+    proportion to the remaining distance, rain pulls it towards -1; with r <= 0.5 both pulls sum
+    to at most 1, so D stays in [-1, 1] without clipping. NaN inputs give NaN from that month on (per cell).
 
     Reference: the ``dry_bal`` state of python-inferno (A. Kuhn-Régnier, INFERNO in Python,
     ``dryness_method=2`` with ``rain_f``/``vpd_f``), an extension of INFERNO (Mangeon et al. 2016,
@@ -57,7 +65,13 @@ def accumulated_dryness(
     Departures from python-inferno: a monthly step on monthly-mean P and VPD instead of a
     sub-daily step; fixed, documented rates (p0, v0, r) instead of fitted ``rain_f``/``vpd_f``,
     since here dryness is an input to be checked, and its fitted response lives in the mechanism.
+    The defaults and the step are the record ``dryness`` of :mod:`fireform.drivers.derived_defs`
+    (the Fortran module is generated from it).
     """
+    # None: the record's value, read at call time (so the record is the one definition)
+    pr_scale = constant("dryness", "pr_scale") if pr_scale is None else pr_scale
+    vpd_scale = constant("dryness", "vpd_scale") if vpd_scale is None else vpd_scale
+    rate = constant("dryness", "rate") if rate is None else rate
     pr = np.asarray(pr, dtype=np.float64)
     vpd = np.asarray(vpd, dtype=np.float64)
     dry = 1.0 - np.exp(-np.maximum(vpd, 0.0) / vpd_scale)
@@ -97,8 +111,9 @@ def annual_precipitation(pr: np.ndarray, days: np.ndarray) -> np.ndarray:
     """
     pr = np.asarray(pr, dtype=np.float64)
     d = np.asarray(days, dtype=np.float64).reshape((-1,) + (1,) * (pr.ndim - 1))
-    m = running_mean(pr * d, 12)  # mean monthly total, expanding over the first 11 months
-    return 12.0 * m
+    n = derived_def("pr_annual").window
+    m = running_mean(pr * d, n)  # mean monthly total, expanding over the first 11 months
+    return constant("pr_annual", "months_per_year") * m
 
 
 def dewpoint(tas_k: np.ndarray, rh_percent: np.ndarray) -> np.ndarray:
@@ -107,11 +122,13 @@ def dewpoint(tas_k: np.ndarray, rh_percent: np.ndarray) -> np.ndarray:
     gamma = ln(RH/100) + a T / (b + T), Td = b gamma / (a - gamma), T in degC, a = 17.625,
     b = 243.04 degC (Alduchov and Eskridge 1996).
     """
-    a, b = 17.625, 243.04
-    t = np.asarray(tas_k, dtype=np.float64) - 273.15
-    rh = np.clip(np.asarray(rh_percent, dtype=np.float64), 1e-3, 100.0)
+    a, b = constant("nesterov", "magnus_a"), constant("nesterov", "magnus_b")
+    t0 = constant("nesterov", "t_freeze")
+    t = np.asarray(tas_k, dtype=np.float64) - t0
+    rh = np.clip(np.asarray(rh_percent, dtype=np.float64), constant("nesterov", "rh_min"),
+                 constant("nesterov", "rh_max"))
     g = np.log(rh / 100.0) + a * t / (b + t)
-    return b * g / (a - g) + 273.15
+    return b * g / (a - g) + t0
 
 
 def nesterov_monthly(
@@ -132,18 +149,55 @@ def nesterov_monthly(
     Departures: monthly means instead of daily values; dry days counted with the 1 mm threshold of
     the catalog's ``dry_days`` instead of 3 mm; the reset happens at month, not day, resolution.
     """
-    tx = np.asarray(tasmax_k, dtype=np.float64) - 273.15
-    td = np.asarray(tdew_k, dtype=np.float64) - 273.15
+    t0 = constant("nesterov", "t_freeze")
+    tx = np.asarray(tasmax_k, dtype=np.float64) - t0
+    td = np.asarray(tdew_k, dtype=np.float64) - t0
     n = np.asarray(dry_days, dtype=np.float64)
     d = np.asarray(days, dtype=np.float64).reshape((-1,) + (1,) * (n.ndim - 1))
     term = n * np.maximum(tx - td, 0.0) * np.maximum(tx, 0.0)
-    carry = n >= d - 1e-6
+    carry = n >= d - constant("nesterov", "full_month_tol")
     out = np.empty_like(term)
     acc = np.zeros(term.shape[1:])
     for t in range(term.shape[0]):
         acc = np.where(carry[t], acc, 0.0) + term[t]
         out[t] = acc
     return out
+
+
+def derived_from_arrays(name: str, arrays, days) -> np.ndarray:
+    """Derived input ``name`` from its raw inputs ``arrays`` (name -> array, time first, canonical
+    units) and the month lengths ``days``: the one dispatch from a name to its numpy function."""
+    d = derived_def(name)
+    missing = [v for v in d.input_names if v not in arrays]
+    if missing:
+        raise MissingVariableError(f"derived input {name!r} needs {', '.join(d.input_names)}; "
+                                   f"missing: {', '.join(missing)}")
+    if name == "dryness":
+        return accumulated_dryness(arrays["pr"], arrays["vpd"])
+    if name == "pr_annual":
+        return annual_precipitation(arrays["pr"], days)
+    if name == "nesterov":
+        return nesterov_monthly(arrays["tasmax"], dewpoint(arrays["tas"], arrays["rh"]),
+                                arrays["dry_days"], days)
+    if d.kind == "window" and d.output == "mean" and len(d.inputs) == 1:  # gpp/npp_mean_<n>m
+        return running_mean(arrays[d.inputs[0].name], d.window)
+    raise UnknownNameError(f"derived input {name!r} has a definition but no numpy function")
+
+
+def count_days_below(name: str, daily: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Monthly counts of days below the record's threshold (e.g. ``dry_days`` from daily pr).
+
+    ``daily``: (days, ...) daily values in the record's units; ``month``: (days,) the month each
+    day belongs to (any labels, consecutive days of a month together, months in time order).
+    Returns (months, ...): the number of days with ``daily < threshold`` (NaN days not counted).
+    """
+    rec = DAILY_DEFS[name]
+    x = np.asarray(daily, dtype=np.float64)
+    m = np.asarray(month)
+    starts = np.r_[0, np.nonzero(m[1:] != m[:-1])[0] + 1]
+    with np.errstate(invalid="ignore"):
+        below = (x < rec.threshold.value).astype(np.float64)
+    return np.add.reduceat(below, starts, axis=0)
 
 
 # -- registry -----------------------------------------------------------------------------------
@@ -162,27 +216,21 @@ def _v(d: Drivers, name: str) -> np.ndarray:
     return d.ds[name].transpose("time", "lat", "lon").values if not d.is_static(name) else d.ds[name].values
 
 
-def _mean_spec(var: str, n: int) -> DerivedSpec:
+def _spec(name: str, signs: dict[str, int]) -> DerivedSpec:
+    inputs = derived_def(name).input_names
     return DerivedSpec(
-        f"{var}_mean_{n}m", (var,), lambda d: running_mean(_v(d, var), n), {var: +1}
+        name, inputs, lambda d: derived_from_arrays(name, {v: _v(d, v) for v in inputs}, d.dt), signs
     )
 
 
+def _mean_spec(var: str, n: int) -> DerivedSpec:
+    return _spec(f"{var}_mean_{n}m", {var: +1})
+
+
 DERIVED: dict[str, DerivedSpec] = {
-    "dryness": DerivedSpec(
-        "dryness", ("pr", "vpd"), lambda d: accumulated_dryness(_v(d, "pr"), _v(d, "vpd")),
-        {"pr": -1, "vpd": +1},
-    ),
-    "pr_annual": DerivedSpec(
-        "pr_annual", ("pr",), lambda d: annual_precipitation(_v(d, "pr"), d.dt), {"pr": +1}
-    ),
-    "nesterov": DerivedSpec(
-        "nesterov", ("tasmax", "tas", "rh", "dry_days"),
-        lambda d: nesterov_monthly(
-            _v(d, "tasmax"), dewpoint(_v(d, "tas"), _v(d, "rh")), _v(d, "dry_days"), d.dt
-        ),
-        {"dry_days": +1, "rh": -1},
-    ),
+    "dryness": _spec("dryness", {"pr": -1, "vpd": +1}),
+    "pr_annual": _spec("pr_annual", {"pr": +1}),
+    "nesterov": _spec("nesterov", {"dry_days": +1, "rh": -1}),
 }
 for _var in ("gpp", "npp"):
     for _n in (3, 6, 12, 24):
@@ -205,8 +253,6 @@ def derived_spec(name: str) -> DerivedSpec:
 
 def add_derived(drivers: Drivers, names: Iterable[str]) -> Drivers:
     """A new Drivers with the derived drivers ``names`` added (inputs must be present)."""
-    from fireform.drivers.catalog import catalog
-
     arrays: dict[str, xr.DataArray] = {}
     for name in names:
         spec = derived_spec(name)

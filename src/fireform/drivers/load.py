@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fireform.drivers.catalog import variable
+from fireform.drivers.catalog import catalog, variable
 from fireform.drivers.dataset import Drivers, spherical_cell_area
-from fireform.drivers.regions import RegionSet, global_region, ilamb_regions
+from fireform.drivers.regions import RegionSet, region_set
 from fireform.drivers.units import conversion
 from fireform.exceptions import (
     CorruptFileError,
@@ -38,6 +38,7 @@ __all__ = [
     "load_drivers",
     "open_file",
     "month_index",
+    "data_vars",
     "grid_coords",
     "Source",
     "PR_NEGATIVE_TOLERANCE",
@@ -165,7 +166,7 @@ def _open_sources(sources) -> list[Source]:
     return out
 
 
-def _data_vars(ds: xr.Dataset) -> list[str]:
+def data_vars(ds: xr.Dataset) -> list[str]:
     """Data variables that are not bounds or auxiliary 1-d coordinates."""
     bounds = {ds[v].attrs.get("bounds") for v in ds.variables}
     return [
@@ -194,13 +195,13 @@ def _resolve(srcs: list[Source], name: str, ref) -> tuple[Source, str]:
         if vname not in s.ds.data_vars:
             raise MissingVariableError(
                 f"file {s.label}: variable {vname!r} (mapped to {name!r}) is missing; "
-                f"the file has: {', '.join(_data_vars(s.ds)) or 'no data variables'}"
+                f"the file has: {', '.join(data_vars(s.ds)) or 'no data variables'}"
             )
         return s, vname
     ref = str(ref)
     s = _find_source(srcs, ref)
     if s is not None:  # a file: its one data variable, or the one named like the catalog entry
-        dv = _data_vars(s.ds)
+        dv = data_vars(s.ds)
         if name in dv:
             return s, name
         if len(dv) == 1:
@@ -212,7 +213,7 @@ def _resolve(srcs: list[Source], name: str, ref) -> tuple[Source, str]:
     for s in srcs:
         if ref in s.ds.data_vars:
             return s, ref
-    have = "; ".join(f"{x.label}: {', '.join(_data_vars(x.ds)) or '-'}" for x in srcs)
+    have = "; ".join(f"{x.label}: {', '.join(data_vars(x.ds)) or '-'}" for x in srcs)
     raise MissingVariableError(
         f"variable {ref!r} (for {name!r}) is in none of the sources; they have: {have}"
     )
@@ -224,16 +225,14 @@ def _selection(srcs: list[Source], mapping: Mapping | None, target: str | None) 
         for name in sel:
             variable(name)  # unknown catalog names fail with the valid list
     else:
-        from fireform.drivers.catalog import catalog
-
         cat = catalog()
         sel = {}
         for s in srcs:
-            for v in _data_vars(s.ds):
+            for v in data_vars(s.ds):
                 if v in cat and v not in sel:
                     sel[v] = (s, v)
     if target is not None and target not in sel:
-        have = "; ".join(f"{x.label}: {', '.join(_data_vars(x.ds)) or '-'}" for x in srcs)
+        have = "; ".join(f"{x.label}: {', '.join(data_vars(x.ds)) or '-'}" for x in srcs)
         raise MissingVariableError(
             f"target variable {target!r} is in none of the sources (and not in the mapping); "
             f"they have: {have}"
@@ -322,22 +321,6 @@ def _check_grid(ref: _Loaded, other: _Loaded) -> None:
             )
 
 
-def _regions(regions, lat, lon, data_dir) -> RegionSet:
-    if isinstance(regions, RegionSet):
-        return regions
-    if regions == "ilamb":
-        return ilamb_regions(lat, lon)
-    if regions == "global":
-        return global_region(lat, lon)
-    if regions == "gfed":
-        from fireform.drivers.bundles import load_gfed_regions
-
-        return load_gfed_regions(lat, lon, data_dir=data_dir)
-    from fireform.exceptions import UnknownNameError
-
-    raise UnknownNameError(f"unknown region set {regions!r}; valid: ilamb, gfed, global (or a RegionSet)")
-
-
 def load_drivers(
     sources: str | os.PathLike | xr.Dataset | Sequence[str | os.PathLike | xr.Dataset],
     *,
@@ -421,7 +404,7 @@ def load_drivers(
         ds=ds,
         cell_area=spherical_cell_area(lat, lon),
         mask=valid,
-        regions=_regions(regions, lat, lon, data_dir),
+        regions=region_set(regions, lat, lon, data_dir=data_dir),
         target=target,
         sources={x.name: x.label for x in loaded},
     )

@@ -8,15 +8,21 @@ centre lying exactly on a box's lower edge falls in the interval *below* the box
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
+from fireform.drivers.paths import bundle_path
 from fireform.exceptions import UnknownNameError
 
 __all__ = [
-    "ILAMB_BOXES", "GFED_REGION_LABELS", "RegionSet", "ilamb_regions", "global_region", "gfed_regions",
+    "ILAMB_BOXES", "GFED_REGION_LABELS", "REGION_SETS", "RegionSet", "ilamb_regions", "global_region",
+    "gfed_regions", "load_gfed_regions", "region_set",
 ]
+
+REGION_SETS = ("ilamb", "gfed", "global")
 
 # label -> (lat_lo, lat_hi, lon_lo, lon_hi), from ILAMB 2.x Regions.py (see ILAMB_SCORING.md).
 ILAMB_BOXES: dict[str, tuple[float, float, float, float]] = {
@@ -148,3 +154,28 @@ def gfed_regions(
     for k, name in enumerate(GFED_REGION_LABELS, start=1):
         masks[name] = label == k
     return RegionSet("gfed", masks)
+
+
+def load_gfed_regions(lat, lon, *, data_dir: str | os.PathLike | None = None) -> RegionSet:
+    """``global`` plus the 14 GFED basis regions (BONA..AUST) on the grid ``lat``, ``lon``."""
+    path = bundle_path("gfed_regions", "gridlist_pan_gfed_ISO3_UN.csv", data_dir=data_dir)
+    cells = pd.read_csv(path, usecols=["Lon", "Lat", "GFED-region"])
+    return gfed_regions(
+        np.asarray(lat), np.asarray(lon),
+        cells["Lat"].to_numpy(), cells["Lon"].to_numpy(), cells["GFED-region"].to_numpy(),
+    )
+
+
+def region_set(name: str | RegionSet, lat: np.ndarray, lon: np.ndarray, *,
+               data_dir: str | os.PathLike | None = None) -> RegionSet:
+    """The named region set on this grid ("ilamb", "gfed" from the bundle, "global"); a RegionSet
+    passes through. The one place that turns a region-set name into masks."""
+    if isinstance(name, RegionSet):
+        return name
+    if name == "ilamb":
+        return ilamb_regions(lat, lon)
+    if name == "global":
+        return global_region(lat, lon)
+    if name == "gfed":
+        return load_gfed_regions(lat, lon, data_dir=data_dir)
+    raise UnknownNameError(f"unknown region set {name!r}; valid: {', '.join(REGION_SETS)} (or a RegionSet)")

@@ -4,17 +4,19 @@ distributable (``fit``, ``fit_repeats``, ``stability``), on the training period 
 
 from fireform.fitting.cache import FitCache, fit_key
 from fireform.fitting.context import Evaluation, FitContext
-from fireform.fitting.fit import FitResult, fit, warm_points
+from fireform.fitting.fit import fit
 from fireform.fitting.objective import METRICS, Objective
 from fireform.fitting.repeats import Repeats, fit_repeats
-from fireform.fitting.samplers import SAMPLERS, SamplerSpec, make_sampler, search_space
+from fireform.fitting.result import FitResult
+from fireform.fitting.samplers import DEFAULT_SAMPLER, SAMPLERS, SUBSET_SAMPLER, SamplerSpec, make_sampler, search_space
 from fireform.fitting.split import HoldoutRead, Split, fitting_active
 from fireform.fitting.stability import Stability, perturb, stability
+from fireform.fitting.study import warm_points
 
 __all__ = [
     "fit", "FitResult", "FitContext", "Evaluation", "Objective", "METRICS",
     "FitCache", "fit_key", "warm_points",
-    "SAMPLERS", "SamplerSpec", "make_sampler", "search_space",
+    "SAMPLERS", "DEFAULT_SAMPLER", "SUBSET_SAMPLER", "SamplerSpec", "make_sampler", "search_space",
     "Split", "HoldoutRead", "fitting_active",
     "fit_repeats", "Repeats", "stability", "Stability", "perturb",
 ]

@@ -5,8 +5,8 @@ years, objective, sampler name/seed/options, trials, patience, trials in flight,
 points, cache format version); the first 20 hex digits.
 
 :class:`FitCache` keeps results in memory and, with a ``root`` folder (the run folder), on disk:
-``<root>/fits/<key>.pkl`` (the pickled :class:`~fireform.fitting.fit.FitResult`, written
-atomically) and ``<key>.json`` (a readable summary). The Optuna study of a fit with a run folder
+``<root>/fits/<key>.json`` (the :class:`~fireform.fitting.result.FitResult` as JSON, written
+atomically; never pickle, which runs code when read). The Optuna study of a fit with a run folder
 lives in ``<root>/studies/<key>.journal`` (Optuna's ``JournalFileBackend``) unless another
 storage is given, so a killed fit resumes from its journal.
 
@@ -20,20 +20,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import threading
 from pathlib import Path
 
 import optuna
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-from fireform.exceptions import FitError
+from fireform.exceptions import CorruptFileError, FitError
+from fireform.fitting.result import FitResult
 
 __all__ = ["FitCache", "fit_key", "resolve_storage", "storage_url", "CACHE_VERSION"]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: JSON records, the key from the form, data and settings
 
 
-def fit_key(parts: dict) -> str:
+def fit_key(form, ctx, *, spec, trials: int, patience: int | None = None, in_flight: int = 1,
+            processes: int = 1, warm=()) -> str:
+    """The key of a fit: sha256 of the canonical JSON of (form hash, training data and objective
+    (``ctx.key()``), sampler name/seed/options, trials, patience, trials in flight, processes,
+    warm-start points (``warm_points`` output), cache version); the first 20 hex digits. Every
+    caller (``fit``, the ablation deciding what is cached, the loop's journal) uses this one."""
+    parts = {
+        "form": form.hash, "data": ctx.key(), "sampler": spec.key(), "trials": int(trials),
+        "patience": patience, "in_flight": int(in_flight), "processes": int(processes),
+        "warm": [{k: repr(v) for k, v in p.items()} for p in warm],
+    }
     text = json.dumps({"v": CACHE_VERSION, **parts}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -51,35 +62,33 @@ class FitCache:
 
     def _path(self, key: str) -> Path:
         assert self.root is not None
-        return self.root / "fits" / f"{key}.pkl"
+        return self.root / "fits" / f"{key}.json"
 
     def get(self, key: str):
         with self._lock:
             if key in self._mem:
                 return self._mem[key]
         if self.root is not None and self._path(key).is_file():
-            with open(self._path(key), "rb") as f:
-                res = pickle.load(f)
+            p = self._path(key)
+            try:
+                res = FitResult.from_dict(json.loads(p.read_text()))
+            except (ValueError, KeyError, TypeError) as e:
+                raise CorruptFileError(f"fit cache file {p} is not a fit record ({type(e).__name__}: {e}); "
+                                       "delete it to refit") from None
             with self._lock:
                 self._mem[key] = res
             return res
         return None
 
-    def put(self, key: str, result, summary: dict | None = None) -> None:
+    def put(self, key: str, result: FitResult) -> None:
         with self._lock:
             self._mem[key] = result
         if self.root is None:
             return
         p = self._path(key)
         tmp = p.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.write_text(json.dumps(result.to_dict(), sort_keys=True))
         os.replace(tmp, p)  # readers see the old file or the whole new one
-        if summary is not None:
-            j = p.with_suffix(".json")
-            tj = j.with_suffix(f".{os.getpid()}.tmp")
-            tj.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str))
-            os.replace(tj, j)
 
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None
@@ -122,8 +131,6 @@ def resolve_storage(storage) -> optuna.storages.BaseStorage:
         return storage
     s = storage_url(storage)
     if s.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
-
         path = s[len("journal:"):]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # open(O_EXCL)-based lock: works on every POSIX file system, NFS included.

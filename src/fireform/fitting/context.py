@@ -18,9 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fireform.drivers import add_derived
 from fireform.exceptions import FitError, MissingVariableError
 from fireform.fitting.objective import Objective
 from fireform.fitting.split import training_drivers, years_of
+from fireform.forms.kernel import compile_kernel
+from fireform.scoring import Benchmark
 
 __all__ = ["FitContext", "Evaluation"]
 
@@ -32,20 +35,6 @@ class Evaluation:
     value: float  # objective value (non-finite replaced by the worst score)
     raw: float  # the metric as scored (may be NaN)
     seconds: float
-
-
-def _kernel(form, drivers, backend: str):
-    try:
-        from fireform.forms.kernel import compile_kernel
-    except ImportError:  # the fused kernel not available: the reference evaluator
-        compile_kernel = None
-    if compile_kernel is not None:
-        return compile_kernel(form, drivers, backend=backend)
-
-    def ref(theta):
-        return np.asarray(form.evaluate(theta, drivers), dtype=np.float32)
-
-    return ref
 
 
 class FitContext:
@@ -74,8 +63,6 @@ class FitContext:
         self._lock = threading.Lock()
         self._kernels: dict[str, object] = {}
         self.n_evaluations = 0
-        from fireform.scoring import Benchmark
-
         self.benchmark = Benchmark.from_drivers(drivers, mass_weighting=self.mass_weighting)
         if self.objective.region not in self.benchmark.region_labels:
             raise FitError(
@@ -119,7 +106,7 @@ class FitContext:
             with self._lock:
                 k = self._kernels.get(form.hash)
                 if k is None:
-                    k = _kernel(form, self._with_inputs(form), self.backend)
+                    k = compile_kernel(form, self._with_inputs(form), backend=self.backend)
                     self._kernels[form.hash] = k
         return k
 
@@ -127,8 +114,6 @@ class FitContext:
         missing = [n for n in form.inputs if n not in self._drivers]
         if not missing:
             return self._drivers
-        from fireform.drivers.derived import add_derived
-
         # Derived drivers are computed on the training months only (nothing else is here).
         self._drivers = add_derived(self._drivers, missing)
         return self._drivers

@@ -43,185 +43,34 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 import optuna
-import pandas as pd
 
 from fireform.exceptions import FitError
-from fireform.fitting.cache import as_cache, fit_key, resolve_storage, storage_url
+from fireform.fitting.cache import as_cache, fit_key
 from fireform.fitting.context import FitContext
 from fireform.fitting.objective import Objective
-from fireform.fitting.samplers import (DEFAULT_SAMPLER, SamplerSpec, cma_popsize, hybrid_options,
-                                       local_cmaes, make_sampler, search_space)
+from fireform.fitting.result import FitResult
+from fireform.fitting.samplers import (
+    DEFAULT_SAMPLER,
+    SamplerSpec,
+    cma_popsize,
+    hybrid_options,
+    local_cmaes,
+    make_sampler,
+    search_space,
+)
 from fireform.fitting.split import fitting_guard
+from fireform.fitting.study import build_result, create_study, rescaled, warm_points
+from fireform.fitting.workers import run_processes
 
-__all__ = ["FitResult", "fit", "cache_key", "warm_points", "rescaled", "build_result"]
+__all__ = ["fit"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-@dataclass(frozen=True, eq=False)
-class FitResult:
-    """A finished fit: best parameters, the full training score vector, the trial history."""
-
-    form_hash: str
-    form_json: str
-    params: dict[str, float]  # best parameters by name ("scale", "<term>.<param>")
-    theta: np.ndarray  # the same in layout order
-    value: float  # best objective value
-    objective: Objective
-    scores: object  # fireform.scoring.Scores of the best parameters on the training period
-    trials: pd.DataFrame  # one row per finished trial (see ``_trials_frame``)
-    sampler: str
-    seed: int
-    n_trials: int  # completed trials
-    trials_requested: int
-    stopped_early: bool
-    sampler_seconds: float  # ask + tell, in the driving thread
-    eval_seconds: float  # sum of evaluation durations (overlaps sampler time when pipelined)
-    wall_seconds: float
-    cache_key: str
-    study_name: str
-    storage: str | None  # storage string (None: in memory)
-    fingerprint: str  # training data
-    years: tuple[int, ...]  # training years
-    warm_start: tuple[dict, ...] = ()
-    from_cache: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def param_names(self) -> list[str]:
-        return list(self.params)
-
-    @property
-    def form(self):
-        from fireform.forms import Form
-
-        return Form.from_json(self.form_json)
-
-    def vector(self, region: str = "global") -> dict[str, float]:
-        return self.scores.vector(region)
-
-    def overall(self, convention: str = "ilamb2", region: str = "global") -> float:
-        return float(self.scores.overall(convention, region))
-
-    def overall_table(self) -> pd.DataFrame:
-        """Tidy: convention, region, value — the Overall score under every convention."""
-        from fireform.scoring import CONVENTIONS
-
-        return pd.DataFrame(
-            [
-                {"convention": c, "region": r, "value": self.overall(c, r)}
-                for r in self.scores.regions
-                for c in CONVENTIONS
-            ]
-        )
-
-    def score_frame(self) -> pd.DataFrame:
-        """Tidy component scores (region, component, value, reason)."""
-        return self.scores.to_frame()
-
-    def trials_to_reach(self, target: float) -> int | None:
-        """Completed trials until the best value first reached ``target`` (None: never)."""
-        hit = np.nonzero(self.trials["best_so_far"].to_numpy() >= target)[0]
-        return int(hit[0]) + 1 if hit.size else None
-
-    def summary(self) -> dict:
-        """JSON-able headline (what the cache's .json and the journal store)."""
-        from fireform.scoring import CONVENTIONS
-
-        return {
-            "form_hash": self.form_hash,
-            "objective": self.objective.key(),
-            "value": self.value,
-            "params": self.params,
-            "overall": {c: self.overall(c) for c in CONVENTIONS},
-            "vector": self.vector(),
-            "sampler": self.sampler,
-            "seed": self.seed,
-            "n_trials": self.n_trials,
-            "trials_requested": self.trials_requested,
-            "stopped_early": self.stopped_early,
-            "sampler_seconds": self.sampler_seconds,
-            "eval_seconds": self.eval_seconds,
-            "wall_seconds": self.wall_seconds,
-            "cache_key": self.cache_key,
-            "fingerprint": self.fingerprint,
-            "years": list(self.years),
-        }
-
-    def line(self) -> str:
-        """One greppable summary line."""
-        return (
-            f"fit {self.form_hash} {self.objective.metric}[{self.objective.convention}]="
-            f"{self.value:.4f} trials={self.n_trials}/{self.trials_requested} "
-            f"sampler={self.sampler} seed={self.seed} wall={self.wall_seconds:.1f}s "
-            f"(sampler {self.sampler_seconds:.1f}s, eval {self.eval_seconds:.1f}s) key={self.cache_key}"
-        )
-
-    def __repr__(self) -> str:
-        return f"FitResult({self.line()})"
-
-
-# -- warm start -------------------------------------------------------------------------------
-def warm_points(form, warm_start, *, top: int = 10) -> list[dict[str, float]]:
-    """Points to enqueue: shared parameters from the parent(s), the child's defaults elsewhere,
-    clipped to the child's bounds. From a parent FitResult its ``top`` best distinct trials are
-    taken (best first), so the sampler's first "good" set is the parent's good region rather
-    than random start-up points."""
-    if warm_start is None:
-        return []
-    if isinstance(warm_start, (FitResult, Mapping)):
-        sources = [warm_start]
-    elif isinstance(warm_start, Sequence) and not isinstance(warm_start, str):
-        sources = list(warm_start)
-    else:
-        raise TypeError(
-            f"warm_start must be a FitResult, a dict of parameters or a list of them, "
-            f"got {type(warm_start).__name__}"
-        )
-    defaults = dict(zip(form.param_names, form.default_theta().tolist()))
-    out: list[dict[str, float]] = []
-    for src in sources:
-        if isinstance(src, FitResult):
-            df = src.trials.sort_values(["value", "number"], ascending=[False, True], kind="stable")
-            names = [n for n in src.params if n in df.columns]
-            vals_list = [dict(zip(names, map(float, r))) for r in df[names].head(top).to_numpy()]
-            if not vals_list:
-                vals_list = [src.params]
-        else:
-            vals_list = [dict(src)]
-        for vals in vals_list:
-            pt = {}
-            for p in form.params:
-                v = float(vals.get(p.name, defaults[p.name]))
-                pt[p.name] = float(min(max(v, p.lo), p.hi))
-            if pt not in out:
-                out.append(pt)
-    return out
-
-
-def rescaled(form, ctx, point: Mapping[str, float]) -> dict[str, float]:
-    """``point`` with its scale set so the predicted area-weighted total burned fraction equals
-    the reference's over the training period (then clipped to the scale's bounds):
-    scale' = scale * sum_i A_i sum_t obs_it / sum_i A_i sum_t pred_it.
-    Used on warm-start points only: a child that drops or adds a term keeps its parent's shape
-    but needs another overall level."""
-    theta = form.theta_vector(point)
-    pred = np.asarray(ctx.predict(form, theta), dtype=np.float64)
-    obs = np.asarray(ctx.benchmark.obs, dtype=np.float64)
-    ok = np.isfinite(pred) & np.isfinite(obs)
-    a = ctx.benchmark.area[:, None]
-    num, den = float((a * np.where(ok, obs, 0.0)).sum()), float((a * np.where(ok, pred, 0.0)).sum())
-    out = dict(point)
-    if den > 0 and num > 0:
-        p = form.params[0]
-        out["scale"] = float(min(max(point["scale"] * num / den, p.lo), p.hi))
-    return out
 
 
 # -- the fit ----------------------------------------------------------------------------------
@@ -231,7 +80,7 @@ def fit(
     *,
     objective: Objective | None = None,
     trials: int = 1000,
-    sampler: str = "tpe",
+    sampler: str = DEFAULT_SAMPLER,
     seed: int = 0,
     storage=None,
     warm_start=None,
@@ -258,8 +107,8 @@ def fit(
     ctx = FitContext.of(data, objective=objective)
     spec = SamplerSpec(sampler, int(seed), dict(sampler_options or {}))
     warm = warm_points(form, warm_start)
-    key = cache_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
-                    processes=processes, warm=warm)
+    key = fit_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
+                  processes=processes, warm=warm)
     fc = as_cache(cache)
     if fc is not None:
         hit = fc.get(key)
@@ -270,8 +119,6 @@ def fit(
     name = study_name or f"fit-{key}"
     with fitting_guard():
         if processes > 1:
-            from fireform.fitting.workers import run_processes
-
             res = run_processes(
                 form, ctx, spec=spec, trials=trials, storage=storage, study_name=name,
                 warm=warm, patience=patience, processes=processes, key=key,
@@ -280,33 +127,8 @@ def fit(
             res = _run(form, ctx, spec=spec, trials=trials, storage=storage, study_name=name,
                        warm=warm, patience=patience, in_flight=in_flight, key=key)
     if fc is not None:
-        fc.put(key, res, res.summary())
+        fc.put(key, res)
     return res
-
-
-def cache_key(form, ctx: FitContext, *, spec: SamplerSpec, trials: int, patience=None,
-              in_flight: int = 1, processes: int = 1, warm=()) -> str:
-    """The cache key :func:`fit` gives these settings (``warm``: :func:`warm_points` output), so a
-    caller (the ablation) can tell whether a fit is cached without submitting it."""
-    return fit_key(
-        {
-            "form": form.hash,
-            "data": ctx.key(),
-            "sampler": spec.key(),
-            "trials": trials,
-            "patience": patience,
-            "in_flight": in_flight,
-            "processes": processes,
-            "warm": [{k: repr(v) for k, v in p.items()} for p in warm],
-        }
-    )
-
-
-def create_study(storage, name: str, sampler) -> optuna.Study:
-    return optuna.create_study(
-        study_name=name, storage=resolve_storage(storage), sampler=sampler,
-        direction="maximize", load_if_exists=True,
-    )
 
 
 def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, patience, in_flight,
@@ -434,41 +256,3 @@ class _LocalPhase:
         self.active, self.restart, self.since = True, False, 0
 
 
-def _trials_frame(study, names, timing) -> pd.DataFrame:
-    """number, value, best_so_far, sampler_s, eval_s, raw, worker, then one column per parameter;
-    completed trials in trial-number order."""
-    rows = []
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        s, e, raw = timing.get(t.number, (t.user_attrs.get("sampler_s", math.nan),
-                                          t.user_attrs.get("eval_s", math.nan),
-                                          t.user_attrs.get("raw", math.nan)))
-        row = {"number": t.number, "value": float(t.value), "sampler_s": s, "eval_s": e,
-               "raw": raw, "worker": t.user_attrs.get("worker", 0)}
-        row.update({n: t.params.get(n, math.nan) for n in names})
-        rows.append(row)
-    df = pd.DataFrame(rows, columns=["number", "value", "sampler_s", "eval_s", "raw", "worker", *names])
-    df = df.sort_values("number", kind="stable").reset_index(drop=True)
-    df.insert(2, "best_so_far", df["value"].cummax())
-    return df
-
-
-def build_result(form, ctx, study, *, spec, trials, storage, key, warm, stopped, sampler_seconds,
-                 eval_seconds, wall_seconds, timing, extra=None) -> FitResult:
-    names = form.param_names
-    df = _trials_frame(study, names, timing)
-    if df.empty:
-        raise FitError(f"fit of form {form.hash}: no trial completed")
-    # Best = highest value, first reached (trial-number order, so ties resolve reproducibly).
-    i = int(np.argmax(df["value"].to_numpy()))
-    params = {n: float(df.at[i, n]) for n in names}
-    theta = form.theta_vector(params)
-    scores = ctx.scores(form, theta)
-    return FitResult(
-        form_hash=form.hash, form_json=form.to_json(), params=params, theta=theta,
-        value=float(df.at[i, "value"]), objective=ctx.objective, scores=scores, trials=df,
-        sampler=spec.name, seed=spec.seed, n_trials=int(len(df)), trials_requested=trials,
-        stopped_early=bool(stopped), sampler_seconds=float(sampler_seconds),
-        eval_seconds=float(eval_seconds), wall_seconds=float(wall_seconds), cache_key=key,
-        study_name=study.study_name, storage=storage_url(storage), fingerprint=ctx.fingerprint,
-        years=tuple(ctx.years), warm_start=tuple(warm), extra=dict(extra or {}),
-    )

@@ -14,6 +14,7 @@ import pandas as pd
 from fireform.fitting.context import FitContext
 from fireform.fitting.fit import FitResult, fit
 from fireform.fitting.objective import Objective
+from fireform.scoring import CONVENTIONS
 
 __all__ = ["Repeats", "fit_repeats"]
 
@@ -78,8 +79,6 @@ def fit_repeats(
     **fit_kwargs,
 ) -> Repeats:
     """``fit`` once per seed on one shared context; ``fit_kwargs`` go to :func:`fit`."""
-    from fireform.scoring import CONVENTIONS
-
     seeds = [int(s) for s in seeds]
     if len(set(seeds)) != len(seeds) or not seeds:
         raise ValueError(f"seeds must be distinct and non-empty, got {seeds}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fireform.drivers.dataset import _year_list
+from fireform.drivers import year_list
 from fireform.exceptions import HoldoutAccessError, TimeMismatchError
 
 __all__ = ["Split", "HoldoutRead", "fitting_active", "fitting_guard"]
@@ -68,6 +68,7 @@ class Split:
     """Training drivers in the open, holdout drivers behind :meth:`unseal`."""
 
     __slots__ = ("_train", "_open", "train_years", "holdout_years", "_reads", "_on_read")
+    # __slots__ and no __dict__: there is no attribute through which the holdout could leak
 
     def __init__(
         self,
@@ -76,13 +77,16 @@ class Split:
         train_years,
         holdout_years=None,
         on_read: Callable[[HoldoutRead], None] | None = None,
+        exclude_cells: np.ndarray | None = None,
     ) -> None:
-        train = tuple(_year_list(train_years))
+        """``exclude_cells``: a (lat, lon) bool grid of cells held out of training (held-out
+        regions); the holdout keeps every cell."""
+        train = tuple(year_list(train_years))
         have = set(int(y) for y in drivers.years)
         hold = (
             tuple(sorted(have - set(train)))
             if holdout_years is None
-            else tuple(_year_list(holdout_years))
+            else tuple(year_list(holdout_years))
         )
         both = sorted(set(train) & set(hold))
         if both:
@@ -96,7 +100,10 @@ class Split:
             raise TimeMismatchError("a split needs at least one training year")
         self.train_years = train
         self.holdout_years = hold
-        self._train = drivers.select_years(list(train))
+        train_d = drivers.select_years(list(train))
+        if exclude_cells is not None:
+            train_d = train_d.with_mask(train_d.mask & ~np.asarray(exclude_cells, bool))
+        self._train = train_d
         # The holdout lives only inside this closure; there is no attribute holding it.
         held = drivers.select_years(list(hold)) if hold else None
         self._open = lambda: held

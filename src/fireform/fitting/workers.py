@@ -23,7 +23,11 @@ import numpy as np
 import optuna
 
 from fireform.exceptions import FitError
+from fireform.fitting.cache import storage_url
+from fireform.fitting.context import FitContext
 from fireform.fitting.samplers import SamplerSpec, make_sampler, search_space
+from fireform.fitting.study import build_result, create_study, rescaled
+from fireform.forms import Form
 
 __all__ = ["WorkerTask", "run_worker", "run_processes", "shares"]
 
@@ -47,9 +51,6 @@ def shares(trials: int, processes: int) -> list[int]:
 
 def run_worker(task: WorkerTask, ctx) -> dict:
     """Run one worker's share of trials on the shared study (``ctx``: a FitContext)."""
-    from fireform.fitting.fit import create_study
-    from fireform.forms import Form
-
     form = Form.from_json(task.form_json)
     space = search_space(form)
     names = list(space)
@@ -79,8 +80,6 @@ def run_worker(task: WorkerTask, ctx) -> dict:
 
 def _main(task: WorkerTask, ctx_or_drivers, objective, queue) -> None:
     try:
-        from fireform.fitting.context import FitContext
-
         ctx = ctx_or_drivers if isinstance(ctx_or_drivers, FitContext) else FitContext(
             ctx_or_drivers, objective=objective
         )
@@ -90,9 +89,6 @@ def _main(task: WorkerTask, ctx_or_drivers, objective, queue) -> None:
 
 
 def run_processes(form, ctx, *, spec, trials, storage, study_name, warm, patience, processes, key):
-    from fireform.fitting.cache import storage_url
-    from fireform.fitting.fit import build_result, create_study, rescaled
-
     url = storage_url(storage)
     if url is None:
         raise FitError(

@@ -7,8 +7,9 @@
 """
 
 from fireform.forms.expr import parse
-from fireform.forms.form import Bounds, Form, MechanismTerm, NewTerm, ParamSpec, Scale
+from fireform.forms.form import Form
 from fireform.forms.kernel import Kernel, agreement, compile_kernel
+from fireform.forms.terms import Bounds, MechanismTerm, NewTerm, ParamSpec, Scale, Term
 
 __all__ = [
     "Form",
@@ -17,6 +18,7 @@ __all__ = [
     "Scale",
     "ParamSpec",
     "Bounds",
+    "Term",
     "Kernel",
     "compile_kernel",
     "agreement",

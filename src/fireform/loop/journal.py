@@ -7,11 +7,12 @@ Tables (one run per journal; ``run`` holds its single row):
 - ``forms``        canonical JSON by form hash
 - ``proposals``    iteration, proposer, action, rationale, JSON, status keep|discard|reject|crash,
                    reasons, form hash
-- ``fits``         unique key (form hash, data fingerprint, objective, sampler, trials, seed),
-                   role, training objective, parameters, noise, wall/sampler/eval time
+- ``fits``         one :class:`~fireform.fitting.FitResult` per row (its JSON record), by its
+                   unique fit key, with its role and the headline columns
 - ``scores``       tidy score vectors: fit, period (train|holdout), region, component, value
 - ``shapley``      Shapley tables (JSON records) by form hash and kind
-- ``holdout_reads`` every read of the sealed holdout: what, when, why
+- ``holdout_reads`` every read of the sealed holdout: which fit was scored, when, why, which
+                   years, the holdout data's fingerprint
 - ``input_checks`` the InputReport of the run's drivers
 - ``messages``     prompts and responses of LLM proposers, tokens, estimated cost
 - ``arrays``       small numpy arrays for the report (residual maps, seasonal cycles, grid)
@@ -28,7 +29,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,12 @@ import numpy as np
 import pandas as pd
 
 from fireform.exceptions import FireformError, SpecError
+from fireform.fitting import FitResult, HoldoutRead
+from fireform.forms import Form
+from fireform.loop.spec import Spec, parse_spec, spec_diff
+from fireform.version import __version__
 
-__all__ = ["Journal", "FitRecord", "STATUSES", "JOURNAL_NAME"]
+__all__ = ["Journal", "STATUSES", "JOURNAL_NAME"]
 
 JOURNAL_NAME = "journal.sqlite"
 STATUSES = ("keep", "discard", "reject", "crash", "pending")
@@ -55,14 +59,16 @@ CREATE TABLE IF NOT EXISTS proposals (
   json TEXT, status TEXT, reasons TEXT, form_hash TEXT, parent_hash TEXT, t REAL);
 CREATE TABLE IF NOT EXISTS fits (
   id INTEGER PRIMARY KEY, key TEXT UNIQUE, role TEXT, form_hash TEXT, seed INTEGER, trials INTEGER,
-  value REAL, theta TEXT, noise REAL, wall REAL, sampler_time REAL, eval_time REAL, extra TEXT, t REAL);
+  value REAL, theta TEXT, noise REAL, wall REAL, sampler_time REAL, eval_time REAL, extra TEXT, t REAL,
+  record TEXT);
 CREATE TABLE IF NOT EXISTS scores (
   fit_id INTEGER, period TEXT, region TEXT, component TEXT, value REAL,
   PRIMARY KEY (fit_id, period, region, component));
 CREATE TABLE IF NOT EXISTS shapley (
   form_hash TEXT, kind TEXT, json TEXT, t REAL, PRIMARY KEY (form_hash, kind));
 CREATE TABLE IF NOT EXISTS holdout_reads (
-  id INTEGER PRIMARY KEY, fit_id INTEGER, form_hash TEXT, purpose TEXT, t REAL);
+  id INTEGER PRIMARY KEY, fit_id INTEGER, form_hash TEXT, purpose TEXT, t REAL, years TEXT,
+  fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS input_checks (
   id INTEGER PRIMARY KEY, json TEXT, ok INTEGER, t REAL);
 CREATE TABLE IF NOT EXISTS messages (
@@ -71,33 +77,6 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE TABLE IF NOT EXISTS arrays (name TEXT PRIMARY KEY, blob BLOB);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, json TEXT);
 """
-
-
-@dataclass(frozen=True)
-class FitRecord:
-    id: int
-    key: str
-    role: str
-    form_hash: str
-    seed: int
-    trials: int
-    value: float
-    theta: dict[str, float]
-    noise: float | None
-    wall: float
-    sampler_time: float
-    eval_time: float
-    extra: dict
-
-
-def _fit_record(row) -> FitRecord:
-    return FitRecord(
-        id=row["id"], key=row["key"], role=row["role"], form_hash=row["form_hash"],
-        seed=row["seed"], trials=row["trials"], value=row["value"],
-        theta=json.loads(row["theta"]), noise=row["noise"], wall=row["wall"] or 0.0,
-        sampler_time=row["sampler_time"] or 0.0, eval_time=row["eval_time"] or 0.0,
-        extra=json.loads(row["extra"] or "{}"),
-    )
 
 
 class Journal:
@@ -142,8 +121,6 @@ class Journal:
     # -- run --------------------------------------------------------------------------------
     def start(self, spec) -> None:
         """Freeze ``spec`` into a new journal; on an existing one refuse a different spec."""
-        from fireform import __version__
-
         row = self._one("SELECT * FROM run WHERE id = 1")
         if row is None:
             self._exec(
@@ -155,9 +132,7 @@ class Journal:
         self.check_spec(spec)
         self._exec("UPDATE run SET status = 'running', resumes = resumes + 1, finished = NULL WHERE id = 1")
 
-    def check_spec(self, spec) -> None:
-        from fireform.loop.spec import spec_diff
-
+    def check_spec(self, spec: Spec) -> None:
         row = self.run()
         if row["spec_hash"] != spec.hash:
             diff = spec_diff(json.loads(row["spec_json"]), spec)
@@ -173,9 +148,7 @@ class Journal:
             raise FireformError(f"journal {self.path} has no run")
         return row
 
-    def frozen_spec(self):
-        from fireform.loop.spec import parse_spec
-
+    def frozen_spec(self) -> Spec:
         return parse_spec(json.loads(self.run()["spec_json"]), source=str(self.path))
 
     def set_status(self, status: str) -> None:
@@ -208,9 +181,7 @@ class Journal:
         )
         return form.hash
 
-    def form(self, form_hash: str):
-        from fireform.forms.form import Form
-
+    def form(self, form_hash: str) -> Form:
         row = self._one("SELECT json FROM forms WHERE hash = ?", (form_hash,))
         if row is None:
             raise FireformError(f"journal {self.path}: no form {form_hash}")
@@ -258,41 +229,43 @@ class Journal:
         return df
 
     # -- fits and scores --------------------------------------------------------------------
-    def get_fit(self, key: str) -> FitRecord | None:
-        row = self._one("SELECT * FROM fits WHERE key = ?", (key,))
-        return None if row is None else _fit_record(row)
+    def get_fit(self, key: str) -> FitResult | None:
+        row = self._one("SELECT id, record FROM fits WHERE key = ?", (key,))
+        return None if row is None else _fit(row)
 
-    def fit_by_id(self, fit_id: int) -> FitRecord:
-        row = self._one("SELECT * FROM fits WHERE id = ?", (fit_id,))
+    def fit_by_id(self, fit_id: int) -> FitResult:
+        row = self._one("SELECT id, record FROM fits WHERE id = ?", (int(fit_id),))
         if row is None:
             raise FireformError(f"journal {self.path}: no fit {fit_id}")
-        return _fit_record(row)
+        return _fit(row)
 
-    def add_fit(self, key: str, *, role: str, form_hash: str, seed: int, trials: int, value: float,
-                theta: Mapping[str, float], noise: float | None = None, wall: float = 0.0,
-                sampler_time: float = 0.0, eval_time: float = 0.0, extra: Mapping | None = None,
-                scores: pd.DataFrame | None = None) -> FitRecord:
-        """Journal a finished fit and (same transaction) its training score vector."""
+    def add_fit(self, result: FitResult, *, role: str, noise: float | None = None) -> FitResult:
+        """Journal a finished fit and (same transaction) its training score vector; returns it
+        with its journal id."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             cur = self.db.execute(
                 "INSERT INTO fits (key, role, form_hash, seed, trials, value, theta, noise, wall, "
-                "sampler_time, eval_time, extra, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, role, form_hash, int(seed), int(trials), float(value),
-                 json.dumps({k: float(v) for k, v in theta.items()}), noise, float(wall),
-                 float(sampler_time), float(eval_time), json.dumps(dict(extra or {})), time.time()),
+                "sampler_time, eval_time, extra, t, record) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.cache_key, role, result.form_hash, int(result.seed), int(result.trials_requested),
+                 float(result.value), json.dumps(result.params), noise, float(result.wall_seconds),
+                 float(result.sampler_seconds), float(result.eval_seconds),
+                 json.dumps({"n_trials": result.n_trials, "stopped_early": result.stopped_early,
+                             "sampler": result.sampler, **result.to_dict()["extra"]}),
+                 time.time(), json.dumps(result.to_dict())),
             )
             fit_id = cur.lastrowid
-            if scores is not None:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO scores VALUES (?, 'train', ?, ?, ?)",
-                    [(fit_id, r.region, r.component, _num(r.value)) for r in scores.itertuples()],
-                )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO scores VALUES (?, 'train', ?, ?, ?)",
+                [(fit_id, r.region, r.component, _num(r.value))
+                 for r in result.scores.to_frame().itertuples()],
+            )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        return self.fit_by_id(fit_id)
+        return result.with_journal_id(fit_id)
 
     def fits(self) -> pd.DataFrame:
         rows = [dict(r) for r in self._all("SELECT * FROM fits ORDER BY id")]
@@ -323,13 +296,17 @@ class Journal:
         return {r.component: (np.nan if r.value is None else float(r.value)) for r in df.itertuples()}
 
     # -- holdout ----------------------------------------------------------------------------
-    def add_holdout_read(self, fit_id: int, form_hash: str, purpose: str) -> None:
-        self._exec("INSERT INTO holdout_reads (fit_id, form_hash, purpose, t) VALUES (?, ?, ?, ?)",
-                   (fit_id, form_hash, purpose, time.time()))
+    def add_holdout_read(self, read: HoldoutRead, fits: Iterable[tuple[int, str]]) -> None:
+        """One row per fit scored on the holdout in this read (one unseal)."""
+        years = json.dumps(list(read.years))
+        self._many("INSERT INTO holdout_reads (fit_id, form_hash, purpose, t, years, fingerprint) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [(int(i), h, read.reason, read.time, years, read.fingerprint) for i, h in fits])
 
     def holdout_reads(self) -> pd.DataFrame:
         rows = [dict(r) for r in self._all("SELECT * FROM holdout_reads ORDER BY id")]
-        return pd.DataFrame(rows, columns=["id", "fit_id", "form_hash", "purpose", "t"])
+        return pd.DataFrame(rows, columns=["id", "fit_id", "form_hash", "purpose", "t", "years",
+                                           "fingerprint"])
 
     # -- shapley ----------------------------------------------------------------------------
     def put_shapley(self, form_hash: str, kind: str, frame: pd.DataFrame) -> None:
@@ -417,6 +394,10 @@ class Journal:
         p = Path(path) if path is not None else self.folder / "results.tsv"
         self.results_frame().to_csv(p, sep="\t", index=False, float_format="%.6f")
         return p
+
+
+def _fit(row: sqlite3.Row) -> FitResult:
+    return FitResult.from_dict(json.loads(row["record"])).with_journal_id(row["id"])
 
 
 def _num(v) -> float | None:

@@ -26,12 +26,15 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fireform.exceptions import SpecError
+from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS
+from fireform.scoring import CONVENTIONS
 
 __all__ = [
     "Spec",
@@ -47,6 +50,7 @@ __all__ = [
     "load_spec",
     "parse_spec",
     "spec_diff",
+    "demo_spec",
 ]
 
 
@@ -103,8 +107,6 @@ class ObjectiveSpec(_Strict):
     @field_validator("convention")
     @classmethod
     def _conv(cls, v: str) -> str:
-        from fireform.scoring import CONVENTIONS
-
         if v not in CONVENTIONS:
             raise ValueError(f"objective.convention {v!r}; valid: {', '.join(CONVENTIONS)}")
         return v
@@ -128,8 +130,6 @@ class WinSpec(_Strict):
     @field_validator("conventions")
     @classmethod
     def _convs(cls, v):
-        from fireform.scoring import CONVENTIONS
-
         if v != "all":
             bad = [c for c in v if c not in CONVENTIONS]
             if bad or not v:
@@ -137,8 +137,6 @@ class WinSpec(_Strict):
         return v
 
     def names(self) -> list[str]:
-        from fireform.scoring import CONVENTIONS
-
         return list(CONVENTIONS) if self.conventions == "all" else list(self.conventions)
 
 
@@ -146,7 +144,7 @@ class BudgetSpec(_Strict):
     iterations: int = Field(12, ge=0, le=10_000)
     trials: int = Field(300, ge=4, le=100_000)
     repeats: int = Field(3, ge=2, le=50)  # fits with different seeds to measure fit noise
-    sampler: Literal["tpe", "cmaes", "random", "tpe+cmaes"] = "tpe"
+    sampler: str = DEFAULT_SAMPLER
     early_stop: int | None = Field(None, ge=5)
     wall_minutes: float = Field(60.0, gt=0.0)
     llm_tokens: int = Field(0, ge=0)  # 0 = no LLM budget (the heuristic proposer needs none)
@@ -154,6 +152,13 @@ class BudgetSpec(_Strict):
     # floor on the measured fit noise: converged fits from one warm start can agree to 1e-4, so
     # their spread alone would let a 0.0002 training gain (a spurious fifth term in the demo) in
     min_noise: float = Field(1e-3, ge=0.0)
+
+    @field_validator("sampler")
+    @classmethod
+    def _sampler(cls, v: str) -> str:
+        if v not in SAMPLERS:
+            raise ValueError(f"budget.sampler {v!r}; valid: {', '.join(SAMPLERS)}")
+        return v
 
 
 class ProposerSpec(_Strict):
@@ -236,6 +241,18 @@ def load_spec(path: str | Path) -> Spec:
     if not p.is_file():
         raise SpecError(f"spec file {str(p)!r} does not exist")
     return parse_spec(p.read_text(), source=str(p))
+
+
+def demo_spec(**budget) -> Spec:
+    """The spec ``fireform demo`` runs: ``fireform/loop/twin.toml`` (``examples/twin.toml`` links to
+    it), with ``budget`` fields overridden (e.g. ``iterations=2``)."""
+    text = resources.files("fireform.loop").joinpath("twin.toml").read_text()
+    spec = parse_spec(text, source="fireform/loop/twin.toml")
+    if not budget:
+        return spec
+    d = spec.canonical()
+    d["budget"].update(budget)
+    return parse_spec(d, source="fireform demo")
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from fireform.exceptions import DuplicateRegistrationError, UnknownNameError
 
 __all__ = ["Param", "Shape", "Mechanism", "Registry", "REGISTRY", "register", "get", "REGIMES"]
@@ -84,8 +86,6 @@ class Mechanism:
         return tuple(p.name for p in self.params)
 
     def __call__(self, *inputs, xp=None, **params):
-        import numpy as np
-
         return self.func(*inputs, xp=np if xp is None else xp, **params)
 
 

@@ -10,11 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fireform.ablation.plots import draw_interactions
+
 __all__ = ["residual_map", "seasonal_cycles", "shapley_bars", "interaction_heatmap", "convergence",
            "formula_png"]
 
 
 def _plt():
+    # matplotlib costs ~0.5 s to import: only when a figure is drawn
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -86,8 +89,6 @@ def shapley_bars(path: Path, values: pd.DataFrame, *, title: str) -> Path:
 
 def interaction_heatmap(path: Path, inter: pd.DataFrame, players: list[str], *, title: str) -> Path:
     """The journal's interaction table (columns a, b, value), drawn as ``fireform shapley`` does."""
-    from fireform.ablation.plots import draw_interactions
-
     cols = list(inter.columns)
     if not {"a", "b", "value"} <= set(cols):  # older journals: first two columns, last value
         inter = inter.rename(columns={cols[0]: "a", cols[1]: "b", cols[-1]: "value"})

@@ -13,8 +13,9 @@ from fireform.scoring.components import COMPONENTS, ILAMB3_COMPONENTS, NATIVE_CO
 from fireform.scoring.overall import CONVENTIONS, overall
 from fireform.scoring.prepared import Benchmark, Scores
 from fireform.scoring.residuals import Residuals, residuals
+from fireform.scoring.score import score
 
 __all__ = [
-    "Benchmark", "Scores", "ScoreCard", "Residuals", "residuals", "overall",
+    "Benchmark", "Scores", "ScoreCard", "score", "Residuals", "residuals", "overall",
     "CONVENTIONS", "COMPONENTS", "NATIVE_COMPONENTS", "ILAMB3_COMPONENTS",
 ]

@@ -24,8 +24,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fireform.drivers.bundles import GLOBAL, load_isimip3a_ar6
 from fireform.scoring.card import ScoreCard
 from fireform.scoring.overall import CONVENTIONS, overall
+from fireform.scoring.prepared import Benchmark
 
 __all__ = ["REFERENCE_TABLE", "reference_table", "isimip3a_ar6_leaderboard"]
 
@@ -59,9 +61,6 @@ def reference_table() -> pd.DataFrame:
 def isimip3a_ar6_leaderboard(data_dir=None, *, period=("2001-01-01", "2019-12-01"),
                              mass_weighting: bool = True) -> tuple[pd.DataFrame, ScoreCard]:
     """Rank the ISIMIP3a models and FireCCI5.1 against GFED5 (AR6 regions as cells)."""
-    from fireform.drivers.bundles import GLOBAL, load_isimip3a_ar6
-    from fireform.scoring.prepared import Benchmark
-
     b = load_isimip3a_ar6(data_dir)
     sl = slice(*period)
     obs = b.obs.loc[sl]

@@ -17,9 +17,12 @@ import pandas as pd
 
 from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring import components as cp
-from fireform.scoring.components import COMPONENTS, MID_MONTHS
 from fireform.scoring import fast as F
+from fireform.scoring.card import ScoreCard
+from fireform.scoring.components import COMPONENTS, MID_MONTHS
 from fireform.scoring.fast import score_regions
+from fireform.scoring.overall import overall
+from fireform.scoring.residuals import Residuals, residuals
 from fireform.scoring.timeaxis import TimeAxis
 
 __all__ = ["Benchmark", "Scores"]
@@ -52,9 +55,21 @@ class Scores:
         return dict(zip(self.components, map(float, self._row(region))))
 
     def overall(self, convention: str = "ilamb2", region: str = "global") -> float:
-        from fireform.scoring.overall import overall
-
         return overall(self.vector(region), convention)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> "Scores":
+        """The inverse of :meth:`to_frame` (region and component order as first seen)."""
+        regions = tuple(dict.fromkeys(str(r) for r in frame["region"]))
+        comps = tuple(dict.fromkeys(str(c) for c in frame["component"]))
+        values = np.full((len(regions), len(comps)), np.nan)
+        reasons: dict[tuple[str, str], str] = {}
+        reason = frame["reason"] if "reason" in frame else [""] * len(frame)
+        for r, c, v, why in zip(frame["region"], frame["component"], frame["value"], reason):
+            values[regions.index(str(r)), comps.index(str(c))] = np.nan if v is None else float(v)
+            if why:
+                reasons[(str(r), str(c))] = str(why)
+        return cls(values, regions, comps, reasons)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy: region, component, value, reason."""
@@ -194,13 +209,9 @@ class Benchmark:
         )[1]
 
     def card(self, pred, *, model: str = "model", period: str = "all"):
-        from fireform.scoring.card import ScoreCard
-
         return ScoreCard.from_scores(self.score(pred), model=model, period=period)
 
-    def residuals(self, pred):
-        from fireform.scoring.residuals import residuals
-
+    def residuals(self, pred) -> Residuals:
         return residuals(self, pred)
 
     # -- internals --------------------------------------------------------------------------

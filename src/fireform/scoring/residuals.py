@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fireform.scoring.components import spatial_distribution
+
 __all__ = ["Residuals", "residuals"]
 
 
@@ -35,8 +37,6 @@ class Residuals:
 
 
 def residuals(bench, pred) -> Residuals:
-    from fireform.scoring.components import spatial_distribution
-
     f = bench.cell_fields(pred)
     area = bench.area
     rows, cyc = [], []

@@ -32,7 +32,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from fireform.drivers.catalog import catalog
+from fireform.forms import expr as E
+from fireform.forms.expr import FUNCTIONS
 from fireform.mechanisms._base import Mechanism
+from fireform.mechanisms.references import bib_keys
 
 __all__ = [
     "ContractViolation",
@@ -141,8 +144,6 @@ def _describe(params: Mapping[str, float]) -> str:
 # -- record checks ---------------------------------------------------------------------------
 def check_record(mech: Mechanism) -> None:
     """Id, inputs, parameter names, function signature, declared shape, proposal notes."""
-    from fireform.forms.expr import FUNCTIONS  # the expression language's reserved names
-
     cat = catalog()
     if not _ID.match(mech.id):
         raise _fail(mech, "id must be snake_case ([a-z][a-z0-9_]*)")
@@ -195,8 +196,6 @@ def check_record(mech: Mechanism) -> None:
 def check_references(mech: Mechanism, keys: frozenset[str] | set[str] | None = None) -> None:
     """Every reference is a key of references.bib."""
     if keys is None:
-        from fireform.mechanisms.references import bib_keys
-
         keys = bib_keys()
     missing = [r for r in mech.references if r not in keys]
     if missing:
@@ -274,8 +273,6 @@ def check_equation(
     mech: Mechanism, *, rtol: float = 1e-6, n_params: int = 12, seed: int = 0
 ) -> None:
     """The record's equation uses exactly its inputs and parameters and equals the function."""
-    from fireform.forms import expr as E
-
     try:
         tree = E.parse(mech.equation)
         E.validate(
@@ -309,6 +306,7 @@ def check_equation(
 
 def check_jax(mech: Mechanism, *, seed: int = 0) -> None:
     """Traces under jax.jit with xp=jax.numpy and matches numpy to float32 precision."""
+    # jax costs seconds to import: only for the contract's jax check
     import jax
     import jax.numpy as jnp
 

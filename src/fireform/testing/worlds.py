@@ -1,6 +1,6 @@
 """A tiny, fast, reproducible set of drivers covering every catalog variable (for unit tests).
 
-Not a twin world (that is ``fireform.drivers.synth``): values are plausible and seasonal but
+Not a twin world (that is ``fireform.twin``): values are plausible and seasonal but
 carry no physics beyond that. Units are the catalog's canonical units.
 """
 

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fireform.agent.base import Proposer
+from fireform.agent.llm.pricing import Price, price_for
 from fireform.agent.llm.prompting import (
     Message,
     answer_schema,
@@ -39,7 +40,6 @@ from fireform.agent.llm.prompting import (
     move_to_proposal,
     render_retry,
 )
-from fireform.agent.llm.pricing import Price, price_for
 from fireform.agent.llm.secrets import install_log_filter, redact
 from fireform.agent.proposal import Proposal, ground, parse_proposal
 from fireform.exceptions import BudgetExhaustedError, FireformError, ProposalError

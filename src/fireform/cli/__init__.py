@@ -1,0 +1,60 @@
+"""The ``fireform`` command line: one module per command group, each with ``register(app)``,
+built on the library's public names; one error handler for every command (:class:`_Group`)."""
+
+from __future__ import annotations
+
+import errno
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+from fireform.cli import ablation, data, deploy, fitting, forms, mechanisms, runs, scoring, synth
+from fireform.exceptions import FireformError
+
+__all__ = ["app", "main"]
+
+
+class _Group(TyperGroup):
+    """Every command's failures end here: a deliberate FireformError prints its message (exit 2),
+    Ctrl-C says how to go on (exit 130), a full disk or a read-only folder is named as such
+    (exit 2); anything else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except FireformError as e:
+            typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            hint = getattr(ctx, "obj", None) or {}
+            again = hint.get("resume") if isinstance(hint, dict) else None
+            typer.secho("interrupted" + (f"; resume with: fireform resume {again}" if again else ""),
+                        fg=typer.colors.YELLOW, err=True)
+            raise typer.Exit(130) from None
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
+                typer.secho(f"error: {e.strerror}: {e.filename or ''}".rstrip(": "),
+                            fg=typer.colors.RED, err=True)
+                raise typer.Exit(2) from None
+            raise
+
+
+app = typer.Typer(
+    name="fireform",
+    cls=_Group,
+    help="Discover ecologically grounded burned-area formulas, scored as ILAMB scores them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+for _group in (data, synth, mechanisms, forms, scoring, fitting, ablation, runs, deploy):
+    _group.register(app)
+
+
+def main() -> None:
+    app(prog_name="fireform")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

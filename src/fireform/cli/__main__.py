@@ -1,0 +1,5 @@
+"""``python -m fireform.cli``."""
+
+from fireform.cli import main
+
+main()

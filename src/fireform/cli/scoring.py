@@ -1,0 +1,90 @@
+"""``fireform score`` and ``fireform leaderboard``."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import typer
+
+from fireform.exceptions import UnknownNameError
+from fireform.scoring import CONVENTIONS
+from fireform.scoring import leaderboard as lb
+from fireform.scoring.files import REGRID_METHODS, score_files
+
+__all__ = ["register", "score_files"]  # score_files re-exported: it lives in scoring/files.py
+
+
+def _print(df: pd.DataFrame, title: str) -> None:
+    typer.echo(f"== {title}")
+    with pd.option_context("display.width", 200, "display.max_columns", 40,
+                           "display.float_format", "{:.4f}".format):
+        typer.echo(df.to_string())
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("score")
+    def score_cmd(
+        obs: str = typer.Option(..., "--obs", help="reference netCDF"),
+        obs_var: str = typer.Option(..., "--obs-var"),
+        model: str = typer.Option(..., "--model", help="model netCDF (any regular lat/lon grid)"),
+        model_var: str = typer.Option(..., "--model-var"),
+        regions: str = typer.Option("ilamb", "--regions", help="ilamb | gfed | global"),
+        period: str = typer.Option(None, "--period", help="YYYY-YYYY"),
+        convention: list[str] = typer.Option(None, "--convention", help="repeatable; default all"),
+        out: str = typer.Option(None, "--out", help="card.csv or card.json"),
+        no_mass_weighting: bool = typer.Option(False, "--no-mass-weighting"),
+        regrid: str = typer.Option(
+            "nearest", "--regrid",
+            help="grids differ: nearest (ILAMB 2.x: composed grid, nearest neighbour) | conservative "
+                 "(model remapped onto the reference grid, burned area conserved)"),
+    ):
+        """Score a model against a reference, ILAMB 2.x style, every convention side by side."""
+        convs = tuple(convention) if convention else CONVENTIONS
+        for c in convs:
+            if c not in CONVENTIONS:
+                raise UnknownNameError(f"unknown convention {c!r}; valid: {', '.join(CONVENTIONS)}")
+        if regrid not in REGRID_METHODS:
+            raise UnknownNameError(f"unknown regrid method {regrid!r}; valid: {', '.join(REGRID_METHODS)}")
+        res = score_files(obs, obs_var, model, model_var, regions=regions, period=period,
+                          mass_weighting=not no_mass_weighting, regrid=regrid)
+        typer.echo(res.regridding.line())
+        card = res.card
+        regs = list(dict.fromkeys(card.frame.region))
+        cols = ["bias", "rmse", "seasonal", "spatial", "iav"] + [f"overall_{c}" for c in convs]
+        rows = [card.vectors(region=reg).reindex(columns=cols).iloc[0].rename(reg) for reg in regs]
+        _print(pd.DataFrame(rows).rename_axis("region"), f"{model} vs {obs}")
+        empty = card.frame[(card.frame.reason != "") & (card.frame.component == "bias")]
+        for _, row in empty.iterrows():
+            typer.echo(f"NaN in {row.region}: {row.reason}")
+        if out:
+            if out.endswith(".json"):
+                card.to_json(out)
+            else:
+                card.to_csv(out)
+            typer.echo(f"wrote {out}")
+
+    @app.command("leaderboard")
+    def leaderboard_cmd(
+        which: str = typer.Argument(None, help="isimip3a-ar6"),
+        reference_table: bool = typer.Option(False, "--reference-table",
+                                             help="recompute the published TRENDY v14 table"),
+        out: str = typer.Option(None, "--out"),
+    ):
+        """Ranked tables: the published TRENDY v14 check, or ISIMIP3a vs GFED5 (AR6 regions)."""
+        if reference_table:
+            t = lb.reference_table()
+            _print(t, "TRENDY v14 burned area (ILAMB 2.x), Overall recomputed from printed components")
+            ok = bool(t["within_rounding_bound"].all())
+            typer.echo(f"printed-precision matches: {int(t['printed_precision_match'].sum())}/{len(t)}; "
+                       f"all within the +-{lb.ROUNDING_BOUND:.4f} bound implied by 3-decimal inputs: {ok}; "
+                       f"ranking preserved: {list(t['ilamb2'].rank(ascending=False)) == list(t['published_overall'].rank(ascending=False))}")
+            if not ok:
+                sys.exit(1)
+            return
+        if which != "isimip3a-ar6":
+            raise UnknownNameError(f"unknown leaderboard {which!r}; valid: isimip3a-ar6 (or --reference-table)")
+        v, card = lb.isimip3a_ar6_leaderboard()
+        _print(v, "ISIMIP3a obsclim + FireCCI5.1 vs GFED5, AR6 regions as cells, 2001-2019")
+        if out:
+            (card.to_json if out.endswith(".json") else card.to_csv)(out)

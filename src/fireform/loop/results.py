@@ -1,0 +1,235 @@
+"""A run folder's results as objects: ``open_run(path) -> Run``.
+
+Everything a reader of a run wants, without SQL or journal keys: the frozen spec, the status,
+the leaderboard (one frame in the :class:`~fireform.scoring.ScoreCard` schema, training and
+holdout periods), proposals, fits (as :class:`~fireform.fitting.FitResult`), Shapley tables, the
+final form with its parameters, the decision, the input checks, the deployment check and the
+residual arrays. The report is built from a ``Run`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fireform.exceptions import FireformError
+from fireform.fitting import FitResult
+from fireform.forms import Form
+from fireform.loop.journal import Journal
+from fireform.loop.spec import Spec
+from fireform.scoring import CONVENTIONS, overall
+from fireform.scoring.card import COLUMNS as CARD_COLUMNS
+
+__all__ = ["Run", "open_run", "Residuals"]
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """One fit's residual arrays for one period (packed cells; see ``Run.grid``)."""
+
+    cell_bias: np.ndarray
+    cycle_regions: list[str]
+    cycle_ref: np.ndarray | None
+    cycle_model: np.ndarray | None
+
+
+def open_run(path: str | Path) -> "Run":
+    """The results of the run folder ``path`` (raises FireformError if it holds no journal)."""
+    return Run(Path(path))
+
+
+class Run:
+    """A run folder's results (read from its journal; see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._j = Journal(self.path)
+        self._row = self._j.run()
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, {self.name!r}, status={self.status!r})"
+
+    def close(self) -> None:
+        self._j.close()
+
+    # -- the run itself -------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return str(self._row["name"])
+
+    @property
+    def status(self) -> str:
+        return str(self._j.run()["status"])
+
+    @property
+    def resumes(self) -> int:
+        return int(self._row["resumes"] or 0)
+
+    @property
+    def spec_hash(self) -> str:
+        return str(self._row["spec_hash"])
+
+    @cached_property
+    def spec(self) -> Spec:
+        return self._j.frozen_spec()
+
+    @property
+    def events(self) -> list[str]:
+        return list(self._j.events().line)
+
+    @property
+    def stop_reason(self) -> str:
+        return str(self._j.get_state("stop_reason", ""))
+
+    @property
+    def error(self) -> str | None:
+        return self._j.get_state("error")
+
+    # -- search ---------------------------------------------------------------------------------
+    @property
+    def proposals(self) -> pd.DataFrame:
+        return self._j.proposals()
+
+    @property
+    def fits(self) -> pd.DataFrame:
+        """One row per journaled fit: id, key, role, form_hash, seed, trials, value, ..."""
+        return self._j.fits()
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """The results table (one row per proposal), as in ``results.tsv``."""
+        return self._j.results_frame()
+
+    def fit(self, fit_id: int) -> FitResult:
+        return self._j.fit_by_id(int(fit_id))
+
+    def form(self, form_hash: str) -> Form:
+        return self._j.form(form_hash)
+
+    @property
+    def noise(self) -> float:
+        return float((self._j.get_state("noise") or {}).get("value", np.nan))
+
+    # -- the forms that matter ------------------------------------------------------------------
+    @property
+    def baseline(self) -> FitResult | None:
+        f = self.fits
+        rows = f[f.role == "baseline"]
+        return None if rows.empty else self.fit(int(rows.iloc[0].id))
+
+    @property
+    def final(self) -> FitResult | None:
+        fid = self._j.get_state("final_fit")
+        return None if fid is None else self.fit(int(fid))
+
+    @property
+    def final_form(self) -> Form | None:
+        f = self.final
+        return None if f is None else self.form(f.form_hash)
+
+    @property
+    def leaderboard_fits(self) -> list[FitResult]:
+        ids = self._j.get_state("leaderboard_fits") or []
+        if not ids and self.baseline is not None:
+            return [self.baseline]
+        return [self.fit(int(i)) for i in ids]
+
+    def label(self, fit: FitResult) -> str:
+        """baseline | final | baseline = final | pruned | kept"""
+        base, final = self.baseline, self.final
+        is_base = base is not None and fit.id == base.id
+        is_final = final is not None and fit.id == final.id
+        if is_base and is_final:
+            return "baseline = final"
+        if is_base:
+            return "baseline"
+        if is_final:
+            return "final"
+        return "pruned" if self._fit_role(fit) == "pruned" else "kept"
+
+    def _fit_role(self, fit: FitResult) -> str:
+        f = self.fits
+        return str(f.loc[f.id == fit.id, "role"].iloc[0])
+
+    # -- scores ---------------------------------------------------------------------------------
+    def scores(self, fit: FitResult, period: str = "train") -> pd.DataFrame:
+        """Tidy: region, component, value."""
+        return self._j.scores(fit.id, period)[["region", "component", "value"]]
+
+    def vector(self, fit: FitResult, period: str = "train", region: str = "global") -> dict[str, float]:
+        return self._j.vector(fit.id, period, region)
+
+    @property
+    def leaderboard(self) -> pd.DataFrame:
+        """The leaderboard fits' scores in the ScoreCard schema (model = label: terms [hash]),
+        every component and every convention, every region, training and holdout periods."""
+        rows = []
+        for fit in self.leaderboard_fits:
+            form = self.form(fit.form_hash)
+            model = f"{self.label(fit)}: {','.join(form.term_ids)} [{form.hash}]"
+            for period in ("train", "holdout"):
+                sc = self._j.scores(fit.id, period)
+                for region, g in sc.groupby("region", sort=False):
+                    vec = dict(zip(g.component, g.value))
+                    rows += [[model, period, region, c, "component", v, "1", ""] for c, v in vec.items()]
+                    rows += [[model, period, region, "overall", c, overall(vec, c), "1", ""]
+                             for c in CONVENTIONS]
+        return pd.DataFrame(rows, columns=CARD_COLUMNS)
+
+    # -- ablation -------------------------------------------------------------------------------
+    @property
+    def shapley_form_hash(self) -> str | None:
+        v = self._j.db.execute("SELECT form_hash FROM shapley WHERE kind = 'values' ORDER BY t DESC LIMIT 1").fetchone()
+        return None if v is None else str(v["form_hash"])
+
+    def shapley(self, kind: str = "values") -> pd.DataFrame | None:
+        """The latest Shapley table of ``kind``: values, interactions, subsets, regions, components."""
+        h = self.shapley_form_hash
+        return None if h is None else self._j.shapley(h, kind)
+
+    @property
+    def prune(self) -> dict | None:
+        return self._j.get_state("prune")
+
+    # -- checks and decision --------------------------------------------------------------------
+    @property
+    def input_check(self) -> dict | None:
+        return self._j.input_check()
+
+    @property
+    def deploy(self) -> dict | None:
+        return self._j.get_state("deploy")
+
+    @property
+    def decision(self) -> dict | None:
+        return self._j.get_state("decision")
+
+    @property
+    def holdout_reads(self) -> pd.DataFrame:
+        return self._j.holdout_reads()
+
+    # -- residuals ------------------------------------------------------------------------------
+    @property
+    def grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(lat, lon, iy, ix): the grid and the packed cells' indices on it."""
+        parts = [self._j.get_array(f"grid/{k}") for k in ("lat", "lon", "iy", "ix")]
+        return None if any(p is None for p in parts) else tuple(parts)  # type: ignore[return-value]
+
+    def residuals(self, fit: FitResult, period: str) -> Residuals | None:
+        base = f"resid/{period}/{fit.id}"
+        bias = self._j.get_array(f"{base}/cell_bias")
+        if bias is None:
+            return None
+        return Residuals(bias, list(self._j.get_state(f"{base}/cycle_regions") or []),
+                         self._j.get_array(f"{base}/cycle_ref"), self._j.get_array(f"{base}/cycle_model"))
+
+    def require_final(self) -> tuple[Form, FitResult]:
+        """The final form and its fit, or a FireformError saying the run has none yet."""
+        f = self.final
+        if f is None:
+            raise FireformError(f"run {self.path} has no final form yet (status {self.status})")
+        return self.form(f.form_hash), f

@@ -1,0 +1,114 @@
+"""``RunState``: what the steps of one run share (spec, folder, journal, split, fit context, the
+current incumbent), and the two things every step does: say a line, fit a form."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fireform.agent import Proposer, make_proposer
+from fireform.fitting import (
+    FitContext,
+    FitResult,
+    HoldoutRead,
+    Objective,
+    SamplerSpec,
+    Split,
+    fit,
+    fit_key,
+    warm_points,
+)
+from fireform.forms import Form
+from fireform.loop.journal import Journal
+from fireform.loop.spec import Spec
+from fireform.scoring import Benchmark
+
+__all__ = ["RunState", "fmt"]
+
+
+def fmt(x) -> str:
+    """A score for a summary line: 4 decimals, "nan" when undefined."""
+    try:
+        return f"{float(x):.4f}"
+    except (TypeError, ValueError):
+        return "nan"
+
+
+class RunState:
+    """One run in progress. The steps (:mod:`fireform.loop.search`, ``ablate``, ``finish``) read
+    and set its fields; everything they decide is also journaled, so a resumed run rebuilds it."""
+
+    def __init__(self, spec: Spec, run_dir: Path, *, echo: Callable[[str], None] | None = None,
+                 proposer: Proposer | None = None) -> None:
+        self.spec = spec
+        self.dir = Path(run_dir)
+        self.journal = Journal(self.dir, create=True)
+        self.echo = echo or (lambda line: print(line, flush=True))
+        self._proposer = proposer
+        self.t0 = time.monotonic()
+        self.split: Split | None = None
+        self.ctx: FitContext | None = None
+        self.baseline: FitResult | None = None
+        self.incumbent: FitResult | None = None
+        self.final: FitResult | None = None
+        self.noise = 0.0
+        self.baseline_noise = 0.0
+        self.stop_reason = ""
+        self.scoring: list[tuple[int, str]] = []  # fits scored by the holdout read under way
+
+    # -- shared data ----------------------------------------------------------------------------
+    @property
+    def train(self):
+        assert self.split is not None, "the data step has not run"
+        return self.split.train
+
+    @property
+    def bench(self) -> Benchmark:
+        assert self.ctx is not None, "the data step has not run"
+        return self.ctx.benchmark
+
+    def start_fitting(self, split: Split) -> None:
+        self.split = split
+        o = self.spec.objective
+        self.ctx = FitContext(split.train, objective=Objective(convention=o.convention, region=o.region))
+
+    def on_holdout_read(self, read: HoldoutRead) -> None:
+        """The Split's callback: every unseal lands in the journal with the fits it scored."""
+        self.journal.add_holdout_read(read, self.scoring)
+
+    # -- lines and budgets ----------------------------------------------------------------------
+    def say(self, step: str, line: str) -> None:
+        text = f"fireform {step} | {line}"
+        self.echo(text)
+        self.journal.event(step, text)
+
+    def wall_left(self) -> float:
+        return self.spec.budget.wall_minutes * 60.0 - (time.monotonic() - self.t0)
+
+    def proposer(self) -> Proposer:
+        if self._proposer is None:
+            p = self.spec.proposer
+            self._proposer = make_proposer(p.name, **p.settings)
+        return self._proposer
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, form: Form, *, role: str, seed: int | None = None, trials: int | None = None,
+            warm: dict[str, float] | None = None) -> tuple[FitResult, bool]:
+        """Fit ``form`` on the training data with the spec's budget, or read the fit back from the
+        journal when one with the same key finished before (a resumed run never refits).
+        Returns (journaled fit, whether it came from the journal)."""
+        assert self.ctx is not None, "the data step has not run"
+        b = self.spec.budget
+        seed = self.spec.seed if seed is None else int(seed)
+        trials = b.trials if trials is None else int(trials)
+        spec = SamplerSpec(b.sampler, seed)
+        key = fit_key(form, self.ctx, spec=spec, trials=trials, patience=b.early_stop,
+                      warm=warm_points(form, warm or None))
+        rec = self.journal.get_fit(key)
+        if rec is not None:
+            return rec, True
+        self.journal.put_form(form)
+        res = fit(form, self.ctx, trials=trials, sampler=b.sampler, seed=seed,
+                  warm_start=warm or None, patience=b.early_stop)
+        return self.journal.add_fit(res, role=role), False
