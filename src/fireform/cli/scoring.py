@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         regs = list(dict.fromkeys(card.frame.region))
         cols = ["bias", "rmse", "seasonal", "spatial", "iav"] + [f"overall_{c}" for c in convs]
         rows = [card.vectors(region=reg).reindex(columns=cols).iloc[0].rename(reg) for reg in regs]
-        _print(pd.DataFrame(rows).rename_axis("region"), f"{model} vs {obs}")
+        _print(pd.DataFrame(rows).rename_axis("region").rename_axis(columns=None), f"{model} vs {obs}")
         empty = card.frame[(card.frame.reason != "") & (card.frame.component == "bias")]
         for _, row in empty.iterrows():
             typer.echo(f"NaN in {row.region}: {row.reason}")
