@@ -7,10 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from fireform.cli import app
-from fireform.exceptions import ScoringError
 from fireform.scoring import Benchmark
-from fireform.cli.scoring import score_files
-from tests.scoring.reference_tools import World, write_netcdf
+from fireform.scoring.files import score_files
+from tests.scoring.reference_tools import write_netcdf
 from tests.scoring.worlds import make_world
 
 
@@ -22,22 +21,15 @@ def test_score_files_matches_benchmark_and_converts_percent(tmp_path):
     ds = xr.open_dataset(tmp_path / "m.nc")
     ds["burntArea"].attrs["units"] = "%"
     ds.load().to_netcdf(tmp_path / "mp.nc")
-    card = score_files(str(tmp_path / "o.nc"), "burntArea", str(tmp_path / "mp.nc"), "burntArea",
-                       regions="global", period="2002-2004")
+    res = score_files(str(tmp_path / "o.nc"), "burntArea", str(tmp_path / "mp.nc"), "burntArea",
+                      regions="global", period="2002-2004")
+    assert res.regridding.method == "same grid"
+    card = res.card
     obs, mod = w.packed()
     keep = w.time.year >= 2002
     b = Benchmark.prepare(obs[:, keep], area=w.area(), time=w.time[keep], n_grid=w.n_grid)
     expect = b.score(mod[:, keep]).overall("ilamb2")
     assert card.overall("ilamb2").iloc[0] == pytest.approx(expect, rel=1e-6)
-
-
-def test_score_files_grid_mismatch(tmp_path):
-    w = make_world("basic")
-    w2 = World("x", w.lat[:-1], w.lon, w.time, w.obs[:, :-1], w.mod[:, :-1])
-    write_netcdf(str(tmp_path / "o.nc"), w, w.obs)
-    write_netcdf(str(tmp_path / "m.nc"), w2, w2.mod)
-    with pytest.raises(ScoringError, match="grids differ"):
-        score_files(str(tmp_path / "o.nc"), "burntArea", str(tmp_path / "m.nc"), "burntArea")
 
 
 def test_leaderboard_reference_table_command():

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pandas as pd
 import typer
 
-from fireform.drivers import month_index, open_file
-from fireform.exceptions import ScoringError, UnknownNameError
-from fireform.scoring import CONVENTIONS, ScoreCard, score
+from fireform.exceptions import UnknownNameError
+from fireform.scoring import CONVENTIONS
 from fireform.scoring import leaderboard as lb
+from fireform.scoring.files import REGRID_METHODS, score_files
 
-__all__ = ["register", "score_files"]
+__all__ = ["register", "score_files"]  # score_files re-exported: it lives in scoring/files.py
 
 
 def _print(df: pd.DataFrame, title: str) -> None:
@@ -23,56 +22,41 @@ def _print(df: pd.DataFrame, title: str) -> None:
         typer.echo(df.to_string())
 
 
-def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: str = "ilamb",
-                period: str | None = None, mass_weighting: bool = True) -> ScoreCard:
-    """Score a model file against a reference file (see :func:`fireform.scoring.score`)."""
-    ro = _variable(obs, obs_var)
-    rm = _variable(model, model_var)
-    return score(ro, rm, regions=regions, period=period, mass_weighting=mass_weighting,
-                 model_name=Path(model).stem, obs_label=obs, model_label=model)
-
-
-def _variable(path: str, var: str):
-    """The variable with its time decoded to month starts from the whole file (time bounds
-    included, so stamps at any point of the month land in that month)."""
-    ds = open_file(path)
-    if var not in ds.data_vars:
-        raise ScoringError(f"file {path!r} has no variable {var!r}; it holds: {', '.join(map(str, ds.data_vars))}")
-    da = ds[var]
-    tname = next((str(d) for d in da.dims if str(d).lower() in ("time", "t")), None)
-    if tname is not None:
-        da = da.assign_coords({tname: month_index(ds, label=path, tname=tname).values})
-    return da
-
-
 def register(app: typer.Typer) -> None:
     @app.command("score")
     def score_cmd(
         obs: str = typer.Option(..., "--obs", help="reference netCDF"),
         obs_var: str = typer.Option(..., "--obs-var"),
-        model: str = typer.Option(..., "--model", help="model netCDF (same grid)"),
+        model: str = typer.Option(..., "--model", help="model netCDF (any regular lat/lon grid)"),
         model_var: str = typer.Option(..., "--model-var"),
         regions: str = typer.Option("ilamb", "--regions", help="ilamb | gfed | global"),
         period: str = typer.Option(None, "--period", help="YYYY-YYYY"),
         convention: list[str] = typer.Option(None, "--convention", help="repeatable; default all"),
         out: str = typer.Option(None, "--out", help="card.csv or card.json"),
         no_mass_weighting: bool = typer.Option(False, "--no-mass-weighting"),
+        regrid: str = typer.Option(
+            "nearest", "--regrid",
+            help="grids differ: nearest (ILAMB 2.x: composed grid, nearest neighbour) | conservative "
+                 "(model remapped onto the reference grid, burned area conserved)"),
     ):
         """Score a model against a reference, ILAMB 2.x style, every convention side by side."""
         convs = tuple(convention) if convention else CONVENTIONS
         for c in convs:
             if c not in CONVENTIONS:
                 raise UnknownNameError(f"unknown convention {c!r}; valid: {', '.join(CONVENTIONS)}")
-        card = score_files(obs, obs_var, model, model_var, regions=regions, period=period,
-                           mass_weighting=not no_mass_weighting)
-        f = card.frame
-        regs = list(dict.fromkeys(f.region))
-        rows = []
-        for reg in regs:
-            v = card.vectors(region=reg).iloc[0]
-            rows.append({"region": reg, **{k: v[k] for k in ("bias", "rmse", "seasonal", "spatial", "iav")},
-                         **{f"overall_{c}": v[f"overall_{c}"] for c in convs}})
-        _print(pd.DataFrame(rows).set_index("region"), f"{model} vs {obs}")
+        if regrid not in REGRID_METHODS:
+            raise UnknownNameError(f"unknown regrid method {regrid!r}; valid: {', '.join(REGRID_METHODS)}")
+        res = score_files(obs, obs_var, model, model_var, regions=regions, period=period,
+                          mass_weighting=not no_mass_weighting, regrid=regrid)
+        typer.echo(res.regridding.line())
+        card = res.card
+        regs = list(dict.fromkeys(card.frame.region))
+        cols = ["bias", "rmse", "seasonal", "spatial", "iav"] + [f"overall_{c}" for c in convs]
+        rows = [card.vectors(region=reg).reindex(columns=cols).iloc[0].rename(reg) for reg in regs]
+        _print(pd.DataFrame(rows).rename_axis("region").rename_axis(columns=None), f"{model} vs {obs}")
+        empty = card.frame[(card.frame.reason != "") & (card.frame.component == "bias")]
+        for _, row in empty.iterrows():
+            typer.echo(f"NaN in {row.region}: {row.reason}")
         if out:
             if out.endswith(".json"):
                 card.to_json(out)

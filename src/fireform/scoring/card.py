@@ -63,8 +63,9 @@ class ScoreCard:
         """One row per model/period: every component and every convention."""
         f = self.frame[self.frame.region == region]
         key = f.component.where(f.convention == "component", "overall_" + f.convention)
+        # dropna=False: a region scored NaN throughout (no cell on this grid) keeps its row
         return f.assign(key=key).pivot_table(index=["model", "period"], columns="key",
-                                             values="value", sort=False)
+                                             values="value", sort=False, dropna=False)
 
     def to_csv(self, path) -> None:
         self.frame.to_csv(path, index=False)

@@ -18,6 +18,9 @@ ILAMB 2.x (``ilamblib.AnalysisMeanStateSpace``, ``Variable.py``), at a cell, wit
 - IAV       sigma_iav = rms of (x - its climatology at the step's slot) with ``w_rms``;
   s_I = exp(-|sigma_c - sigma_r| / sigma_r), masked where sigma_r = 0.
 - Region    S = sum s A w / sum A w over cells where s is defined, w = rbar (mass weighting) or 1.
+  Bias and Seasonal use ``area_diff`` for A: 2.x makes their maps with ``spatialDifference``,
+  whose result carries areas from bounds rebuilt at mid-points between cell centres (equal to
+  the cell areas on a uniform grid; not on a grid composed from two grids, ``regrid.py``).
 - Spatial   on the period-mean maps in a region: sigma = std(cbar)/std(rbar) (unweighted, ddof 0,
   both clipped at 1e-12), s_D = 4 (1 + R) / ((sigma + 1/sigma)^2 (1 + 1)).
   ``spatial`` uses 2.x's correlation, whose n counts every cell of the grid (masked, ocean and
@@ -255,8 +258,12 @@ def score_plain(
     mass_weighting: bool,
     rmse_basis: str,
     n_grid: int,
+    area_diff: np.ndarray | None = None,
 ) -> tuple[np.ndarray, CellFields]:
-    """All components for all regions, straight from the formulas: (n_regions, n_components)."""
+    """All components for all regions, straight from the formulas: (n_regions, n_components).
+
+    ``area_diff``: the areas 2.x weighs Bias and Seasonal by (module docstring); default ``area``.
+    """
     r = np.asarray(obs, dtype=float)
     c = np.asarray(pred, dtype=float)
     regions = np.asarray(regions, dtype=bool)
@@ -281,6 +288,8 @@ def score_plain(
 
     w = area * (np.where(valid, rbar, 0.0) if mass_weighting else 1.0)
     w = np.where(valid, w, 0.0)
+    ad = area if area_diff is None else np.asarray(area_diff, dtype=float)
+    wd = np.where(valid, ad * (np.where(valid, rbar, 0.0) if mass_weighting else 1.0), 0.0)
     cycle_ok = axis.cycle_years > 0
     maps = {
         "bias": s_bias,
@@ -291,7 +300,7 @@ def score_plain(
     }
     maps["rmse"] = maps["rmse_cycle"] if rmse_basis == "cycle" else maps["rmse_series"]
     for name, m in maps.items():
-        out[:, _IDX[name]] = region_mean(m, w, regions)
+        out[:, _IDX[name]] = region_mean(m, wd if name in ("bias", "seasonal") else w, regions)
     for k in range(nreg):
         sel = regions[k] & valid
         out[k, _IDX["spatial"]] = spatial_distribution(rbar[sel], cbar[sel], n_grid=n_grid)[2]

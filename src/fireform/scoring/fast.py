@@ -29,13 +29,14 @@ import numpy as np
 __all__ = ["score_regions", "region_groups", "RegionGroups", "seasonal_table", "month_tables", "N_ACC", "REF_COLS"]
 
 # Columns of the per-cell reference table built in ``prepare``.
+# w2d: the 2.x weight of Bias and Seasonal, whose score maps carry ``area_diff`` (prepared.py).
 REF_COLS = ("rbar", "r_ok", "sigma", "ir", "sig_iav_r", "rm3", "norm3", "rmw", "crms3", "ir3",
-            "w2", "w3b", "area", "obs_complete")
+            "w2", "w3b", "area", "obs_complete", "w2d")
 (R_RBAR, R_OK, R_SIGMA, R_IR, R_SIGIAV, R_RM3, R_NORM3, R_RMW, R_CRMS3, R_IR3,
- R_W2, R_W3B, R_AREA, R_COMPLETE) = range(len(REF_COLS))
+ R_W2, R_W3B, R_AREA, R_COMPLETE, R_W2D) = range(len(REF_COLS))
 
 # Region sums: (numerator, denominator) pairs of the weighted means, then the spatial moments.
-(A_BIAS, A_RMSE_CYCLE, A_RMSE_SERIES, A_SEASONAL, A_IAV) = (0, 2, 4, 6, 8)  # 2.x, weight w2
+(A_BIAS, A_RMSE_CYCLE, A_RMSE_SERIES, A_SEASONAL, A_IAV) = (0, 2, 4, 6, 8)  # 2.x, w2 (B, S: w2d)
 A_BIAS3, A_RMSE3, A_SEASONAL3 = 10, 12, 14  # ilamb3: weight w3b, area, area
 A_SP = 16  # 2.x spatial over valid cells: n, sum x, sum y, sum xx, sum yy, sum xy (x=rbar, y=cbar)
 A_SY3 = 22  # ilamb3: over cells with cm3: n, sum y, sum yy
@@ -325,13 +326,13 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
                 sh3 += 12
             s_s3 = 1.0 - abs(sh3) / 6.0
         # -- this cell's contributions to the sums of its group (cells in the same regions) -
-        w2, w3b, area = ref[i, R_W2], ref[i, R_W3B], ref[i, R_AREA]
+        w2, w3b, area, w2d = ref[i, R_W2], ref[i, R_W3B], ref[i, R_AREA], ref[i, R_W2D]
         g = group[i]
         if valid:
-            _add_weighted(acc, g, A_BIAS, w2, s_b)
+            _add_weighted(acc, g, A_BIAS, w2d, s_b)
             _add_weighted(acc, g, A_RMSE_CYCLE, w2, s_rc)
             _add_weighted(acc, g, A_RMSE_SERIES, w2, s_rs)
-            _add_weighted(acc, g, A_SEASONAL, w2, s_se)
+            _add_weighted(acc, g, A_SEASONAL, w2d, s_se)
             _add_weighted(acc, g, A_IAV, w2, s_iv)
             acc[g, A_SP] += 1.0
             acc[g, A_SP + 1] += rbar

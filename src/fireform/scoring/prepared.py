@@ -111,13 +111,16 @@ class Benchmark:
         n_grid: int | None = None,
         calendar: str = "noleap",
         units: str = "1",
+        area_diff=None,
     ) -> "Benchmark":
         """Prepare a reference (n_cells, n_months) for scoring.
 
         ``n_grid``: cells of the full lat/lon grid (2.x's spatial correlation counts them all);
         default n_cells. ``calendar="noleap"`` weights months as 2.x does after converting to
         noleap (February = 28 days); ``"actual"`` uses real month lengths. ``obs_mask``: cells
-        (n_cells,) or cell-months to treat as missing.
+        (n_cells,) or cell-months to treat as missing. ``area_diff``: the areas 2.x weighs Bias and
+        Seasonal by (``components`` docstring; a composed grid's ``regrid.rebuilt(grid).area()``);
+        default ``area``.
         """
         obs = np.asarray(obs)
         if obs.ndim != 2 or not np.issubdtype(obs.dtype, np.floating):
@@ -132,6 +135,9 @@ class Benchmark:
         area = np.asarray(area, dtype=float)
         if area.shape != (obs.shape[0],):
             raise ScoringError(f"area has shape {area.shape}, expected ({obs.shape[0]},) cells")
+        area_diff = area if area_diff is None else np.asarray(area_diff, dtype=float)
+        if area_diff.shape != area.shape:
+            raise ScoringError(f"area_diff has shape {area_diff.shape}, expected ({obs.shape[0]},) cells")
         if regions is None:
             regions = {"global": np.ones(obs.shape[0], bool)}
         labels = tuple(regions)
@@ -140,7 +146,7 @@ class Benchmark:
             raise ScoringError(f"region masks must be ({obs.shape[0]},) booleans; got {rm.shape[1:]}")
         if rmse_basis not in ("cycle", "series"):
             raise ScoringError(f"rmse_basis must be 'cycle' or 'series', got {rmse_basis!r}")
-        pre = _precompute(obs, area, axis, rm, mass_weighting)
+        pre = _precompute(obs, area, axis, rm, mass_weighting, area_diff)
         return cls(obs, area, axis, labels, rm, bool(mass_weighting), rmse_basis,
                    int(n_grid or obs.shape[0]), units, pre)
 
@@ -190,6 +196,7 @@ class Benchmark:
         values, _ = cp.score_plain(
             self.obs, pred, area=self.area, axis=self.axis, regions=self.region_matrix,
             mass_weighting=self.mass_weighting, rmse_basis=self.rmse_basis, n_grid=self.n_grid,
+            area_diff=self.pre["area_diff"],
         )
         return Scores(values, self.region_labels, COMPONENTS, self._reasons(values, pred))
 
@@ -198,6 +205,7 @@ class Benchmark:
         return cp.score_plain(
             self.obs, pred, area=self.area, axis=self.axis, regions=self.region_matrix,
             mass_weighting=self.mass_weighting, rmse_basis=self.rmse_basis, n_grid=self.n_grid,
+            area_diff=self.pre["area_diff"],
         )[1]
 
     def card(self, pred, *, model: str = "model", period: str = "all"):
@@ -263,7 +271,7 @@ class Benchmark:
         return reasons
 
 
-def _precompute(obs, area, axis: TimeAxis, rm: np.ndarray, mass: bool) -> dict:
+def _precompute(obs, area, axis: TimeAxis, rm: np.ndarray, mass: bool, area_diff: np.ndarray) -> dict:
     r = np.asarray(obs, dtype=float)
     rbar_raw = cp.period_mean(r, axis.dt)
     r_ok = ~np.isnan(rbar_raw)
@@ -285,6 +293,7 @@ def _precompute(obs, area, axis: TimeAxis, rm: np.ndarray, mass: bool) -> dict:
     ir3 = np.where(np.isnan(mr).all(axis=1), np.nan, np.argmax(np.nan_to_num(mr, nan=0.0), axis=1))
     M = rm.astype(float)
     w2 = area * (np.where(r_ok, rbar, 0.0) if mass else 1.0)
+    w2d = area_diff * (np.where(r_ok, rbar, 0.0) if mass else 1.0)
     w3b = area * (np.where(np.isnan(rm3), 0.0, rm3) if mass else 1.0)
     rm3_ok = ~np.isnan(rm3)
     rm3_0 = np.where(rm3_ok, rm3, 0.0)
@@ -296,10 +305,10 @@ def _precompute(obs, area, axis: TimeAxis, rm: np.ndarray, mass: bool) -> dict:
     # one row per cell, columns ``fast.REF_COLS``
     ref = np.stack([np.where(r_ok, rbar, np.nan), r_ok.astype(float), sigma, ir.astype(float),
                     sig_iav_r, rm3, norm3, rmw, crms3, ir3, w2, w3b, area,
-                    obs_complete.astype(float)], axis=1)
+                    obs_complete.astype(float), w2d], axis=1)
     return dict(
         ref=np.ascontiguousarray(ref), tables=F.month_tables(axis), seas_tab=F.seasonal_table(),
-        groups=F.region_groups(rm), obs_complete=obs_complete,
+        groups=F.region_groups(rm), obs_complete=obs_complete, area_diff=area_diff,
         rbar_raw=np.where(r_ok, rbar_raw, np.nan), r_ok=r_ok, rbar=rbar, sigma=sigma, dr=np.ascontiguousarray(dr), tr=tr,
         sig_iav_r=sig_iav_r, rm3=rm3, norm3=norm3, rmw=rmw, crms3=crms3, ir3=ir3, M=M,
         rm3_ok=rm3_ok,
