@@ -91,9 +91,9 @@ class Proposal(BaseModel):
     mechanisms: list[_text(ID_CHARS)] = Field(default_factory=list, max_length=MAX_TERMS)
     new_terms: list[NewTermSpec] = Field(default_factory=list, max_length=MAX_NEW_TERMS)
     rationale: str = Field(min_length=10, max_length=3000)
-    # keyed by library id or new-term name (both at most ID_CHARS), one per term at most
-    term_rationales: dict[_text(ID_CHARS), _text(TERM_RATIONALE_CHARS, 0)] = Field(
-        default_factory=dict, max_length=MAX_TERMS + MAX_NEW_TERMS)
+    # keyed by library id or new-term name; no cap on the count, which a grammar cannot express
+    # (the answer grammar bounds it by listing the catalog ids as its keys)
+    term_rationales: dict[_text(ID_CHARS), _text(TERM_RATIONALE_CHARS, 0)] = Field(default_factory=dict)
     action: str = Field(default="", max_length=40)  # add | drop | swap | new (informational)
 
     def to_form_json(self, *, name: str = "") -> dict:
