@@ -106,7 +106,11 @@ class LocalProposer(LLMProposer):
         "n_ctx": "context length (default 4096)",
         "n_threads": "CPU threads (default 2)",
         "chat_format": "llama-cpp-python chat format (default gemma)",
+        "top_k": "llama.cpp sampler: keep the k likeliest tokens, 0 = all (default 40)",
+        "top_p": "llama.cpp sampler: nucleus mass (default 0.95)",
+        "min_p": "llama.cpp sampler: drop tokens below min_p x the likeliest, 0 = none (default 0.05)",
     }
+    SAMPLERS = {"top_k": int, "top_p": float, "min_p": float}
 
     def __init__(self, **settings) -> None:
         # the model id is the file's: FIREFORM_LLM_MODEL names API models, not this one
@@ -120,6 +124,8 @@ class LocalProposer(LLMProposer):
         self.n_ctx = int(s.get("n_ctx", 4096))
         self.n_threads = int(s.get("n_threads", 2))
         self.chat_format = str(s.get("chat_format", "gemma"))
+        # only the samplers the spec sets; llama-cpp-python's defaults otherwise
+        self.sampling = {k: kind(s[k]) for k, kind in self.SAMPLERS.items() if s.get(k) is not None}
         self._calls = 0
         self._grammars: dict[str, object] = {}
 
@@ -148,6 +154,7 @@ class LocalProposer(LLMProposer):
             max_tokens=self.tokens_for(schema),
             temperature=self.temperature,
             seed=self.seed + self._calls,  # a retry samples a different answer
+            **self.sampling,
         )
         choice = r["choices"][0]
         u = r.get("usage") or {}
