@@ -12,7 +12,13 @@ import pytest
 
 from fireform.agent.base import Recorder
 from fireform.agent.llm import Completion, OpenAIProposer, answer_schema
-from fireform.agent.llm.grammar import ANSWER_TOKEN_MARGIN, TEXT_CHARS, answer_bytes_bound, bound_schema
+from fireform.agent.llm.grammar import (
+    ANSWER_TOKEN_MARGIN,
+    GRAMMAR_MAX_CHARS,
+    TEXT_CHARS,
+    answer_bytes_bound,
+    bound_schema,
+)
 from fireform.agent.llm.prompting import move_schema, move_to_proposal
 from fireform.agent.proposal import MAX_TERMS, Proposal, parse_proposal
 from fireform.exceptions import FireformError, ProposalError
@@ -87,6 +93,13 @@ def test_longest_answer_is_a_valid_proposal_within_the_bound(ctx, kind):
         assert len(answer["mechanisms"]) == MAX_TERMS
     # the grammar's limits are within the Proposal's: its longest answer parses
     assert isinstance(parse_proposal(text), Proposal)
+
+
+def test_strings_longer_than_llama_cpp_parses_are_cut_in_the_grammar(ctx):
+    full = _schema(ctx, "full")
+    assert Proposal.model_fields["rationale"].metadata[-1].max_length > GRAMMAR_MAX_CHARS
+    assert full["properties"]["rationale"]["maxLength"] == GRAMMAR_MAX_CHARS
+    assert full["properties"]["rationale"]["pattern"].endswith(f"{{10,{GRAMMAR_MAX_CHARS}}}$")
 
 
 def test_text_pattern_excludes_escapes_and_stop_strings(ctx):

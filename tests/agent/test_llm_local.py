@@ -13,7 +13,9 @@ import time
 
 import pytest
 
+from fireform.agent.llm.grammar import GRAMMAR_MAX_CHARS
 from fireform.agent.llm.local import LocalProposer
+from fireform.exceptions import FireformError
 from fireform.loop.journal import Journal
 from fireform.loop.run import run
 from fireform.loop.spec import parse_spec
@@ -108,6 +110,23 @@ def _judged_run_cut(tmp_path):
     props = j.proposals()
     assert len(props) == 1
     return j, answers, feedback, props.iloc[0]
+
+
+@pytest.mark.parametrize("settings", [{}, {"compact": False}, {"compact": False, "new_terms": True}],
+                         ids=["compact", "full", "full with new terms"])
+def test_llama_cpp_accepts_every_answer_grammar(settings):
+    p = LocalProposer(**settings)
+    schema = p.schema(make_context(tiny_drivers()))
+    assert p.grammar(schema) is p.grammar(schema)  # parsed by llama.cpp once, then cached
+
+
+def test_a_grammar_llama_cpp_refuses_is_an_error_not_a_crash():
+    # one optional character more than llama.cpp's parser takes (bound_schema never asks for it)
+    n = GRAMMAR_MAX_CHARS + 1
+    schema = {"title": "Long", "type": "object", "additionalProperties": False, "required": ["r"],
+              "properties": {"r": {"type": "string", "maxLength": n, "pattern": f"^[a-z]{{0,{n}}}$"}}}
+    with pytest.raises(FireformError, match="llama.cpp refuses the grammar of the answer schema 'Long'"):
+        LocalProposer().grammar(schema)
 
 
 def _schema():

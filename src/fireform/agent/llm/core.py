@@ -12,9 +12,13 @@ One call of :meth:`LLMProposer.propose`:
 3. journal the answer (``assistant``) with its token counts and estimated cost; the recorder
    adds them to the run's usage and raises ``BudgetExhaustedError`` when the spec's budget is
    spent (the loop stops searching cleanly and finishes the run);
-4. :func:`check_answer`: parse with the Proposal schema and run the grounding checks (with the
-   training drivers when the loop bound them). A malformed or ungrounded answer goes back to
-   the model with the reasons (``retry.md``), at most ``max_retries`` times;
+4. :meth:`LLMProposer.judge`: an answer the backend stopped at ``max_tokens`` (finish reason
+   ``length`` / ``max_tokens``) is rejected as cut off; otherwise :func:`check_answer` parses it
+   with the Proposal schema and runs the grounding checks (with the training drivers when the
+   loop bound them). A cut-off, malformed or ungrounded answer goes back to the model with the
+   reasons (``retry.md``), at most ``max_retries`` times. ``max_tokens`` defaults to room for the
+   longest answer the schema admits (:mod:`.grammar`), so a grammar-constrained answer is never
+   cut off unless ``max_tokens`` is set lower;
 5. return the first grounded Proposal; after the last retry, the last parseable Proposal (the
    loop grounds it again and journals the rejection with its reasons) or, if none parsed,
    ``ProposalError`` with the last reasons (the loop journals it as a schema rejection and goes

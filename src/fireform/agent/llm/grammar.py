@@ -7,7 +7,8 @@ Gemma 3 270M does on some CPUs) then writes until ``max_tokens`` and the JSON is
 :func:`bound_schema` makes every part of the schema finite:
 
 - every string that is not an enum gets a ``pattern`` ``^[TEXT_CHARS]{min,max}$`` taken from its
-  own ``minLength``/``maxLength`` (a string without ``maxLength`` is an error naming its path).
+  own ``minLength``/``maxLength``, the latter cut to :data:`GRAMMAR_MAX_CHARS` (what llama.cpp's
+  grammar parser accepts); a string without ``maxLength`` is an error naming its path.
   llama.cpp's converter reads the bound from the pattern (it ignores ``maxLength`` when a pattern
   is present), and :data:`TEXT_CHARS` is printable ASCII without ``"``, ``\\``, ``<`` and ``>``:
   no escapes, no multi-byte characters (each character is one byte) and no chat template's stop
@@ -28,11 +29,16 @@ import json
 
 from fireform.exceptions import FireformError
 
-__all__ = ["TEXT_CHARS", "bound_schema", "answer_bytes_bound", "ANSWER_TOKEN_MARGIN"]
+__all__ = ["TEXT_CHARS", "GRAMMAR_MAX_CHARS", "ANSWER_TOKEN_MARGIN", "bound_schema", "answer_bytes_bound"]
 
 # printable ASCII except '"' and '\' (no escapes) and '<' '>' (so no chat template's stop
 # string, "<end_of_turn>" and the like, can be spelled inside an answer), as a class body
 TEXT_CHARS = r" !#-;=?-\[\]-~"
+# llama.cpp's grammar parser refuses a string with more than ~1000 optional characters (the
+# converter nests one group per character; measured with llama-cpp-python 0.3.36: minLength 10
+# and maxLength 1010 parse, 1011 do not), and llama-cpp-python then crashes at the first token.
+# Longer Proposal limits (the rationale's 3000) are cut to this in the grammar, never raised.
+GRAMMAR_MAX_CHARS = 1000
 # the end-of-turn token, and slack for a backend that counts a token or two more than it shows
 ANSWER_TOKEN_MARGIN = 8
 # the longest number llama.cpp's grammar writes: sign, 16 integer digits, point, 16 decimals,
@@ -62,6 +68,11 @@ def bound_schema(schema: dict) -> dict:
             if "maxLength" not in node:
                 raise FireformError(f"answer schema: string {path} has no maxLength, so a grammar "
                                     "built from it would not be bounded")
+            if int(node["maxLength"]) > GRAMMAR_MAX_CHARS:
+                node["maxLength"] = GRAMMAR_MAX_CHARS
+            if int(node.get("minLength", 0)) > int(node["maxLength"]):
+                raise FireformError(f"answer schema: string {path} has minLength {node['minLength']} "
+                                    f"above its maxLength {node['maxLength']}")
             if "pattern" not in node:
                 node["pattern"] = _text_pattern(int(node.get("minLength", 0)), int(node["maxLength"]))
         elif kind == "array":

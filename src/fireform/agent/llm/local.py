@@ -133,15 +133,29 @@ class LocalProposer(LLMProposer):
         return load_model(self.path, n_ctx=self.n_ctx, n_threads=self.n_threads, chat_format=self.chat_format)
 
     def grammar(self, schema: dict):
-        """The llama.cpp grammar of ``schema`` (built once per schema; raises if it does not convert)."""
+        """The llama.cpp grammar of ``schema``, built once per schema with llama-cpp-python's own
+        converter and parsed once by llama.cpp: a schema that does not convert or parse is a
+        FireformError here, not a free-JSON fallback or a crash at the first token."""
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
             llama_cpp = _need("llama_cpp")
+            converter = _need("llama_cpp.llama_grammar")
+            title = schema.get("title", "")
             try:
-                self._grammars[key] = llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
+                gbnf = converter.json_schema_to_gbnf(key)
             except Exception as e:  # noqa: BLE001  (the converter raises bare exceptions)
-                raise FireformError(f"proposer 'local': the answer schema {schema.get('title', '')!r} "
-                                    f"does not convert to a llama.cpp grammar: {type(e).__name__}: {e}") from None
+                raise FireformError(f"proposer 'local': the answer schema {title!r} does not convert "
+                                    f"to a llama.cpp grammar: {type(e).__name__}: {e}") from None
+            # llama-cpp-python builds its sampler without checking the parse: a grammar llama.cpp
+            # refuses becomes a null sampler and a segmentation fault at the first token
+            vocab = llama_cpp.llama_model_get_vocab(self.llm().model)
+            sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
+            if not sampler:
+                raise FireformError(f"proposer 'local': llama.cpp refuses the grammar of the answer "
+                                    f"schema {title!r} ({len(gbnf)} characters; its parse error is on "
+                                    f"stderr)")
+            llama_cpp.llama_sampler_free(sampler)
+            self._grammars[key] = llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[key]
 
     def _complete(self, messages: Sequence[Message], schema: dict) -> Completion:
