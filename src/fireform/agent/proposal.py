@@ -57,9 +57,11 @@ ID_CHARS = 64  # a library mechanism id
 NAME_CHARS = 48  # a new term's name
 PARAM_NAME_CHARS = 32
 TERM_RATIONALE_CHARS = 300  # one short sentence per term
+REFERENCE_CHARS = 120  # a BibTeX key or a short citation
 
-def _text(max_chars: int, min_chars: int = 1):
-    return Annotated[str, StringConstraints(min_length=min_chars, max_length=max_chars)]
+MechanismId = Annotated[str, StringConstraints(min_length=1, max_length=ID_CHARS)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=REFERENCE_CHARS)]
+TermRationale = Annotated[str, StringConstraints(max_length=TERM_RATIONALE_CHARS)]
 
 
 class NewParam(BaseModel):
@@ -81,19 +83,20 @@ class NewTermSpec(BaseModel):
     expression: str = Field(min_length=1, max_length=600)
     params: list[NewParam] = Field(default_factory=list, max_length=MAX_PARAMS)
     rationale: str = Field(min_length=10, max_length=1200)
-    references: list[_text(120)] = Field(min_length=1, max_length=MAX_REFERENCES)
+    references: list[Reference] = Field(min_length=1, max_length=MAX_REFERENCES)
 
 
 class Proposal(BaseModel):
     """The next form to fit, as a composition; see the module docstring for the rules."""
 
     model_config = ConfigDict(extra="forbid")
-    mechanisms: list[_text(ID_CHARS)] = Field(default_factory=list, max_length=MAX_TERMS)
+    mechanisms: list[MechanismId] = Field(default_factory=list, max_length=MAX_TERMS)
     new_terms: list[NewTermSpec] = Field(default_factory=list, max_length=MAX_NEW_TERMS)
     rationale: str = Field(min_length=10, max_length=3000)
-    # keyed by library id or new-term name; no cap on the count, which a grammar cannot express
+    # keyed by library id or new-term name (a new term's name is shorter than ID_CHARS); no cap
+    # on the count, which a grammar cannot express
     # (the answer grammar bounds it by listing the catalog ids as its keys)
-    term_rationales: dict[_text(ID_CHARS), _text(TERM_RATIONALE_CHARS, 0)] = Field(default_factory=dict)
+    term_rationales: dict[MechanismId, TermRationale] = Field(default_factory=dict)
     action: str = Field(default="", max_length=40)  # add | drop | swap | new (informational)
 
     def to_form_json(self, *, name: str = "") -> dict:
