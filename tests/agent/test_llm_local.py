@@ -120,6 +120,13 @@ def test_llama_cpp_accepts_every_answer_grammar(settings):
     assert p.grammar(schema) is p.grammar(schema)  # parsed by llama.cpp once, then cached
 
 
+def test_sampler_settings_are_read_and_bad_ones_named():
+    assert LocalProposer(**DEGENERATE).sampling == {"top_k": 0, "top_p": 1.0, "min_p": 0.0}
+    assert LocalProposer().sampling == {}  # llama-cpp-python's defaults
+    with pytest.raises(FireformError, match="proposer.settings.top_k = 'all': expected int"):
+        LocalProposer(top_k="all")
+
+
 def test_a_grammar_llama_cpp_refuses_is_an_error_not_a_crash():
     # one optional character more than llama.cpp's parser takes (bound_schema never asks for it)
     n = GRAMMAR_MAX_CHARS + 1

@@ -125,7 +125,13 @@ class LocalProposer(LLMProposer):
         self.n_threads = int(s.get("n_threads", 2))
         self.chat_format = str(s.get("chat_format", "gemma"))
         # only the samplers the spec sets; llama-cpp-python's defaults otherwise
-        self.sampling = {k: kind(s[k]) for k, kind in self.SAMPLERS.items() if s.get(k) is not None}
+        self.sampling = {}
+        for k, kind in self.SAMPLERS.items():
+            if s.get(k) is not None:
+                try:
+                    self.sampling[k] = kind(s[k])
+                except (TypeError, ValueError):
+                    raise FireformError(f"proposer.settings.{k} = {s[k]!r}: expected {kind.__name__}") from None
         self._calls = 0
         self._grammars: dict[str, object] = {}
 
