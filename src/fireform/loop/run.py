@@ -26,7 +26,7 @@ from pathlib import Path
 
 from fireform.agent import Proposer
 from fireform.drivers import Drivers, check_drivers
-from fireform.exceptions import DataChangedError
+from fireform.exceptions import DataChangedError, FireformError
 from fireform.loop import ablate, finish, search
 from fireform.loop.data import load_run_drivers, run_split
 from fireform.loop.journal import JOURNAL_NAME, Journal
@@ -66,12 +66,12 @@ def run(spec: Spec | str | Path, *, run_dir: str | Path | None = None, root: str
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     rd = Path(run_dir) if run_dir is not None else new_run_dir(spec, root)
-    if (rd / JOURNAL_NAME).exists():
-        j = Journal(rd)
-        j.check_spec(spec)  # refuses a different spec with the difference
-        j.close()
     rd.mkdir(parents=True, exist_ok=True)
-    with RunLock(rd) as lock:
+    with RunLock(rd) as lock:  # first: nothing below may race another writer of the folder
+        if (rd / JOURNAL_NAME).exists():
+            j = Journal(rd)
+            j.check_spec(spec)  # refuses a different spec with the difference
+            j.close()
         spec_file = rd / SPEC_NAME
         if not spec_file.exists():
             spec_file.write_text(spec.to_toml())
@@ -83,15 +83,17 @@ def resume(run_dir: str | Path, *, spec: Spec | str | Path | None = None, report
     """Resume a run from its journal. The spec in the folder (or ``spec``) must equal the frozen
     one; otherwise SpecError lists the differences."""
     rd = Path(run_dir)
-    j = Journal(rd)
-    if spec is None:
-        f = rd / SPEC_NAME
-        spec = load_spec(f) if f.exists() else j.frozen_spec()
-    elif not isinstance(spec, Spec):
-        spec = load_spec(spec)
-    j.check_spec(spec)
-    j.close()
+    if not (rd / JOURNAL_NAME).exists():
+        raise FireformError(f"no run to resume in {rd} (no {JOURNAL_NAME}; is this a fireform run folder?)")
     with RunLock(rd) as lock:
+        j = Journal(rd)
+        if spec is None:
+            f = rd / SPEC_NAME
+            spec = load_spec(f) if f.exists() else j.frozen_spec()
+        elif not isinstance(spec, Spec):
+            spec = load_spec(spec)
+        j.check_spec(spec)
+        j.close()
         return _execute(RunState(spec, rd, echo=echo, proposer=proposer), report, lock)
 
 
