@@ -124,7 +124,9 @@ def test_bad_values_give_messages_not_tracebacks(tmp_path):
     bad.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
     for args, words in ((["run", str(bad)], "not UTF-8"),
                         (["synth", "--res", "0", "--out", str(tmp_path / "x.nc")], "resolution res=0"),
-                        (["synth", "--years", "2016-2001", "--out", str(tmp_path / "x.nc")], "before the first")):
+                        (["synth", "--years", "2016-2001", "--out", str(tmp_path / "x.nc")], "before the first"),
+                        (["synth", "--res", "0.25", "--years", "1901-2020", "--out", str(tmp_path / "x.nc")],
+                         "GiB of memory")):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and words in r.output, (args, r.output)
         _no_traceback(r)
