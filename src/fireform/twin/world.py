@@ -178,12 +178,12 @@ def make_world(*, res: float = 1.0, years: tuple[int, int] = (2001, 2016), seed:
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidValueError(f"synth: seed={seed!r}; expected a non-negative integer")
     seed = int(seed)
+    grid = land_grid(res)  # validates res first
     need, have = estimate_bytes(res, (first, last)), _available_bytes()
     if have is not None and need > 0.8 * have:
         raise InvalidValueError(
             f"synth: a {res:g} degree world over {first}-{last} needs about {need / 2**30:.1f} GiB of "
             f"memory; {have / 2**30:.1f} GiB is available. Use a coarser res or fewer years")
-    grid = land_grid(res)
     geo = geography(grid)
     tax = time_axis(first, last)
 
