@@ -9,7 +9,7 @@ import typer
 import fireform as ff
 from fireform.exceptions import FireformError
 from fireform.forms import export as ex
-from fireform.forms.fortran import export_fortran
+from fireform.forms import export_fortran
 from fireform.loop import JOURNAL_NAME, new_run_dir
 from fireform.report import build_report
 

@@ -8,9 +8,8 @@ import pandas as pd
 import typer
 
 from fireform.exceptions import UnknownNameError
-from fireform.scoring import CONVENTIONS
+from fireform.scoring import CONVENTIONS, REGRID_METHODS, score_files
 from fireform.scoring import leaderboard as lb
-from fireform.scoring.files import REGRID_METHODS, score_files
 
 __all__ = ["register", "score_files"]  # score_files re-exported: it lives in scoring/files.py
 
