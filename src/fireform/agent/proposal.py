@@ -134,7 +134,7 @@ class Grounding:
 
     ok: bool
     reasons: tuple[str, ...] = ()
-    form: object | None = None  # the Form, when it could be built
+    form: Form | None = None  # the Form, when it could be built
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -167,7 +167,7 @@ def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> 
     for term in form.terms:
         ps = list(term.params)
         if not ps:
-            points = [{}]
+            points: list[dict[str, float]] = [{}]
         else:
             lo = np.array([p.lo for p in ps])
             hi = np.array([p.hi for p in ps])
@@ -223,11 +223,11 @@ def ground(
         reasons.append("the proposal has no terms: name at least one mechanism")
     for t in proposal.new_terms:
         try:
-            e = ex.parse(t.expression)
+            parsed = ex.parse(t.expression)
         except FireformError as err:
             reasons.append(f"new term {t.name!r}: {err}")
             continue
-        odd = sorted({v for v in _literals(e) if v not in STRUCTURAL_CONSTANTS})
+        odd = sorted({v for v in _literals(parsed) if v not in STRUCTURAL_CONSTANTS})
         if odd:
             reasons.append(
                 f"new term {t.name!r} hard-codes the numbers {odd}: the agent never chooses "
