@@ -44,7 +44,7 @@ def load_run_drivers(spec: Spec) -> Drivers:
     """Full drivers (training and holdout years) in canonical units, with derived drivers."""
     d = spec.data
     if d.source == "twin":
-        ds = make_world(res=d.res, years=tuple(d.years), seed=d.seed)
+        ds = make_world(res=d.res, years=d.years, seed=d.seed)
         drivers = world_drivers(add_truth(ds, truth_form(d.truth), sigma=d.noise, seed=d.seed))
     elif d.source == "pantanal":
         drivers = load_pantanal(regions=d.regions if d.regions != "ilamb" else "global", data_dir=d.data_dir)

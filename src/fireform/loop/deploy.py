@@ -23,6 +23,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def _python_chain(form, theta, wd: Path, plan, n_cells: int, n_months: int, days
     return np.broadcast_to(bf, (n_cells, n_months)).T, derived
 
 
-def _compare(f: np.ndarray, p: np.ndarray, floor: float, rel_tol: float) -> dict:
+def _compare(f: np.ndarray, p: np.ndarray, floor: float, rel_tol: float) -> dict[str, Any]:
     """Per-value agreement of (months, cells) arrays; first disagreement in time order."""
     both_nan = np.isnan(f) & np.isnan(p)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -88,7 +89,8 @@ def _compare(f: np.ndarray, p: np.ndarray, floor: float, rel_tol: float) -> dict
             "first": tuple(int(i) for i in first[0]) if first.size else None, "n_bad": int(bad.sum())}
 
 
-def _place(drivers, cells, month: int, cell: int, f=None, p=None) -> dict:
+def _place(drivers, cells, where: tuple[int, int], f=None, p=None) -> dict:
+    month, cell = where  # (month, cell) of a (months, cells) array
     iy, ix = drivers.cell_index
     c = int(cells[cell])
     out = {"cell": c, "lat": float(drivers.lat[iy[c]]), "lon": float(drivers.lon[ix[c]]),
@@ -173,12 +175,12 @@ def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: st
         cd = _compare(fd, pd_, 1e-9 * max(float(np.nanmax(np.abs(pd_))) if np.isfinite(pd_).any() else 1.0,
                                             1e-300), rel_tol)
         per_derived[n] = {"ok": cd["n_bad"] == 0, "max_rel": cd["max_rel"],
-                          "first_fail": (_place(drivers, cells, *cd["first"], fd, pd_)
+                          "first_fail": (_place(drivers, cells, cd["first"], fd, pd_)
                                          if cd["first"] else None)}
     out.update(
         ok=bool(c["n_bad"] == 0), max_rel=c["max_rel"], n_bad=c["n_bad"],
-        where_max=_place(drivers, cells, *c["argmax"], fort, py),
-        first_fail=_place(drivers, cells, *c["first"], fort, py) if c["first"] else None,
+        where_max=_place(drivers, cells, c["argmax"], fort, py),
+        first_fail=_place(drivers, cells, c["first"], fort, py) if c["first"] else None,
         derived=per_derived,
         chain={"derived": list(plan.derived), "raw_monthly": list(plan.monthly),
                "raw_static": list(plan.static),

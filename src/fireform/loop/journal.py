@@ -256,6 +256,7 @@ class Journal:
                  time.time(), json.dumps(result.to_dict())),
             )
             fit_id = cur.lastrowid
+            assert fit_id is not None  # set by the INSERT just run
             self.db.executemany(
                 "INSERT OR REPLACE INTO scores VALUES (?, 'train', ?, ?, ?)",
                 [(fit_id, r.region, r.component, _num(r.value))
@@ -278,7 +279,8 @@ class Journal:
                    [(fit_id, period, r.region, r.component, _num(r.value)) for r in frame.itertuples()])
 
     def scores(self, fit_id: int | None = None, period: str | None = None) -> pd.DataFrame:
-        sql, args = "SELECT * FROM scores WHERE 1=1", []
+        sql = "SELECT * FROM scores WHERE 1=1"
+        args: list[object] = []
         if fit_id is not None:
             sql += " AND fit_id = ?"
             args.append(fit_id)
