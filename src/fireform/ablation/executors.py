@@ -118,15 +118,16 @@ class LocalExecutor(Executor):
         self._futs: dict = {}  # future -> task
         self.restarts = 0
         self._fruitless = 0  # pool restarts in a row with no fit returned in between
-        self._tmp = None  # the folder of the drivers file the workers load
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None  # the folder of the drivers file the workers load
 
-    def _start(self) -> None:
+    def _start(self) -> ProcessPoolExecutor:
         if self._init is None:
             raise FitError("LocalExecutor.bind(drivers, data_key) must be called before submit")
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=mp.get_context(self._ctx),
             initializer=load_worker_drivers, initargs=self._init,
         )
+        return self._pool
 
     def bind(self, drivers, data_key: str) -> None:
         # the drivers travel as a file, not as initargs: spawn writes a worker's initargs down a
@@ -141,9 +142,8 @@ class LocalExecutor(Executor):
         self._init = (data_key, path)
 
     def submit(self, task: SubsetTask) -> None:
-        if self._pool is None:
-            self._start()
-        self._futs[self._pool.submit(run_task, task)] = task
+        pool = self._pool if self._pool is not None else self._start()
+        self._futs[pool.submit(run_task, task)] = task
 
     def next_done(self) -> tuple[str, object]:
         while True:
@@ -178,14 +178,15 @@ class LocalExecutor(Executor):
         lost = [t for f, t in self._futs.items() if not (f.done() and f.exception() is None)]
         kept = {f: t for f, t in self._futs.items() if f.done() and f.exception() is None}
         try:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
         except Exception:  # a broken pool may refuse; it is being replaced anyway
             pass
-        self._start()
+        pool = self._start()
         self.restarts += 1
         self._futs = dict(kept)
         for t in sorted(lost, key=lambda t: t.key):
-            self._futs[self._pool.submit(run_task, t)] = t
+            self._futs[pool.submit(run_task, t)] = t
 
     @property
     def pending(self) -> int:

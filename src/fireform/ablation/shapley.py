@@ -262,7 +262,8 @@ def _shares(phi: np.ndarray, gain: np.ndarray) -> np.ndarray:
 
 
 def _subset_tables(runner: SubsetRunner, players, columns, V, masks):
-    rows, srows = [], []
+    rows: list[dict] = []
+    srows: list[dict] = []
     for i, m in enumerate(masks):
         sf = runner.fitted[m]
         r = sf.result
@@ -279,7 +280,7 @@ def _subset_tables(runner: SubsetRunner, players, columns, V, masks):
 
 
 def _decomposition(players, columns, phi_cols, gain_cols, objective) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = []
+    rows: list[dict] = []
     for j, (reg, met) in enumerate(columns):
         sh = _shares(phi_cols[:, j], np.full(len(players), gain_cols[j]))
         rows.extend({"region": reg, "metric": met, "player": p, "value": float(phi_cols[i, j]),

@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +40,9 @@ from fireform.ablation.exact import members, popcount
 from fireform.ablation.tasks import FitSettings, SubsetTask
 from fireform.exceptions import FitError
 from fireform.fitting import SamplerSpec, fit_key, warm_points
+
+if TYPE_CHECKING:
+    from fireform.fitting import FitResult
 
 __all__ = ["SubsetFit", "SubsetRunner", "label", "expected_key", "neutral_params"]
 
@@ -52,7 +56,7 @@ def label(names) -> str:
 class SubsetFit:
     mask: int
     members: tuple[str, ...]
-    result: object  # FitResult
+    result: FitResult
     warm_from: tuple[str, ...]  # labels of the warm-start sources
 
     @property
@@ -62,7 +66,7 @@ class SubsetFit:
 
 def expected_key(form, ctx, settings: FitSettings, warm) -> str:
     """The cache key ``fit`` will give this fit, so a cached subset is never even submitted."""
-    spec = SamplerSpec(settings.sampler, int(settings.seed), dict(settings.sampler_options))
+    spec = SamplerSpec(settings.sampler, int(settings.seed), tuple(dict(settings.sampler_options).items()))
     return fit_key(form, ctx, spec=spec, trials=settings.trials, patience=settings.patience,
                    in_flight=settings.in_flight, warm=warm_points(form, list(warm) or None))
 

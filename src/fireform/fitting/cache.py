@@ -130,6 +130,7 @@ def resolve_storage(storage) -> optuna.storages.BaseStorage:
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage
     s = storage_url(storage)
+    assert s is not None  # None and storage objects returned above
     if s.startswith("journal:"):
         path = s[len("journal:"):]
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,7 @@ def fit(
     if in_flight < 1 or processes < 1:
         raise FitError(f"in_flight and processes must be >= 1, got {in_flight}, {processes}")
     ctx = FitContext.of(data, objective=objective)
-    spec = SamplerSpec(sampler, int(seed), dict(sampler_options or {}))
+    spec = SamplerSpec(sampler, int(seed), tuple(dict(sampler_options or {}).items()))
     warm = warm_points(form, warm_start)
     key = fit_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
                   processes=processes, warm=warm)
@@ -147,7 +147,7 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
     todo = trials - len(done)  # a resumed study only runs what is missing
     timing: dict[int, tuple[float, float, float]] = {}
     s_sec = e_sec = 0.0
-    best = max((t.value for t in done), default=-math.inf)
+    best = max((t.value for t in done if t.value is not None), default=-math.inf)  # COMPLETE: set
     since = 0
     stopped = False
     # in_flight - 1 evaluation threads: one trial is always being proposed by this thread, so

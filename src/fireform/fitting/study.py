@@ -33,7 +33,7 @@ def warm_points(form, warm_start, *, top: int = 10) -> list[dict[str, float]]:
             f"warm_start must be a FitResult, a dict of parameters or a list of them, "
             f"got {type(warm_start).__name__}"
         )
-    defaults = dict(zip(form.param_names, form.default_theta().tolist()))
+    defaults: dict[str, float] = dict(zip(form.param_names, form.default_theta().tolist()))
     out: list[dict[str, float]] = []
     for src in sources:
         if isinstance(src, FitResult):
