@@ -30,7 +30,7 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
     """Checks on canonical-unit Drivers (see the module docstring); region-aware."""
     rows: list[dict] = []
     cat = catalog()
-    tgt = drivers.target if drivers.target in drivers else None
+    tgt = drivers.target if drivers.target is not None and drivers.target in drivers else None
     burning = None
     if tgt is not None:
         t = drivers.array(tgt)

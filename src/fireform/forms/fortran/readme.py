@@ -79,13 +79,13 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
                   ""]
         L += [NAN_RULE, ""]
     for n in plan.counted:
-        d = DAILY_DEFS[n]
-        L += [f"### `{n}` [{d.units}], counted from daily values", "",
-              f"{d.description}. fireform's data hold the monthly count; the land model counts it: "
-              f"`call {n}_init(s)` once, `call {n}_add_day(s, {d.input.name})` every day "
-              f"(`{d.input.name}` [{d.input.units}], {d.input.description}; a day counts when it is below "
-              f"{d.threshold.value:g} {d.threshold.units}), `call {n}_end_month(s)` at the end of the "
-              f"month, then pass `s%value`. {d.notes}.", ""]
+        dc = DAILY_DEFS[n]
+        L += [f"### `{n}` [{dc.units}], counted from daily values", "",
+              f"{dc.description}. fireform's data hold the monthly count; the land model counts it: "
+              f"`call {n}_init(s)` once, `call {n}_add_day(s, {dc.input.name})` every day "
+              f"(`{dc.input.name}` [{dc.input.units}], {dc.input.description}; a day counts when it is below "
+              f"{dc.threshold.value:g} {dc.threshold.units}), `call {n}_end_month(s)` at the end of the "
+              f"month, then pass `s%value`. {dc.notes}.", ""]
     L += [
         "## From a monthly burned fraction to a rate per time step",
         "",
