@@ -34,9 +34,13 @@ from abc import ABC, abstractmethod
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from fireform.ablation.tasks import SubsetTask, load_worker_drivers, run_task
 from fireform.exceptions import FitError
+
+if TYPE_CHECKING:
+    from fireform.fitting import FitResult
 
 __all__ = ["Executor", "SerialExecutor", "LocalExecutor", "DaskExecutor", "make_executor"]
 
@@ -55,7 +59,7 @@ class Executor(ABC):
     def submit(self, task: SubsetTask) -> None: ...
 
     @abstractmethod
-    def next_done(self) -> tuple[str, object]: ...
+    def next_done(self) -> tuple[str, FitResult]: ...
 
     @property
     @abstractmethod
@@ -89,7 +93,7 @@ class SerialExecutor(Executor):
     def submit(self, task: SubsetTask) -> None:
         self._queue.append(task)
 
-    def next_done(self) -> tuple[str, object]:
+    def next_done(self) -> tuple[str, FitResult]:
         task = self._queue.popleft()
         return task.key, run_task(task, self._drivers)
 
@@ -145,7 +149,7 @@ class LocalExecutor(Executor):
         pool = self._pool if self._pool is not None else self._start()
         self._futs[pool.submit(run_task, task)] = task
 
-    def next_done(self) -> tuple[str, object]:
+    def next_done(self) -> tuple[str, FitResult]:
         while True:
             if not self._futs:
                 raise FitError("next_done() with nothing submitted")
@@ -275,7 +279,7 @@ class DaskExecutor(Executor):
             raise FitError("DaskExecutor.bind(drivers, data_key) must be called before submit")
         self._submit(task)
 
-    def next_done(self) -> tuple[str, object]:
+    def next_done(self) -> tuple[str, FitResult]:
         # dask.distributed, as above
         from distributed import wait as dwait
         from distributed.scheduler import KilledWorker

@@ -15,12 +15,17 @@ from __future__ import annotations
 import pickle
 import threading
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import optuna
 
 from fireform.fitting import FitCache, FitContext, fit
 from fireform.fitting.samplers import DEFAULT_SAMPLER, cma_popsize  # noqa: F401  (cma_popsize re-exported)
 from fireform.forms import Form
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.fitting import FitResult
 
 __all__ = ["FitSettings", "cma_popsize", "SubsetTask", "run_task", "load_worker_drivers", "worker_context"]
 
@@ -102,7 +107,7 @@ def _cache(root: str | None):
         return c
 
 
-def run_task(task: SubsetTask, drivers=None):
+def run_task(task: SubsetTask, drivers: Drivers | None = None) -> FitResult:
     """Fit one subset (in whichever process runs this) and return its FitResult."""
     ctx = worker_context(task.data_key, task.objective, drivers)
     form = Form.from_json(task.form_json)

@@ -173,7 +173,7 @@ class LLMProposer(Proposer):
 
     def check_start(self, budget=None) -> None:
         """Fail before any fit when the cost budget cannot be counted for this model."""
-        if budget is not None and getattr(budget, "llm_cost_usd", 0) and not self.price.known:
+        if budget is not None and getattr(budget, "llm_cost_usd", None) and not self.price.known:
             raise FireformError(
                 f"proposer {self.name!r}: budget.llm_cost_usd is set but prices.yml has no price for "
                 f"model {self.model!r}; set proposer.settings.price_in_per_mtok and price_out_per_mtok"
@@ -236,7 +236,8 @@ class LLMProposer(Proposer):
         schema = self.schema(context)
         for m in msgs:
             self._record(m.role, m.content)
-        last_prop, last_reasons = None, ()
+        last_prop: Proposal | None = None
+        last_reasons: tuple[str, ...] = ()
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             c = ask(msgs, schema)
