@@ -40,6 +40,7 @@ from fireform.ablation.tasks import SubsetTask, load_worker_drivers, run_task
 from fireform.exceptions import FitError
 
 if TYPE_CHECKING:
+    from fireform.drivers import Drivers
     from fireform.fitting import FitResult
 
 __all__ = ["Executor", "SerialExecutor", "LocalExecutor", "DaskExecutor", "make_executor"]
@@ -53,7 +54,7 @@ class Executor(ABC):
     restarts = 0  # times lost work was resubmitted
 
     @abstractmethod
-    def bind(self, drivers, data_key: str) -> None: ...
+    def bind(self, drivers: Drivers, data_key: str) -> None: ...
 
     @abstractmethod
     def submit(self, task: SubsetTask) -> None: ...
@@ -85,9 +86,9 @@ class SerialExecutor(Executor):
 
     def __init__(self) -> None:
         self._queue: deque[SubsetTask] = deque()
-        self._drivers = None
+        self._drivers: Drivers | None = None
 
-    def bind(self, drivers, data_key: str) -> None:
+    def bind(self, drivers: Drivers, data_key: str) -> None:
         self._drivers = drivers
 
     def submit(self, task: SubsetTask) -> None:
@@ -133,7 +134,7 @@ class LocalExecutor(Executor):
         )
         return self._pool
 
-    def bind(self, drivers, data_key: str) -> None:
+    def bind(self, drivers: Drivers, data_key: str) -> None:
         # the drivers travel as a file, not as initargs: spawn writes a worker's initargs down a
         # pipe while holding the pipe's read end open itself (CPython's popen_spawn_posix), so a
         # worker that dies at start-up (a script without the __main__ guard) left the parent
@@ -252,7 +253,7 @@ class DaskExecutor(Executor):
     def describe(self) -> str:
         return f"dask at {self.client.scheduler.address} ({self.workers} workers)"
 
-    def bind(self, drivers, data_key: str) -> None:
+    def bind(self, drivers: Drivers, data_key: str) -> None:
         # Broadcast, but Dask's active memory manager may drop replicas no task waits for, so
         # the data can die with one worker: then next_done scatters it again (_rebind).
         self._drivers, self._data_key = drivers, data_key

@@ -25,7 +25,7 @@ from fireform.forms import Form
 
 if TYPE_CHECKING:
     from fireform.drivers import Drivers
-    from fireform.fitting import FitResult
+    from fireform.fitting import FitResult, Objective
 
 __all__ = ["FitSettings", "cma_popsize", "SubsetTask", "run_task", "load_worker_drivers", "worker_context"]
 
@@ -63,7 +63,7 @@ class SubsetTask:
     key: str  # the subset's label, unique within one Shapley run
     form_json: str
     warm: tuple[dict, ...]
-    objective: object  # fireform.fitting.Objective
+    objective: Objective
     settings: FitSettings
     data_key: str  # training-data fingerprint: selects the worker's FitContext
     cache_root: str | None = None
@@ -71,8 +71,8 @@ class SubsetTask:
 
 
 _LOCK = threading.Lock()
-_DRIVERS: dict[str, object] = {}
-_CONTEXTS: dict[tuple, object] = {}
+_DRIVERS: dict[str, Drivers] = {}
+_CONTEXTS: dict[tuple, FitContext] = {}
 _CACHES: dict[str, object] = {}
 
 
@@ -83,7 +83,7 @@ def load_worker_drivers(data_key: str, path: str) -> None:
         _DRIVERS[data_key] = pickle.load(f)
 
 
-def worker_context(data_key: str, objective, drivers=None):
+def worker_context(data_key: str, objective: Objective, drivers: Drivers | None = None) -> FitContext:
     """The process's FitContext for (data, objective), built on first use."""
     k = (data_key, objective)
     with _LOCK:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,6 +34,9 @@ from fireform.exceptions import FireformError, ProposalError
 from fireform.forms import Form, NewTerm
 from fireform.forms import expr as ex
 from fireform.forms.terms import default_registry
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
 
 __all__ = [
     "STRUCTURAL_CONSTANTS",
@@ -157,7 +161,7 @@ def _literals(expr) -> list[float]:
     return out
 
 
-def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> list[str]:
+def _range_check(form: Form, drivers: Drivers, *, n_random: int, seed: int, max_cells: int) -> list[str]:
     """Evaluate each term on (a sample of) the training data over the parameter box."""
     reasons: list[str] = []
     n = drivers.n_cells
@@ -193,7 +197,7 @@ def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> 
 def ground(
     proposal: Proposal | str | Mapping,
     *,
-    drivers=None,
+    drivers: Drivers | None = None,
     tried: Iterable[str] = (),
     n_random: int = 16,
     seed: int = 0,

@@ -46,6 +46,7 @@ from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import optuna
@@ -68,6 +69,11 @@ from fireform.fitting.split import fitting_guard
 from fireform.fitting.study import build_result, create_study, rescaled, warm_points
 from fireform.fitting.workers import run_processes
 
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.fitting.split import Split
+    from fireform.forms import Form
+
 __all__ = ["fit"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -75,8 +81,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 # -- the fit ----------------------------------------------------------------------------------
 def fit(
-    form,
-    data,
+    form: Form,
+    data: Drivers | Split | FitContext,
     *,
     objective: Objective | None = None,
     trials: int = 1000,
@@ -131,7 +137,7 @@ def fit(
     return res
 
 
-def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, patience, in_flight,
+def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, study_name, warm, patience, in_flight,
          key) -> FitResult:
     t_wall = time.perf_counter()
     space = search_space(form)

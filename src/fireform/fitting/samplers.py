@@ -36,12 +36,15 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 
 from fireform.exceptions import FitError, UnknownNameError
+
+if TYPE_CHECKING:
+    from fireform.forms import Form
 
 __all__ = ["CachedTPESampler", "SAMPLERS", "DEFAULT_SAMPLER", "SUBSET_SAMPLER", "HYBRID_DEFAULTS", "hybrid_options", "local_cmaes", "SamplerSpec", "make_sampler", "search_space", "cmaes_available", "cma_popsize"]
 
@@ -123,7 +126,7 @@ _TPE = (CachedTPESampler if hasattr(optuna.samplers.TPESampler, "_get_internal_r
         and hasattr(optuna.samplers.TPESampler, "_get_params") else optuna.samplers.TPESampler)
 
 
-def search_space(form) -> dict[str, optuna.distributions.BaseDistribution]:
+def search_space(form: Form) -> dict[str, optuna.distributions.BaseDistribution]:
     """One FloatDistribution per parameter, in the form's layout order."""
     out: dict[str, optuna.distributions.BaseDistribution] = {}
     for p in form.params:

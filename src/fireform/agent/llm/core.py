@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fireform.agent.base import Proposer
 from fireform.agent.llm.pricing import Price, price_for
@@ -43,6 +44,9 @@ from fireform.agent.llm.prompting import (
 from fireform.agent.llm.secrets import install_log_filter, redact
 from fireform.agent.proposal import Proposal, ground, parse_proposal
 from fireform.exceptions import BudgetExhaustedError, FireformError, ProposalError
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
 
 __all__ = ["Completion", "LLMError", "LLMProposer", "Verdict", "check_answer", "COMMON_SETTINGS"]
 
@@ -90,7 +94,7 @@ class Verdict:
 
 
 def check_answer(text: str, *, tried: Sequence[str] = (), catalog: Sequence[dict] = (),
-                 drivers=None) -> Verdict:
+                 drivers: Drivers | None = None) -> Verdict:
     """Parse a model's answer and run the grounding checks; never raises for a bad answer.
 
     ``catalog`` (the context's) adds one check the driver-free grounding cannot do: library
@@ -163,11 +167,11 @@ class LLMProposer(Proposer):
         self.new_terms = bool(s.get("new_terms", True))
         self.merge_system = bool(s.get("merge_system", False))
         self.price: Price = price_for(self.provider, self.model, settings=s)
-        self._drivers = None
+        self._drivers: Drivers | None = None
         self._s = s
 
     # -- hooks -------------------------------------------------------------------------------
-    def bind_training(self, drivers) -> None:
+    def bind_training(self, drivers: Drivers) -> None:
         """Ground answers against the *training* drivers (range checks) before the loop does."""
         self._drivers = drivers
 

@@ -76,7 +76,7 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
     return report(rows)
 
 
-def _zero_constant(drivers, name, a, burning, regions, derived: bool, src: str) -> list[dict]:
+def _zero_constant(drivers: Drivers, name, a, burning, regions, derived: bool, src: str) -> list[dict]:
     rows = []
     static = a.shape[1] == 1
     with np.errstate(invalid="ignore"):
@@ -107,7 +107,7 @@ def _zero_constant(drivers, name, a, burning, regions, derived: bool, src: str) 
     return rows
 
 
-def _derived_signs(drivers, derived_spec) -> list[dict]:
+def _derived_signs(drivers: Drivers, derived_spec) -> list[dict]:
     rows = []
     cat = catalog()
     for name in drivers.variables:
