@@ -309,7 +309,7 @@ class Form:
         return out
 
     # -- evaluation -----------------------------------------------------------------------
-    def evaluate(self, theta, drivers, *, xp=np):
+    def evaluate(self, theta, drivers: Drivers | Mapping[str, np.ndarray], *, xp=np):
         """Reference evaluation, float64 (n_cells, n_months): scale x prod of term functions.
 
         ``drivers`` is a :class:`~fireform.drivers.dataset.Drivers` (``array(name)``) or a

@@ -23,7 +23,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,10 @@ from fireform.drivers.derived import derived_from_arrays
 from fireform.exceptions import MissingVariableError
 from fireform.forms.fortran import Kind, chain_plan, fortran_sources, is_derived
 from fireform.forms.fortran.driver import OUTPUT_FILE, PROGRAM
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.forms import Form
 
 __all__ = ["deployment_check", "deploy_summary", "load_check_drivers", "FFLAGS"]
 
@@ -45,7 +49,7 @@ def load_check_drivers(data: list[str] | tuple[str, ...], *, data_dir=None):
     return load_drivers([str(p) for p in data], target=None, regions="global", data_dir=data_dir)
 
 
-def _write_inputs(wd: Path, drivers, plan, cells: np.ndarray) -> dict[str, np.ndarray]:
+def _write_inputs(wd: Path, drivers: Drivers, plan, cells: np.ndarray) -> dict[str, np.ndarray]:
     """The raw input files; returns what was written (monthly (months, cells), static (cells,))."""
     n_m = drivers.n_months
     (wd / "dims.txt").write_text(f"{cells.size} {n_m}\n")
@@ -61,7 +65,7 @@ def _write_inputs(wd: Path, drivers, plan, cells: np.ndarray) -> dict[str, np.nd
     return arrays
 
 
-def _python_chain(form, theta, wd: Path, plan, n_cells: int, n_months: int, days):
+def _python_chain(form: Form, theta, wd: Path, plan, n_cells: int, n_months: int, days):
     """Python from the same files: derived inputs by the numpy functions, then Form.evaluate."""
     raw = {}
     for v in plan.raw:
@@ -89,7 +93,7 @@ def _compare(f: np.ndarray, p: np.ndarray, floor: float, rel_tol: float) -> dict
             "first": tuple(int(i) for i in first[0]) if first.size else None, "n_bad": int(bad.sum())}
 
 
-def _place(drivers, cells, where: tuple[int, int], f=None, p=None) -> dict:
+def _place(drivers: Drivers, cells, where: tuple[int, int], f=None, p=None) -> dict:
     month, cell = where  # (month, cell) of a (months, cells) array
     iy, ix = drivers.cell_index
     c = int(cells[cell])
@@ -107,7 +111,7 @@ def _run(cmd: list[str], wd: Path) -> str | None:
     return None
 
 
-def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: str | Path,
+def deployment_check(form: Form, theta, drivers: Drivers, *, rel_tol: float = 1e-5, workdir: str | Path,
                      kind: Kind | None = None, max_cells: int | None = None, seed: int = 0,
                      mutate: Callable[[str, str], str] | None = None,
                      fflags: tuple[str, ...] = FFLAGS, host_sources: dict[str, str] | None = None) -> dict:

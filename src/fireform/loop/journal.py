@@ -119,7 +119,7 @@ class Journal:
         return self.db.execute(sql, tuple(args)).fetchall()
 
     # -- run --------------------------------------------------------------------------------
-    def start(self, spec) -> None:
+    def start(self, spec: Spec) -> None:
         """Freeze ``spec`` into a new journal; on an existing one refuse a different spec."""
         row = self._one("SELECT * FROM run WHERE id = 1")
         if row is None:
@@ -174,7 +174,7 @@ class Journal:
                             columns=["id", "t", "step", "line"])
 
     # -- forms ------------------------------------------------------------------------------
-    def put_form(self, form) -> str:
+    def put_form(self, form: Form) -> str:
         self._exec(
             "INSERT OR IGNORE INTO forms (hash, name, json, n_params, terms) VALUES (?, ?, ?, ?, ?)",
             (form.hash, form.name, form.to_json(indent=None), len(form.params), ",".join(form.term_ids)),

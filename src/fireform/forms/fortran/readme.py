@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fireform.drivers.catalog import catalog
 from fireform.drivers.derived_defs import DAILY_DEFS, MONTH_DAYS, derived_def
 from fireform.forms.fortran.common import Kind
@@ -9,10 +11,13 @@ from fireform.forms.fortran.derived import NAN_RULE, module_name, type_name
 from fireform.forms.fortran.driver import OUTPUT_FILE, PROGRAM, ChainPlan
 from fireform.forms.fortran.formula import STEP_MODULE
 
+if TYPE_CHECKING:
+    from fireform.forms.form import Form
+
 __all__ = ["readme"]
 
 
-def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_module: str) -> str:
+def readme(form: Form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_module: str) -> str:
     cat = catalog()
     L = [
         f"# fireform export: form `{form.name}` [{form.hash}]",
