@@ -274,6 +274,10 @@ def _load_one(name: str, src: Source, vname: str) -> _Loaded:
     vals = np.asarray(da.values)
     if not np.issubdtype(vals.dtype, np.floating):
         vals = vals.astype(np.float64)
+    # Months in time order whatever the file's order (a reversed time axis is still monthly data).
+    if months is not None and not months.is_monotonic_increasing:
+        it = np.argsort(months.asi8, kind="stable")
+        months, vals = months[it], vals[it]
     # Sort axes ascending so files that store latitude north-to-south still share one grid.
     if np.any(np.diff(lat) < 0):
         iy = np.argsort(lat, kind="stable")

@@ -82,19 +82,26 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, json TEXT);
 class Journal:
     """The journal of one run folder (``<run>/journal.sqlite``)."""
 
-    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+    def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False) -> None:
         p = Path(path)
         if p.is_dir():
             p = p / JOURNAL_NAME
         if not p.exists() and not create:
             raise FireformError(f"no journal at {str(p)!r} (is this a fireform run folder?)")
-        p.parent.mkdir(parents=True, exist_ok=True)
         self.path = p
-        self.db = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        if readonly:
+            self.db = _connect_readonly(p)
+            return
+        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as e:
+            raise FireformError(f"cannot write the journal {p}: {e} (is the run folder read-only or the "
+                                "disk full?)") from None
 
     @property
     def folder(self) -> Path:
@@ -396,6 +403,20 @@ class Journal:
         p = Path(path) if path is not None else self.folder / "results.tsv"
         self.results_frame().to_csv(p, sep="\t", index=False, float_format="%.6f")
         return p
+
+
+def _connect_readonly(p: Path) -> sqlite3.Connection:
+    """A connection that never writes, so runs in read-only folders can be read; a folder where
+    not even the WAL index can be created is opened as immutable."""
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(f"file:{p}?{query}", uri=True, timeout=30.0, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("SELECT 1 FROM run LIMIT 1").fetchall()
+            return db
+        except sqlite3.OperationalError as e:
+            err = e
+    raise FireformError(f"cannot read the journal {p}: {err}")
 
 
 def _fit(row: sqlite3.Row) -> FitResult:

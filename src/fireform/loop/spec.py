@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from fireform.agent.llm.secrets import secret_in
 from fireform.exceptions import SpecError
 from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS
 from fireform.scoring import CONVENTIONS
@@ -195,6 +196,21 @@ class Spec(_Strict):
     deploy: DeploySpec = Field(default_factory=DeploySpec)
 
     @model_validator(mode="after")
+    def _no_secrets(self) -> Spec:
+        # refused here, when the spec is read: before anything is written (spec.toml, journal,
+        # report); keys come only from the environment (README, "LLM proposers")
+        found = []
+        for path, value in _flatten(json.loads(self.model_dump_json())).items():
+            why = secret_in(path.rsplit(".", 1)[-1], value)
+            if why:
+                found.append(f"{path}: {why}")
+        if found:
+            raise ValueError("secrets do not belong in a spec (it is journaled and shown in the "
+                             "report); put keys in the environment (e.g. OPENAI_API_KEY, or "
+                             "settings.api_key_env naming the variable): " + "; ".join(found))
+        return self
+
+    @model_validator(mode="after")
     def _years(self) -> "Spec":
         if self.data.source == "twin":
             lo, hi = self.data.years
@@ -240,7 +256,12 @@ def load_spec(path: str | Path) -> Spec:
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"spec file {str(p)!r} does not exist")
-    return parse_spec(p.read_text(), source=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"spec file {str(p)!r} is not UTF-8 text (byte {e.start}: {e.reason}); "
+                        "save it as UTF-8") from None
+    return parse_spec(text, source=str(p))
 
 
 def demo_spec(**budget) -> Spec:
