@@ -153,7 +153,7 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
     todo = trials - len(done)  # a resumed study only runs what is missing
     timing: dict[int, tuple[float, float, float]] = {}
     s_sec = e_sec = 0.0
-    best = max((t.value for t in done if t.value is not None), default=-math.inf)  # COMPLETE: set
+    best = max((t.value for t in done if t.value is not None), default=-math.inf)  # COMPLETE trials have one
     since = 0
     stopped = False
     # in_flight - 1 evaluation threads: one trial is always being proposed by this thread, so

@@ -101,7 +101,7 @@ class ProposerContract:
         g = ground(out, drivers=context[1], tried=set())
         assert isinstance(g.ok, bool) and (g.ok or g.reasons)
 
-    def test_records_go_through_the_recorder(self, context):
+    def test_records_go_through_the_recorder(self, context) -> None:
         seen: list[dict] = []
         rec = Recorder(sink=lambda it, **kw: seen.append(kw), proposer="contract")
         self._propose(context, rec)
