@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -34,6 +34,9 @@ from fireform.exceptions import FireformError, ProposalError
 from fireform.forms import Form, NewTerm
 from fireform.forms import expr as ex
 from fireform.forms.terms import default_registry
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
 
 __all__ = [
     "STRUCTURAL_CONSTANTS",
@@ -153,7 +156,7 @@ class Grounding:
 
     ok: bool
     reasons: tuple[str, ...] = ()
-    form: object | None = None  # the Form, when it could be built
+    form: Form | None = None  # the Form, when it could be built
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -176,7 +179,7 @@ def _literals(expr) -> list[float]:
     return out
 
 
-def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> list[str]:
+def _range_check(form: Form, drivers: Drivers, *, n_random: int, seed: int, max_cells: int) -> list[str]:
     """Evaluate each term on (a sample of) the training data over the parameter box."""
     reasons: list[str] = []
     n = drivers.n_cells
@@ -186,7 +189,7 @@ def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> 
     for term in form.terms:
         ps = list(term.params)
         if not ps:
-            points = [{}]
+            points: list[dict[str, float]] = [{}]
         else:
             lo = np.array([p.lo for p in ps])
             hi = np.array([p.hi for p in ps])
@@ -212,7 +215,7 @@ def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> 
 def ground(
     proposal: Proposal | str | Mapping,
     *,
-    drivers=None,
+    drivers: Drivers | None = None,
     tried: Iterable[str] = (),
     n_random: int = 16,
     seed: int = 0,
@@ -242,11 +245,11 @@ def ground(
         reasons.append("the proposal has no terms: name at least one mechanism")
     for t in proposal.new_terms:
         try:
-            e = ex.parse(t.expression)
+            parsed = ex.parse(t.expression)
         except FireformError as err:
             reasons.append(f"new term {t.name!r}: {err}")
             continue
-        odd = sorted({v for v in _literals(e) if v not in STRUCTURAL_CONSTANTS})
+        odd = sorted({v for v in _literals(parsed) if v not in STRUCTURAL_CONSTANTS})
         if odd:
             reasons.append(
                 f"new term {t.name!r} hard-codes the numbers {odd}: the agent never chooses "

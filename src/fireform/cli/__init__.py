@@ -4,7 +4,6 @@ built on the library's public names; one error handler for every command (:class
 from __future__ import annotations
 
 import errno
-import sys
 
 import typer
 from typer.core import TyperGroup
@@ -58,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

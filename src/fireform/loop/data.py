@@ -45,7 +45,7 @@ def load_run_drivers(spec: Spec) -> tuple[Drivers, list[str]]:
     add to them (added by the split, each side from its own months: :func:`run_split`)."""
     d = spec.data
     if d.source == "twin":
-        ds = make_world(res=d.res, years=tuple(d.years), seed=d.seed)
+        ds = make_world(res=d.res, years=d.years, seed=d.seed)
         drivers = world_drivers(add_truth(ds, truth_form(d.truth), sigma=d.noise, seed=d.seed))
     elif d.source == "pantanal":
         drivers = load_pantanal(regions=d.regions if d.regions != "ilamb" else "global", data_dir=d.data_dir)

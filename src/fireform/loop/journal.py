@@ -126,7 +126,7 @@ class Journal:
         return self.db.execute(sql, tuple(args)).fetchall()
 
     # -- run --------------------------------------------------------------------------------
-    def start(self, spec) -> None:
+    def start(self, spec: Spec) -> None:
         """Freeze ``spec`` into a new journal; on an existing one refuse a different spec."""
         row = self._one("SELECT * FROM run WHERE id = 1")
         if row is None:
@@ -181,7 +181,7 @@ class Journal:
                             columns=["id", "t", "step", "line"])
 
     # -- forms ------------------------------------------------------------------------------
-    def put_form(self, form) -> str:
+    def put_form(self, form: Form) -> str:
         self._exec(
             "INSERT OR IGNORE INTO forms (hash, name, json, n_params, terms) VALUES (?, ?, ?, ?, ?)",
             (form.hash, form.name, form.to_json(indent=None), len(form.params), ",".join(form.term_ids)),
@@ -263,6 +263,7 @@ class Journal:
                  time.time(), json.dumps(result.to_dict())),
             )
             fit_id = cur.lastrowid
+            assert fit_id is not None  # set by the INSERT just run
             self.db.executemany(
                 "INSERT OR REPLACE INTO scores VALUES (?, 'train', ?, ?, ?)",
                 [(fit_id, r.region, r.component, _num(r.value))
@@ -285,7 +286,8 @@ class Journal:
                    [(fit_id, period, r.region, r.component, _num(r.value)) for r in frame.itertuples()])
 
     def scores(self, fit_id: int | None = None, period: str | None = None) -> pd.DataFrame:
-        sql, args = "SELECT * FROM scores WHERE 1=1", []
+        sql = "SELECT * FROM scores WHERE 1=1"
+        args: list[object] = []
         if fit_id is not None:
             sql += " AND fit_id = ?"
             args.append(fit_id)

@@ -167,6 +167,8 @@ class Run:
         return self._j.scores(fit.id, period)[["region", "component", "value"]]
 
     def vector(self, fit: FitResult, period: str = "train", region: str = "global") -> dict[str, float]:
+        if fit.id is None:
+            raise FireformError(f"fit of [{fit.form_hash}] has no journal id: not a fit of this run")
         return self._j.vector(fit.id, period, region)
 
     @property

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fireform.agent import Proposer
 from fireform.drivers import Drivers, check_drivers
@@ -131,7 +132,7 @@ def _fingerprints(st: RunState, drivers: Drivers) -> None:
     """Journal a content hash of every input file and of the drivers read from them; a resumed
     run whose inputs changed is refused, naming what changed (fits of two datasets never mix)."""
     files = sorted({s for s in drivers.sources.values() if Path(s).is_file()})
-    now = {"drivers": drivers.fingerprint(), "files": {f: _sha256(Path(f)) for f in files}}
+    now: dict[str, Any] = {"drivers": drivers.fingerprint(), "files": {f: _sha256(Path(f)) for f in files}}
     then = st.journal.get_state("inputs")
     if then is None:
         st.journal.put_state("inputs", now)

@@ -251,7 +251,7 @@ def make_world(*, res: float = 1.0, years: tuple[int, int] = (2001, 2016), seed:
         if name in dynamic:
             a = np.full((n_out, nlat, nlon), np.nan, dtype=np.float32)
             a[:, iy, ix] = dynamic[name][out]
-            dims = ("time", "lat", "lon")
+            dims: tuple[str, ...] = ("time", "lat", "lon")
         else:
             a = np.full((nlat, nlon), np.nan, dtype=np.float32)
             a[iy, ix] = static[name]

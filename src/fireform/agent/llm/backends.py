@@ -30,6 +30,7 @@ import importlib
 import json
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from fireform.agent.base import register_proposer
 from fireform.agent.llm.core import Completion, LLMProposer
@@ -61,7 +62,7 @@ class _SDKProposer(LLMProposer):
     exception classes share their names: timeouts, connection errors, rate limits and 5xx answers
     are transient (retried), everything else is not."""
 
-    _sdk = None
+    _sdk: Any = None  # the SDK module, set when the client is made
 
     def _is_transient(self, exc: BaseException) -> bool:
         m = self._sdk

@@ -35,6 +35,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fireform.agent.base import Proposer
 from fireform.agent.llm.grammar import ANSWER_TOKEN_MARGIN, answer_bytes_bound
@@ -50,6 +51,9 @@ from fireform.agent.llm.prompting import (
 from fireform.agent.llm.secrets import install_log_filter, redact
 from fireform.agent.proposal import Proposal, ground, parse_proposal
 from fireform.exceptions import BudgetExhaustedError, FireformError, ProposalError
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
 
 __all__ = ["Completion", "LLMError", "LLMProposer", "Verdict", "check_answer", "COMMON_SETTINGS"]
 
@@ -101,7 +105,7 @@ class Verdict:
 
 
 def check_answer(text: str, *, tried: Sequence[str] = (), catalog: Sequence[dict] = (),
-                 drivers=None) -> Verdict:
+                 drivers: Drivers | None = None) -> Verdict:
     """Parse a model's answer and run the grounding checks; never raises for a bad answer.
 
     ``catalog`` (the context's) adds one check the driver-free grounding cannot do: library
@@ -176,17 +180,17 @@ class LLMProposer(Proposer):
         self.new_terms = bool(s.get("new_terms", True))
         self.merge_system = bool(s.get("merge_system", False))
         self.price: Price = price_for(self.provider, self.model, settings=s)
-        self._drivers = None
+        self._drivers: Drivers | None = None
         self._s = s
 
     # -- hooks -------------------------------------------------------------------------------
-    def bind_training(self, drivers) -> None:
+    def bind_training(self, drivers: Drivers) -> None:
         """Ground answers against the *training* drivers (range checks) before the loop does."""
         self._drivers = drivers
 
     def check_start(self, budget=None) -> None:
         """Fail before any fit when the cost budget cannot be counted for this model."""
-        if budget is not None and getattr(budget, "llm_cost_usd", 0) and not self.price.known:
+        if budget is not None and getattr(budget, "llm_cost_usd", None) and not self.price.known:
             raise FireformError(
                 f"proposer {self.name!r}: budget.llm_cost_usd is set but prices.yml has no price for "
                 f"model {self.model!r}; set proposer.settings.price_in_per_mtok and price_out_per_mtok"
@@ -268,7 +272,8 @@ class LLMProposer(Proposer):
         schema = self.schema(context)
         for m in msgs:
             self._record(m.role, m.content)
-        last_prop, last_reasons = None, ()
+        last_prop: Proposal | None = None
+        last_reasons: tuple[str, ...] = ()
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             c = ask(msgs, schema)

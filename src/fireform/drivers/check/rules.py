@@ -30,7 +30,7 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
     """Checks on canonical-unit Drivers (see the module docstring); region-aware."""
     rows: list[dict] = []
     cat = catalog()
-    tgt = drivers.target if drivers.target in drivers else None
+    tgt = drivers.target if drivers.target is not None and drivers.target in drivers else None
     burning = None
     if tgt is not None:
         t = drivers.array(tgt)
@@ -76,7 +76,7 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
     return report(rows)
 
 
-def _zero_constant(drivers, name, a, burning, regions, derived: bool, src: str) -> list[dict]:
+def _zero_constant(drivers: Drivers, name, a, burning, regions, derived: bool, src: str) -> list[dict]:
     rows = []
     static = a.shape[1] == 1
     with np.errstate(invalid="ignore"):
@@ -107,7 +107,7 @@ def _zero_constant(drivers, name, a, burning, regions, derived: bool, src: str) 
     return rows
 
 
-def _derived_signs(drivers, derived_spec) -> list[dict]:
+def _derived_signs(drivers: Drivers, derived_spec) -> list[dict]:
     rows = []
     cat = catalog()
     for name in drivers.variables:

@@ -138,8 +138,8 @@ def interval(e: Expr, bounds: Mapping[str, tuple[float, float]]) -> tuple[float,
             lo, hi = iv[0]
             return (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
         if f == "clip":
-            lo, hi = ((0.0, 0.0), (1.0, 1.0)) if len(iv) == 1 else (iv[1], iv[2])
-            return (max(min(iv[0][0], hi[0]), lo[0]), min(max(iv[0][1], lo[1]), hi[1]))
+            clo, chi = ((0.0, 0.0), (1.0, 1.0)) if len(iv) == 1 else (iv[1], iv[2])
+            return (max(min(iv[0][0], chi[0]), clo[0]), min(max(iv[0][1], clo[1]), chi[1]))
         if f == "min":
             return (min(i[0] for i in iv), min(i[1] for i in iv))
         if f == "max":
