@@ -50,7 +50,9 @@ class InputReport:
                      for r in self.errors.head(10).itertuples()]
             more = len(self.errors) - len(lines)
             raise InputCheckError(
-                f"input checks found {len(self.errors)} error(s); fix them or override explicitly:\n"
+                f"input checks found {len(self.errors)} error(s); nothing was fitted or scored. Fix "
+                "the inputs, or override explicitly (--override-checks on the command line, "
+                "override_checks=True in the API; the override is recorded):\n"
                 + "\n".join(lines) + (f"\n... and {more} more" if more > 0 else "")
             )
         note = row("warning", "override", "", "", "",
