@@ -38,7 +38,7 @@ from fireform.ablation.sampled import METHODS, MemoGame, estimate
 from fireform.ablation.subsets import SubsetRunner, label
 from fireform.ablation.tasks import FitSettings
 from fireform.exceptions import FitError
-from fireform.fitting import FitCache, FitContext
+from fireform.fitting import FitCache, FitContext, gate_inputs
 from fireform.fitting.cache import as_cache
 from fireform.fitting.objective import WORST
 from fireform.fitting.samplers import SUBSET_SAMPLER
@@ -158,7 +158,9 @@ class ShapleyResult:
         return paths
 
 
-def _context(drivers, objective):
+def _context(drivers, objective, *, check: bool = True, override: bool = False):
+    # The input gate once for every subset fit (they share this context); a FitContext passes.
+    gate_inputs(drivers, check=check, override=override)
     return FitContext.of(drivers, objective=objective)
 
 
@@ -187,6 +189,8 @@ def shapley(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, str, object], None] | None = None,
+    check: bool = True,
+    override_checks: bool = False,
 ) -> ShapleyResult:
     """Shapley values of ``form``'s terms for the fitted training objective.
 
@@ -208,6 +212,8 @@ def shapley(
         (default 16 n), ``replicates`` runs for a ``level`` t interval.
     cache: a FitCache or a folder (fits on disk as they finish; a rerun recomputes nothing).
     progress: called as progress(n_done, subset_label, FitResult) after each coalition.
+    check / override_checks: the input gate on the training drivers, before any fit
+        (:mod:`fireform.fitting.inputs`; errors raise InputCheckError unless overridden).
     """
     t0 = time.perf_counter()
     players = tuple(form.term_ids)
@@ -222,7 +228,7 @@ def shapley(
         raise FitError(f"unknown Shapley method {method!r}; valid: exact, {', '.join(METHODS)}")
     if method == "exact" and n > max(max_exact, 0) and n > ex.MAX_EXACT:
         raise FitError(f"exact Shapley over {n} players is 2^{n} fits; use a sampled method")
-    ctx = _context(drivers, objective)
+    ctx = _context(drivers, objective, check=check, override=override_checks)
     if sampler_options is None and sampler == "tpe+cmaes":
         sampler_options = dict(LOCAL_REFINER)
     settings = FitSettings(trials=int(trials), sampler=sampler, seed=int(seed),

@@ -18,7 +18,7 @@ region, file, message; every message carries the numbers behind it.
 
 
 from fireform.drivers.check.files import check_paths
-from fireform.drivers.check.gate import gate, gate_paths
+from fireform.drivers.check.gate import gate, gate_fields, gate_paths
 from fireform.drivers.check.identify import Identification, identify
 from fireform.drivers.check.report import COLUMNS, InputReport
 from fireform.drivers.check.rules import check_drivers
@@ -26,4 +26,4 @@ from fireform.drivers.check.target import check_burned_field
 from fireform.drivers.check.thresholds import FILL_THRESHOLD, TYPICAL_MEDIAN
 
 __all__ = ["InputReport", "Identification", "check_paths", "check_drivers", "identify", "COLUMNS",
-           "FILL_THRESHOLD", "TYPICAL_MEDIAN", "gate", "gate_paths", "check_burned_field"]
+           "FILL_THRESHOLD", "TYPICAL_MEDIAN", "gate", "gate_paths", "gate_fields", "check_burned_field"]

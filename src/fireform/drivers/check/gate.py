@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fireform.drivers.check.files import check_paths
-from fireform.drivers.check.report import InputReport
+from fireform.drivers.check.report import InputReport, report
 from fireform.drivers.check.rules import check_drivers
+from fireform.drivers.check.target import check_burned_field
 from fireform.drivers.dataset import Drivers
 
-__all__ = ["gate", "gate_paths", "merge"]
+__all__ = ["gate", "gate_paths", "gate_fields", "merge"]
 
 _SEEN: "weakref.WeakKeyDictionary[Drivers, InputReport]" = weakref.WeakKeyDictionary()
 
@@ -43,9 +44,12 @@ def merge(first: InputReport, second: InputReport) -> InputReport:
 
 
 def gate(drivers: Drivers, *, override: bool = False, holdout_years=None,
-         before: InputReport | None = None) -> InputReport:
+         before: InputReport | None = None,
+         on_report: Callable[[InputReport], None] | None = None) -> InputReport:
     """Check ``drivers`` and refuse on errors (module docstring). ``before``: a report of the raw
     files these drivers were read from (``gate_paths``), merged into the returned one.
+    ``on_report``: called with the report (the override recorded) before any refusal, so a
+    caller can journal what refused it.
 
     Returns the report (with the override recorded when errors were overridden); raises
     ``InputCheckError`` listing the errors otherwise.
@@ -57,12 +61,13 @@ def gate(drivers: Drivers, *, override: bool = False, holdout_years=None,
             seen = merge(before, seen)
         if holdout_years is None:
             _SEEN[drivers] = seen
-    if seen.overridden:
-        return seen
-    out = seen.raise_if_errors(override=override)
-    if out.overridden and holdout_years is None:
-        _SEEN[drivers] = out
-    return out
+    if not seen.ok and not seen.overridden and override:
+        seen = seen.raise_if_errors(override=True)  # records the override
+        if holdout_years is None:
+            _SEEN[drivers] = seen
+    if on_report is not None:
+        on_report(seen)
+    return seen if seen.overridden else seen.raise_if_errors()
 
 
 def gate_paths(paths: Sequence[str | os.PathLike], *, target: str | None = None,
@@ -70,3 +75,15 @@ def gate_paths(paths: Sequence[str | os.PathLike], *, target: str | None = None,
     """``check_paths(paths)`` (the report of ``fireform check``) and refuse on errors unless
     ``override`` (recorded)."""
     return check_paths([str(p) for p in paths], target=target).raise_if_errors(override=override)
+
+
+def gate_fields(reference, model, *, override: bool = False) -> InputReport:
+    """The gate of a scoring: ``reference`` and ``model`` are (frac, area, label, var) with
+    ``frac`` the (months, lat, lon) burned fraction after unit conversion and ``area`` its (lat,
+    lon) cell areas (m2). The reference gets every value rule and the magnitude rule as errors;
+    the model the value rules (a model burning too much is what scoring is there to show: a
+    magnitude warning). Refuses on errors unless ``override`` (recorded)."""
+    rows = []
+    for role, (frac, area, label, var) in (("reference", reference), ("model", model)):
+        rows += check_burned_field(frac, area, role=role, label=label, var=var)
+    return report(rows).raise_if_errors(override=override)
