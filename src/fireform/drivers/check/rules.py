@@ -93,7 +93,10 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
             rows += target_magnitude(a, drivers.area, drivers.n_months, name=name, src=src)
             continue
         if drivers.is_static(name):
-            rows += static_constant(drivers, name, a, src, wide)
+            flat = static_constant(drivers, name, a, src, wide)
+            rows += flat
+            if flat:  # constant over land: the per-region rows would only repeat it
+                continue
         else:
             rows += no_seasonality(drivers, name, a, w, src)
         if burning is not None:
@@ -138,7 +141,10 @@ def _zero_constant(drivers, name, a, w, regions, derived: bool, src: str) -> lis
                              f"{sz:.0%} of the burned area) of region {reg!r}"))
             continue
         if fin.size and fin.max() == fin.min():
-            rows.append(row("error" if derived or not static else "warning", "constant_where_burning", name, reg, src,
+            # One non-zero value over every burning cell of a region is a regrid hole filled
+            # with a constant even for a static field; a static zero may be real (no cropland).
+            sev = "error" if derived or not static or fin[0] != 0 else "warning"
+            rows.append(row(sev, "constant_where_burning", name, reg, src,
                              f"{name!r} has the single value {fmt(float(fin[0]))} over all {n} burning cells of region {reg!r}"))
             continue
         if not static:
