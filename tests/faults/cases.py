@@ -8,8 +8,8 @@ of range); the rest are the seed paper's class of bug and its relatives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import xarray as xr
