@@ -159,8 +159,9 @@ def score_fields(ref: Field, mod: Field, *, regions: str = "ilamb", period: str 
     c = convert(_months(mod, common), mod.units, "burned_fraction", file=mod.label, var=mod.name)
     inputs = None
     if check:
-        inputs = gate_fields((r, ref.grid.area(), ref.label, ref.name), (c, mod.grid.area(), mod.label, mod.name),
-                             override=override_checks)
+        named = {k: f.name if f.name not in ("", "None") else k for k, f in (("reference", ref), ("model", mod))}
+        inputs = gate_fields((r, ref.grid.area(), ref.label, named["reference"]),
+                             (c, mod.grid.area(), mod.label, named["model"]), override=override_checks)
     grid, nt = how.target, common.size
     if how.method == "conservative":
         c = remap_conservative(c, mod.grid, grid).values

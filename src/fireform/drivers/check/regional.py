@@ -122,8 +122,10 @@ def no_seasonality(drivers, name: str, a: np.ndarray, w: np.ndarray, src: str) -
         warnings.simplefilter("ignore", RuntimeWarning)
         clim = np.stack([np.nanmean(a[:, month == m], axis=1) for m in range(1, 13)], axis=1)
         amp = np.nanmax(clim, axis=1) - np.nanmin(clim, axis=1)
-        spread = float(np.nanstd(a))
-    if not np.isfinite(spread) or spread == 0:  # constant everywhere: the zero/constant rules say so
+        spread = float(np.nanstd(a, dtype=np.float64))
+        level = float(np.nanmean(np.abs(a), dtype=np.float64))
+    # Constant everywhere (up to float32 round-off): the zero/constant rules say so.
+    if not np.isfinite(spread) or spread <= 1e-6 * level:
         return []
     flat = amp <= SEASONAL_FLAT_REL * spread
     total = float(w.sum())

@@ -80,7 +80,7 @@ def check_burned_field(frac: np.ndarray, area: np.ndarray, *, role: str, label: 
     """Value checks of one (months, lat, lon) burned fraction given to scoring (module docstring);
     ``role`` is "reference" or "model", ``area`` the (lat, lon) cell areas in m2."""
     x = np.asarray(frac, dtype=np.float64)
-    where = f"{role} {label} variable {var!r}"
+    where = f"{role} {label!r}, variable {var!r},"
     rows = []
     fill = np.isfinite(x) & (np.abs(x) >= FILL_THRESHOLD)
     if fill.any():
