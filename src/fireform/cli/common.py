@@ -27,7 +27,7 @@ def load_checked(data: list[str], *, override: bool = False) -> tuple[Drivers, I
     """``load_data`` behind the input gate: raw files are checked before they are loaded (the
     report of ``fireform check``), the assembled Drivers after (dropped cells included); errors
     refuse with InputCheckError unless ``override``."""
-    before = None if _named(data) else gate_paths(data, override=override)
+    before = None if _named(data) else gate_paths(data, override=override, assemble=False)
     drivers = load_data(data)
     report = gate(drivers, override=override, before=before)
     say_override(report)

@@ -71,10 +71,12 @@ def gate(drivers: Drivers, *, override: bool = False, holdout_years=None,
 
 
 def gate_paths(paths: Sequence[str | os.PathLike], *, target: str | None = None,
-               override: bool = False) -> InputReport:
+               override: bool = False, assemble: bool = True) -> InputReport:
     """``check_paths(paths)`` (the report of ``fireform check``) and refuse on errors unless
-    ``override`` (recorded)."""
-    return check_paths([str(p) for p in paths], target=target).raise_if_errors(override=override)
+    ``override`` (recorded). ``assemble=False``: the raw-file checks only, for a caller that
+    loads the Drivers itself and passes them to ``gate`` (one load instead of two)."""
+    return check_paths([str(p) for p in paths], target=target,
+                       assemble=assemble).raise_if_errors(override=override)
 
 
 def gate_fields(reference, model, *, override: bool = False) -> InputReport:
