@@ -21,6 +21,7 @@ from fireform.cli import app
 from fireform.drivers import check_drivers, gate, load_drivers, load_pantanal
 from fireform.exceptions import FireformError, InputCheckError
 from fireform.fitting import fit
+from fireform.loop.journal import Journal
 from fireform.loop.spec import parse_spec
 from fireform.twin import add_truth, demo_truth, make_world, world_drivers, write_world
 
@@ -107,6 +108,8 @@ def test_run_refuses(world, case, tmp_path):
     # The loop reads files with load_drivers (no file-level checks): a file the loader itself
     # rejects (negative precipitation) is refused there, with the file and variable named.
     assert gated or (case.name == "pr_negative" and case.variable in str(e.value)), str(e.value)
+    if gated:  # the report that refused the run is journaled
+        assert Journal(tmp_path / "run").input_check()["ok"] is False
 
 
 def test_clean_world_passes_every_gate(world):
@@ -147,7 +150,7 @@ def test_refusal_table():
         got = [o for (c, x), o in OUTCOMES.items() if x == e]
         counts.append(f"{e}: {sum(o.startswith('refused') for o in got)}/{len(got)} refused "
                       f"({sum(o == 'refused' for o in got)} naming the rule)")
-    text = "\n".join(lines + ["", f"{len(CASES)} bad inputs; " + "; ".join(counts)])
+    text = "\n".join([f"{len(CASES)} bad inputs; " + "; ".join(counts), "", *lines])
     print("\n" + text)
     if os.environ.get("FIREFORM_WRITE_RELIABILITY") == "1":
         doc = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"

@@ -42,7 +42,7 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
     w = burned_weights(drivers)
     if tgt is not None:
         t = drivers.array(tgt)
-        burning = np.nansum(t, axis=1) > 0
+        burning = np.nansum(t, axis=1, dtype=np.float64) > 0
     regions = drivers.region_masks
     wide = near_global(float(drivers.area.sum()))
     for name in drivers.variables:
