@@ -46,7 +46,7 @@ class InputReport:
         if self.ok:
             return self
         if not override:
-            lines = [f"- [{r.check}] {r.variable} {r.region}: {r.message}".replace("  ", " ")
+            lines = [f"- [{r.check}] {r.variable} {r.region}{_in(r.file)}: {r.message}".replace("  ", " ")
                      for r in self.errors.head(10).itertuples()]
             more = len(self.errors) - len(lines)
             raise InputCheckError(
@@ -74,6 +74,11 @@ class InputReport:
         if path is not None:
             Path(path).write_text(text)
         return text
+
+
+def _in(file) -> str:
+    """`` (in NAME)`` for a finding's file (its base name; derived drivers say so)."""
+    return f" (in {Path(str(file)).name})" if file else ""
 
 
 def row(severity: str, check: str, variable: str, region: str, file: str, message: str) -> dict:
