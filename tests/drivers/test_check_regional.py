@@ -160,3 +160,11 @@ def test_score_refuses_a_percent_reference_and_a_fill_in_the_model(twin):
         score(obs, _field(twin, bad), override_checks=True)
     with pytest.warns(UserWarning, match="skipped"):
         score(obs, obs, check=False)
+
+
+@pytest.mark.parametrize("factor, severity", [(1e-4, "warning"), (1e-6, "error")])
+def test_regional_desert_medians_are_lenient_but_unit_slips_are_not(factor, severity):
+    d = tiny_drivers()  # regional: a desert domain may have a gpp median below 1 g m-2 yr-1
+    r = check_drivers(_plant(d, "gpp", d.ds["gpp"].values * factor))
+    f = r.findings[(r.findings["check"] == "magnitude") & (r.findings["variable"] == "gpp")]
+    assert list(f["severity"]) == [severity], r.findings.to_string()

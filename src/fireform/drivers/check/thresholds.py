@@ -6,7 +6,7 @@ __all__ = ["FILL_THRESHOLD", "SHARE_ZERO_CONSTANT", "MIN_BURNING_CELLS", "RANGE_
            "DRIFT_WARNING", "DRIFT_ERROR", "SIGN_MIN_ABS_R", "TYPICAL_MEDIAN", "CANDIDATE_UNITS",
            "DROP_ERROR_SHARE", "BLOCK_BURNED_SHARE", "STATIC_CONSTANT_SHARE", "SEASONAL_FLAT_REL",
            "GLOBAL_LAND_M2", "NEAR_GLOBAL_SHARE", "GLOBAL_BA_OBSERVED_MHA", "GLOBAL_BA_ERROR_MHA",
-           "REGIONAL_BA_MAX_SHARE", "TARGET_TOLERANCE"]
+           "REGIONAL_BA_MAX_SHARE", "TARGET_TOLERANCE", "REGIONAL_LOW_MEDIAN", "REGIONAL_LOW_FACTOR"]
 
 FILL_THRESHOLD = 1e30  # |x| >= this is an undecoded fill value (netCDF default is 9.97e36)
 SHARE_ZERO_CONSTANT = 0.5  # share of burning cells at which a zero/constant driver is flagged
@@ -30,6 +30,14 @@ TYPICAL_MEDIAN: dict[str, tuple[float, float]] = {
     "wind": (0.1, 20.0),
     "agb": (0.01, 40.0),
 }
+
+# Variables whose median over a regional domain can really fall below TYPICAL_MEDIAN's lower
+# bound (a desert has little rain, GPP or biomass; the Arctic little lightning or VPD): on a
+# regional grid their median is an error only below lower bound / REGIONAL_LOW_FACTOR (a unit
+# slip is a factor of 1000 or more), a warning in between. Near-global grids are held to the
+# typical range.
+REGIONAL_LOW_MEDIAN = frozenset({"pr", "lightning", "gpp", "agb", "vpd", "vpd_max"})
+REGIONAL_LOW_FACTOR = 100.0
 
 # Units a value might really be in, tried when the declared ones look wrong (by dimensionality
 # of the catalog units).
