@@ -167,4 +167,11 @@ to netCDF, and given to every entry point that fits or scores. "refused" means e
 or InputCheckError (API, loop) before any fit, the message naming the variable and the rule.
 The clean world and the Pantanal bundle pass the same gate with no error.
 
+Notes: `score` is given the bad world file as its reference (`--obs`); driver faults are refused
+there because the reference file passes the checks of `fireform check` (every variable it holds),
+target faults also by the value checks of both scored fields. `run` reads its files with
+`load_drivers` (no raw-file checks), so negative precipitation is refused by the loader itself
+(InvalidValueError naming the file and variable, no rule). The fault file runs in ~50-80 s on
+the shared 2 cores (~30 s CPU): 125 refusals, each reading a netCDF world.
+
 """
