@@ -25,6 +25,7 @@ __all__ = [
     "HoldoutAccessError",
     "ExportError",
     "SpecError",
+    "DataChangedError",
     "ProposalError",
     "BudgetExhaustedError",
 ]
@@ -103,6 +104,10 @@ class ExportError(FireformError):
 
 class SpecError(FireformError):
     """An experiment spec is invalid or differs from the frozen one."""
+
+
+class DataChangedError(SpecError):
+    """A resumed run's input files or drivers differ from those it started with."""
 
 
 class ProposalError(FireformError):

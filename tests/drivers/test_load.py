@@ -181,3 +181,13 @@ def test_water_identity_only_for_water_amounts():
     assert conversion("mm day-1", "mm day-1").note == ""
     with pytest.raises(UnitsError):
         conversion("kg m-3", "mm")  # a density is not a water depth
+
+
+def test_reversed_time_axis_is_read_in_time_order(tmp_path):
+    from fireform.twin import make_world, write_world
+
+    w = make_world(res=5.0, years=(2001, 2002))
+    fwd = load_drivers(write_world(tmp_path / "fwd.nc", w), target=None)
+    rev = load_drivers(write_world(tmp_path / "rev.nc", w.isel(time=slice(None, None, -1))), target=None)
+    assert list(rev.time) == list(fwd.time)
+    np.testing.assert_array_equal(rev.array("tas"), fwd.array("tas"))

@@ -261,3 +261,13 @@ def _extend(children):
 @given(st.recursive(_leaf, _extend, max_leaves=12))
 def test_print_parse_round_trip_property(e):
     assert ex.parse(ex.to_text(e)) == e
+
+
+@pytest.mark.parametrize("text, words", [
+    ("tas * é", "character 'é' not allowed"),
+    ("x²", "character '²' not allowed"),
+    ("+".join(["a"] * 999), "999 operations deep"),
+])
+def test_hostile_expressions_are_expression_errors(text, words):
+    with pytest.raises(ExpressionError, match=words):
+        ex.parse(text)

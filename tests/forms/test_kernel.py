@@ -159,9 +159,9 @@ def ex_text(e):
     return ex.to_text(e)
 
 
-def test_non_finite_hoist_is_refused_and_the_kernel_still_agrees(drivers):
-    """log(agb) with agb = 0 in the data would hoist -inf: the subexpression stays in the
-    kernel (whose ff_log clamps) and the kernel still agrees with the reference."""
+def test_log_of_zero_input_hoists_the_floored_value_and_the_kernel_still_agrees(drivers):
+    """log(agb) with agb = 0 in the data: log's one semantics (argument floored at 1e-300, as
+    the kernel's ff_log) makes the hoisted value finite, and the kernel agrees with the reference."""
     import dataclasses
 
     t = NewTerm("lg", "exp(-0.01 * log(agb / a0)^2)", (Param("a0", 0.5, 5.0, "kg m-2", ""),),
@@ -174,7 +174,8 @@ def test_non_finite_hoist_is_refused_and_the_kernel_still_agrees(drivers):
     zeroed = dataclasses.replace(drivers, ds=ds)
     assert (zeroed.array("agb") == 0).any()
     plan0, _ = _plan(f, zeroed)
-    assert plan0.hoisted == ()
+    assert [ex_text(h.expr) for h in plan0.hoisted] == ["log(v_agb)"]
+    assert np.isfinite(plan0.values["h_0"]).all()
     k = compile_kernel(f, zeroed, backend="c")
     for th in _thetas(f, 3, seed=2):
         a = agreement(k(th), f.evaluate(th, zeroed), scale=th[0])
@@ -222,3 +223,18 @@ def test_theta_outside_bounds_takes_the_clamped_path(registry, drivers):
     assert np.isfinite(out).all()
     a = agreement(out, ref, scale=th[0])
     assert a.ok, a
+
+
+def test_log_of_zero_has_one_semantics_in_kernel_and_evaluate():
+    from fireform.forms.terms import NewTerm
+    from fireform.mechanisms import Param
+
+    term = NewTerm(name="logz", expression="exp(a * log(pr))", rationale="log of a zero input, on purpose",
+                   references=("test",), params=(Param("a", 0.5, 2.0, "1", "exponent"),))
+    form = Form(terms=(term,))
+    d = {"pr": np.array([[0.0, 1e-320, 2.0]], dtype=np.float32)}
+    theta = form.default_theta()
+    ref = form.evaluate(theta, d)
+    assert np.all(np.isfinite(ref))  # no -inf * a, no NaN
+    out = compile_kernel(form, d, backend="c")(theta)
+    assert agreement(out, ref, scale=theta[0]).ok

@@ -17,6 +17,7 @@ from fireform.agent.base import Proposer
 from fireform.agent.proposal import Proposal
 from fireform.exceptions import SpecError
 from fireform.loop.journal import Journal
+import fireform as ff
 from fireform import resume, run
 from tests.loop.helpers import small_spec
 
@@ -213,7 +214,8 @@ def test_kill_and_resume_loses_no_finished_fit(tmp_path):
     j = Journal(rd)
     before = j.fits()[["id", "key", "value", "theta", "t"]]
     assert len(before) >= 3
-    assert j.run()["status"] == "running"  # killed, not finished
+    assert j.run()["status"] == "running"  # killed, not finished ...
+    assert ff.open_run(rd).status == "interrupted"  # ... and shown as such (its writer is gone)
     res = resume(rd, echo=lambda s: None, report=False)
     assert res.status == "finished"
     after = Journal(rd).fits()[["id", "key", "value", "theta", "t"]]

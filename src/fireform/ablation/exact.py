@@ -33,7 +33,7 @@ __all__ = ["popcount", "masks_of", "shapley_values", "interaction_indices", "mas
 MAX_EXACT = 20  # 2^20 coalition values is the most this module will hold in memory
 
 
-def popcount(masks: np.ndarray) -> np.ndarray:
+def popcount(masks: np.ndarray | int) -> np.ndarray:
     """Number of set bits of each mask."""
     m = np.asarray(masks, dtype=np.int64)
     out = np.zeros(m.shape, dtype=np.int64)

@@ -34,9 +34,14 @@ from abc import ABC, abstractmethod
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from fireform.ablation.tasks import SubsetTask, load_worker_drivers, run_task
 from fireform.exceptions import FitError
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.fitting import FitResult
 
 __all__ = ["Executor", "SerialExecutor", "LocalExecutor", "DaskExecutor", "make_executor"]
 
@@ -49,13 +54,13 @@ class Executor(ABC):
     restarts = 0  # times lost work was resubmitted
 
     @abstractmethod
-    def bind(self, drivers, data_key: str) -> None: ...
+    def bind(self, drivers: Drivers, data_key: str) -> None: ...
 
     @abstractmethod
     def submit(self, task: SubsetTask) -> None: ...
 
     @abstractmethod
-    def next_done(self) -> tuple[str, object]: ...
+    def next_done(self) -> tuple[str, FitResult]: ...
 
     @property
     @abstractmethod
@@ -81,15 +86,15 @@ class SerialExecutor(Executor):
 
     def __init__(self) -> None:
         self._queue: deque[SubsetTask] = deque()
-        self._drivers = None
+        self._drivers: Drivers | None = None
 
-    def bind(self, drivers, data_key: str) -> None:
+    def bind(self, drivers: Drivers, data_key: str) -> None:
         self._drivers = drivers
 
     def submit(self, task: SubsetTask) -> None:
         self._queue.append(task)
 
-    def next_done(self) -> tuple[str, object]:
+    def next_done(self) -> tuple[str, FitResult]:
         task = self._queue.popleft()
         return task.key, run_task(task, self._drivers)
 
@@ -118,17 +123,18 @@ class LocalExecutor(Executor):
         self._futs: dict = {}  # future -> task
         self.restarts = 0
         self._fruitless = 0  # pool restarts in a row with no fit returned in between
-        self._tmp = None  # the folder of the drivers file the workers load
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None  # the folder of the drivers file the workers load
 
-    def _start(self) -> None:
+    def _start(self) -> ProcessPoolExecutor:
         if self._init is None:
             raise FitError("LocalExecutor.bind(drivers, data_key) must be called before submit")
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=mp.get_context(self._ctx),
             initializer=load_worker_drivers, initargs=self._init,
         )
+        return self._pool
 
-    def bind(self, drivers, data_key: str) -> None:
+    def bind(self, drivers: Drivers, data_key: str) -> None:
         # the drivers travel as a file, not as initargs: spawn writes a worker's initargs down a
         # pipe while holding the pipe's read end open itself (CPython's popen_spawn_posix), so a
         # worker that dies at start-up (a script without the __main__ guard) left the parent
@@ -141,11 +147,10 @@ class LocalExecutor(Executor):
         self._init = (data_key, path)
 
     def submit(self, task: SubsetTask) -> None:
-        if self._pool is None:
-            self._start()
-        self._futs[self._pool.submit(run_task, task)] = task
+        pool = self._pool if self._pool is not None else self._start()
+        self._futs[pool.submit(run_task, task)] = task
 
-    def next_done(self) -> tuple[str, object]:
+    def next_done(self) -> tuple[str, FitResult]:
         while True:
             if not self._futs:
                 raise FitError("next_done() with nothing submitted")
@@ -178,14 +183,15 @@ class LocalExecutor(Executor):
         lost = [t for f, t in self._futs.items() if not (f.done() and f.exception() is None)]
         kept = {f: t for f, t in self._futs.items() if f.done() and f.exception() is None}
         try:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
         except Exception:  # a broken pool may refuse; it is being replaced anyway
             pass
-        self._start()
+        pool = self._start()
         self.restarts += 1
         self._futs = dict(kept)
         for t in sorted(lost, key=lambda t: t.key):
-            self._futs[self._pool.submit(run_task, t)] = t
+            self._futs[pool.submit(run_task, t)] = t
 
     @property
     def pending(self) -> int:
@@ -247,7 +253,7 @@ class DaskExecutor(Executor):
     def describe(self) -> str:
         return f"dask at {self.client.scheduler.address} ({self.workers} workers)"
 
-    def bind(self, drivers, data_key: str) -> None:
+    def bind(self, drivers: Drivers, data_key: str) -> None:
         # Broadcast, but Dask's active memory manager may drop replicas no task waits for, so
         # the data can die with one worker: then next_done scatters it again (_rebind).
         self._drivers, self._data_key = drivers, data_key
@@ -274,7 +280,7 @@ class DaskExecutor(Executor):
             raise FitError("DaskExecutor.bind(drivers, data_key) must be called before submit")
         self._submit(task)
 
-    def next_done(self) -> tuple[str, object]:
+    def next_done(self) -> tuple[str, FitResult]:
         # dask.distributed, as above
         from distributed import wait as dwait
         from distributed.scheduler import KilledWorker

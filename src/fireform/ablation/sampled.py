@@ -20,7 +20,7 @@ R i.i.d. estimates). The game is memoised, so a coalition drawn by two replicate
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +51,11 @@ class MemoGame:
     batch, so the caller can fit the whole batch in parallel); ``column`` picks one value per
     mask from what ``evaluate`` stored (a float or an array)."""
 
-    def __init__(self, n: int, evaluate: Callable[[list[int]], dict[int, object]], column=None) -> None:
+    def __init__(self, n: int, evaluate: Callable[[list[int]], Mapping[int, float | np.ndarray]],
+                 column=None) -> None:
         self.n = n
         self._eval = evaluate
-        self.memo: dict[int, object] = {}
+        self.memo: dict[int, float | np.ndarray] = {}
         self.column = column
 
     def masks(self, coalitions) -> list[int]:

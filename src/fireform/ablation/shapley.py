@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,10 @@ from fireform.fitting.objective import WORST
 from fireform.fitting.samplers import SUBSET_SAMPLER
 from fireform.forms import Form
 from fireform.scoring import COMPONENTS, CONVENTIONS
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.fitting import Objective, Split
 
 __all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "value_matrix", "metric_columns"]
 
@@ -158,15 +163,16 @@ class ShapleyResult:
         return paths
 
 
-def _context(drivers, objective, *, check: bool = True, override: bool = False):
+def _context(drivers: Drivers | Split | FitContext, objective: Objective | None, *, check: bool = True,
+             override: bool = False) -> FitContext:
     # The input gate once for every subset fit (they share this context); a FitContext passes.
     gate_inputs(drivers, check=check, override=override)
     return FitContext.of(drivers, objective=objective)
 
 
 def shapley(
-    form,
-    drivers,
+    form: Form,
+    drivers: Drivers | Split | FitContext,
     *,
     objective=None,
     trials: int = 250,
@@ -268,7 +274,8 @@ def _shares(phi: np.ndarray, gain: np.ndarray) -> np.ndarray:
 
 
 def _subset_tables(runner: SubsetRunner, players, columns, V, masks):
-    rows, srows = [], []
+    rows: list[dict] = []
+    srows: list[dict] = []
     for i, m in enumerate(masks):
         sf = runner.fitted[m]
         r = sf.result
@@ -285,7 +292,7 @@ def _subset_tables(runner: SubsetRunner, players, columns, V, masks):
 
 
 def _decomposition(players, columns, phi_cols, gain_cols, objective) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = []
+    rows: list[dict] = []
     for j, (reg, met) in enumerate(columns):
         sh = _shares(phi_cols[:, j], np.full(len(players), gain_cols[j]))
         rows.extend({"region": reg, "metric": met, "player": p, "value": float(phi_cols[i, j]),
@@ -313,7 +320,7 @@ def _inter_table(players, inter, lo, hi) -> pd.DataFrame:
                         columns=["a", "b", "value", "lo", "hi"])
 
 
-def _exact(form, players, ctx, runner, settings, exe, t0) -> ShapleyResult:
+def _exact(form: Form, players, ctx: FitContext, runner, settings, exe, t0) -> ShapleyResult:
     n = len(players)
     masks = list(ex.masks_of(n))
     # bottom-up: a coalition waits for its immediate subsets (its warm-start sources)
@@ -333,7 +340,7 @@ def _exact(form, players, ctx, runner, settings, exe, t0) -> ShapleyResult:
                    regions, comps, sscores, float(gain[0]), masks)
 
 
-def _sampled(form, players, ctx, runner, settings, exe, t0, *, method, budget, replicates, level,
+def _sampled(form: Form, players, ctx: FitContext, runner, settings, exe, t0, *, method, budget, replicates, level,
              seed) -> ShapleyResult:
     n = len(players)
     columns: list = []
@@ -368,7 +375,7 @@ def _sampled(form, players, ctx, runner, settings, exe, t0, *, method, budget, r
                    regions, comps, sscores, float(est.values.sum()), masks)
 
 
-def _result(form, players, ctx, runner, settings, exe, t0, method, values, inter, subsets, regions,
+def _result(form: Form, players, ctx: FitContext, runner, settings, exe, t0, method, values, inter, subsets, regions,
             comps, sscores, gain, masks) -> ShapleyResult:
     return ShapleyResult(
         values=values, interactions=inter, subsets=subsets, regions=regions, components=comps,

@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +40,10 @@ from fireform.ablation.exact import members, popcount
 from fireform.ablation.tasks import FitSettings, SubsetTask
 from fireform.exceptions import FitError
 from fireform.fitting import SamplerSpec, fit_key, warm_points
+
+if TYPE_CHECKING:
+    from fireform.fitting import FitContext, FitResult
+    from fireform.forms import Form
 
 __all__ = ["SubsetFit", "SubsetRunner", "label", "expected_key", "neutral_params"]
 
@@ -52,7 +57,7 @@ def label(names) -> str:
 class SubsetFit:
     mask: int
     members: tuple[str, ...]
-    result: object  # FitResult
+    result: FitResult
     warm_from: tuple[str, ...]  # labels of the warm-start sources
 
     @property
@@ -60,14 +65,14 @@ class SubsetFit:
         return label(self.members)
 
 
-def expected_key(form, ctx, settings: FitSettings, warm) -> str:
+def expected_key(form: Form, ctx: FitContext, settings: FitSettings, warm) -> str:
     """The cache key ``fit`` will give this fit, so a cached subset is never even submitted."""
-    spec = SamplerSpec(settings.sampler, int(settings.seed), dict(settings.sampler_options))
+    spec = SamplerSpec(settings.sampler, int(settings.seed), tuple(dict(settings.sampler_options).items()))
     return fit_key(form, ctx, spec=spec, trials=settings.trials, patience=settings.patience,
                    in_flight=settings.in_flight, warm=warm_points(form, list(warm) or None))
 
 
-def neutral_params(single, ctx, *, n: int = 48, seed: int = 0) -> dict[str, float]:
+def neutral_params(single: Form, ctx: FitContext, *, n: int = 48, seed: int = 0) -> dict[str, float]:
     """The parameters of a one-term form ``single`` (scale x term) whose prediction is closest
     to a constant: the smallest area-weighted coefficient of variation
     CV = sqrt(sum_i A_i sum_t (p_it - m)^2 / sum A T) / m, m the weighted mean, among the term's
@@ -108,7 +113,7 @@ def neutral_params(single, ctx, *, n: int = 48, seed: int = 0) -> dict[str, floa
 class SubsetRunner:
     """Fits sub-forms of ``form`` (by bitmask over ``players``) through an executor."""
 
-    def __init__(self, form, players, ctx, settings: FitSettings, executor, *, cache=None,
+    def __init__(self, form: Form, players, ctx: FitContext, settings: FitSettings, executor, *, cache=None,
                  cache_root: str | None = None, warm_parents: int = 3,
                  first_settings: FitSettings | None = None, broad_size: int = 2,
                  progress: Callable[[int, str, object], None] | None = None) -> None:
@@ -184,7 +189,7 @@ class SubsetRunner:
         n_params = len(self.form.subset(members(mask, self.players)).params)
         return st.resolved(n_params)
 
-    def _task(self, mask: int, srcs: list[int]) -> tuple[SubsetTask, object]:
+    def _task(self, mask: int, srcs: list[int]) -> tuple[SubsetTask, Form]:
         names = members(mask, self.players)
         sub = self.form.subset(names)
         task = SubsetTask(key=label(names), form_json=sub.to_json(), warm=self.warm(mask, srcs),
@@ -192,7 +197,7 @@ class SubsetRunner:
                           data_key=self.ctx.fingerprint, cache_root=self.cache_root)
         return task, sub
 
-    def _record(self, mask: int, res, srcs: list[int]) -> None:
+    def _record(self, mask: int, res: FitResult, srcs: list[int]) -> None:
         self.fitted[mask] = SubsetFit(mask, members(mask, self.players), res,
                                       tuple(label(members(s, self.players)) for s in srcs))
         if self.cache is not None:

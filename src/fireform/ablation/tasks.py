@@ -15,12 +15,17 @@ from __future__ import annotations
 import pickle
 import threading
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import optuna
 
 from fireform.fitting import FitCache, FitContext, fit
 from fireform.fitting.samplers import DEFAULT_SAMPLER, cma_popsize  # noqa: F401  (cma_popsize re-exported)
 from fireform.forms import Form
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.fitting import FitResult, Objective
 
 __all__ = ["FitSettings", "cma_popsize", "SubsetTask", "run_task", "load_worker_drivers", "worker_context"]
 
@@ -58,7 +63,7 @@ class SubsetTask:
     key: str  # the subset's label, unique within one Shapley run
     form_json: str
     warm: tuple[dict, ...]
-    objective: object  # fireform.fitting.Objective
+    objective: Objective
     settings: FitSettings
     data_key: str  # training-data fingerprint: selects the worker's FitContext
     cache_root: str | None = None
@@ -66,8 +71,8 @@ class SubsetTask:
 
 
 _LOCK = threading.Lock()
-_DRIVERS: dict[str, object] = {}
-_CONTEXTS: dict[tuple, object] = {}
+_DRIVERS: dict[str, Drivers] = {}
+_CONTEXTS: dict[tuple, FitContext] = {}
 _CACHES: dict[str, object] = {}
 
 
@@ -78,7 +83,7 @@ def load_worker_drivers(data_key: str, path: str) -> None:
         _DRIVERS[data_key] = pickle.load(f)
 
 
-def worker_context(data_key: str, objective, drivers=None):
+def worker_context(data_key: str, objective: Objective, drivers: Drivers | None = None) -> FitContext:
     """The process's FitContext for (data, objective), built on first use."""
     k = (data_key, objective)
     with _LOCK:
@@ -102,7 +107,7 @@ def _cache(root: str | None):
         return c
 
 
-def run_task(task: SubsetTask, drivers=None):
+def run_task(task: SubsetTask, drivers: Drivers | None = None) -> FitResult:
     """Fit one subset (in whichever process runs this) and return its FitResult."""
     ctx = worker_context(task.data_key, task.objective, drivers)
     form = Form.from_json(task.form_json)

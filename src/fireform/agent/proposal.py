@@ -25,14 +25,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from fireform.exceptions import FireformError, ProposalError
 from fireform.forms import Form, NewTerm
 from fireform.forms import expr as ex
 from fireform.forms.terms import default_registry
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
 
 __all__ = [
     "STRUCTURAL_CONSTANTS",
@@ -48,39 +52,57 @@ __all__ = [
 # Literal numbers a new term may contain: structure (halves, squares, percent, kelvin offset),
 # never fitted magnitudes. Anything else must be a named, bounded parameter.
 STRUCTURAL_CONSTANTS = frozenset({0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 10.0, 100.0, 273.15})
+# Every string and list of a Proposal is bounded, here and only here: the answer grammar of
+# grammar-constrained backends is built from this schema (prompting.answer_schema), so these
+# bounds are what make every such answer close, and what the default max_tokens is sized for.
 MAX_TERMS = 12
 MAX_NEW_TERMS = 3
+MAX_PARAMS = 6
+MAX_REFERENCES = 6
+ID_CHARS = 64  # a library mechanism id
+NAME_CHARS = 48  # a new term's name
+PARAM_NAME_CHARS = 32
+TERM_RATIONALE_CHARS = 300  # one short sentence per term
+REFERENCE_CHARS = 120  # a BibTeX key or a short citation
+
+MechanismId = Annotated[str, StringConstraints(min_length=1, max_length=ID_CHARS)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=REFERENCE_CHARS)]
+TermRationale = Annotated[str, StringConstraints(max_length=TERM_RATIONALE_CHARS)]
 
 
 class NewParam(BaseModel):
     """A parameter of a new term: a name and the bounds the optimizer searches (no value)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+    name: str = Field(pattern=rf"^[A-Za-z][A-Za-z0-9_]{{0,{PARAM_NAME_CHARS - 1}}}$",
+                      max_length=PARAM_NAME_CHARS)
     lo: float
     hi: float
-    units: str = "1"
+    units: str = Field(default="1", max_length=40)
     description: str = Field(min_length=1, max_length=300)
     log: bool = False
 
 
 class NewTermSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+    name: str = Field(pattern=rf"^[A-Za-z][A-Za-z0-9_]{{0,{NAME_CHARS - 1}}}$", max_length=NAME_CHARS)
     expression: str = Field(min_length=1, max_length=600)
-    params: list[NewParam] = Field(default_factory=list, max_length=6)
+    params: list[NewParam] = Field(default_factory=list, max_length=MAX_PARAMS)
     rationale: str = Field(min_length=10, max_length=1200)
-    references: list[str] = Field(min_length=1, max_length=6)
+    references: list[Reference] = Field(min_length=1, max_length=MAX_REFERENCES)
 
 
 class Proposal(BaseModel):
     """The next form to fit, as a composition; see the module docstring for the rules."""
 
     model_config = ConfigDict(extra="forbid")
-    mechanisms: list[str] = Field(default_factory=list, max_length=MAX_TERMS)
+    mechanisms: list[MechanismId] = Field(default_factory=list, max_length=MAX_TERMS)
     new_terms: list[NewTermSpec] = Field(default_factory=list, max_length=MAX_NEW_TERMS)
     rationale: str = Field(min_length=10, max_length=3000)
-    term_rationales: dict[str, str] = Field(default_factory=dict)
+    # keyed by library id or new-term name (a new term's name is shorter than ID_CHARS); no cap
+    # on the count, which a grammar cannot express
+    # (the answer grammar bounds it by listing the catalog ids as its keys)
+    term_rationales: dict[MechanismId, TermRationale] = Field(default_factory=dict)
     action: str = Field(default="", max_length=40)  # add | drop | swap | new (informational)
 
     def to_form_json(self, *, name: str = "") -> dict:
@@ -134,7 +156,7 @@ class Grounding:
 
     ok: bool
     reasons: tuple[str, ...] = ()
-    form: object | None = None  # the Form, when it could be built
+    form: Form | None = None  # the Form, when it could be built
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -157,7 +179,7 @@ def _literals(expr) -> list[float]:
     return out
 
 
-def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> list[str]:
+def _range_check(form: Form, drivers: Drivers, *, n_random: int, seed: int, max_cells: int) -> list[str]:
     """Evaluate each term on (a sample of) the training data over the parameter box."""
     reasons: list[str] = []
     n = drivers.n_cells
@@ -167,7 +189,7 @@ def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> 
     for term in form.terms:
         ps = list(term.params)
         if not ps:
-            points = [{}]
+            points: list[dict[str, float]] = [{}]
         else:
             lo = np.array([p.lo for p in ps])
             hi = np.array([p.hi for p in ps])
@@ -193,7 +215,7 @@ def _range_check(form, drivers, *, n_random: int, seed: int, max_cells: int) -> 
 def ground(
     proposal: Proposal | str | Mapping,
     *,
-    drivers=None,
+    drivers: Drivers | None = None,
     tried: Iterable[str] = (),
     n_random: int = 16,
     seed: int = 0,
@@ -223,11 +245,11 @@ def ground(
         reasons.append("the proposal has no terms: name at least one mechanism")
     for t in proposal.new_terms:
         try:
-            e = ex.parse(t.expression)
+            parsed = ex.parse(t.expression)
         except FireformError as err:
             reasons.append(f"new term {t.name!r}: {err}")
             continue
-        odd = sorted({v for v in _literals(e) if v not in STRUCTURAL_CONSTANTS})
+        odd = sorted({v for v in _literals(parsed) if v not in STRUCTURAL_CONSTANTS})
         if odd:
             reasons.append(
                 f"new term {t.name!r} hard-codes the numbers {odd}: the agent never chooses "

@@ -4,7 +4,6 @@ built on the library's public names; one error handler for every command (:class
 from __future__ import annotations
 
 import errno
-import sys
 
 import typer
 from typer.core import TyperGroup
@@ -21,14 +20,15 @@ class _Group(TyperGroup):
     (exit 2); anything else is a bug and keeps its traceback."""
 
     def invoke(self, ctx):
+        if ctx.obj is None:
+            ctx.obj = {}  # shared with every command's context: a run names itself here
         try:
             return super().invoke(ctx)
         except FireformError as e:
             typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            hint = getattr(ctx, "obj", None) or {}
-            again = hint.get("resume") if isinstance(hint, dict) else None
+            again = ctx.obj.get("resume") if isinstance(ctx.obj, dict) else None
             typer.secho("interrupted" + (f"; resume with: fireform resume {again}" if again else ""),
                         fg=typer.colors.YELLOW, err=True)
             raise typer.Exit(130) from None
@@ -57,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,8 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fireform.ablation import shapley
-from fireform.ablation.plots import write_plots
+from fireform.ablation import shapley, write_plots
 from fireform.cli.common import OVERRIDE_HELP, load_checked
 from fireform.fitting import SAMPLERS, SUBSET_SAMPLER, Objective, Split
 from fireform.forms import Form

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import typer
 
-from fireform.forms import Form
-from fireform.forms.params_file import load_theta
-from fireform.loop.deploy import deploy_summary, deployment_check, load_check_drivers
+from fireform.forms import Form, load_theta
+from fireform.loop import deploy_summary, deployment_check, load_check_drivers
 
 __all__ = ["register"]
 

@@ -7,9 +7,7 @@ from pathlib import Path
 import typer
 
 from fireform.exceptions import FormError
-from fireform.forms import Form, export
-from fireform.forms.fortran import export_fortran
-from fireform.forms.params_file import load_theta
+from fireform.forms import Form, export, export_fortran, load_theta
 
 __all__ = ["register"]
 

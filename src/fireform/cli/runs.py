@@ -9,7 +9,7 @@ import typer
 import fireform as ff
 from fireform.exceptions import FireformError
 from fireform.forms import export as ex
-from fireform.forms.fortran import export_fortran
+from fireform.forms import export_fortran
 from fireform.loop import JOURNAL_NAME, new_run_dir
 from fireform.report import build_report
 
@@ -22,9 +22,15 @@ def _done(r: ff.RunResult) -> None:
         typer.echo(f"report: {r.report}")
 
 
+def _name_run(ctx: typer.Context, run_dir: Path) -> None:
+    """Tell the error handler which run folder Ctrl-C should name in its resume hint."""
+    if isinstance(ctx.obj, dict):
+        ctx.obj["resume"] = str(run_dir)
+
+
 def _start(ctx: typer.Context, spec: ff.Spec, run_dir: Path | None, root: Path) -> None:
     rd = run_dir or new_run_dir(spec, root)
-    ctx.obj = {"resume": str(rd)}  # what Ctrl-C tells the user to type
+    _name_run(ctx, rd)
     _done(ff.run(spec, run_dir=rd))
 
 
@@ -57,7 +63,7 @@ def register(app: typer.Typer) -> None:
         spec: Path = typer.Option(None, "--spec", help="spec to check against the frozen one"),
     ) -> None:
         """Resume a killed or stopped run; finished fits are never redone."""
-        ctx.obj = {"resume": str(run_dir)}
+        _name_run(ctx, run_dir)
         _done(ff.resume(run_dir, spec=spec))
 
     @app.command("report")

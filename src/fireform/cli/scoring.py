@@ -10,9 +10,8 @@ import typer
 from fireform.cli.common import OVERRIDE_HELP, say_override
 from fireform.drivers import gate_paths
 from fireform.exceptions import UnknownNameError
-from fireform.scoring import CONVENTIONS
+from fireform.scoring import CONVENTIONS, REGRID_METHODS, score_files
 from fireform.scoring import leaderboard as lb
-from fireform.scoring.files import REGRID_METHODS, score_files
 
 __all__ = ["register", "score_files"]  # score_files re-exported: it lives in scoring/files.py
 

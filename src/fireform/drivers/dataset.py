@@ -176,7 +176,7 @@ class Drivers:
     def with_variables(self, **arrays: xr.DataArray) -> "Drivers":
         """A new Drivers with variables added or replaced (already in canonical units)."""
         return Drivers(
-            ds=self.ds.assign(**arrays),
+            ds=self.ds.assign(arrays),
             cell_area=self.cell_area,
             mask=self.mask,
             regions=self.regions,

@@ -76,7 +76,7 @@ def accumulated_dryness(
     vpd = np.asarray(vpd, dtype=np.float64)
     dry = 1.0 - np.exp(-np.maximum(vpd, 0.0) / vpd_scale)
     wet = 1.0 - np.exp(-np.maximum(pr, 0.0) / pr_scale)
-    out = np.empty(np.broadcast_shapes(pr.shape, vpd.shape))
+    out: np.ndarray = np.empty(np.broadcast_shapes(pr.shape, vpd.shape))  # numpy's stubs: 0-d otherwise
     d = np.full(out.shape[1:], float(initial))
     for t in range(out.shape[0]):
         d = d + rate * (1.0 - d) * dry[t] - rate * (1.0 + d) * wet[t]

@@ -274,6 +274,10 @@ def _load_one(name: str, src: Source, vname: str) -> _Loaded:
     vals = np.asarray(da.values)
     if not np.issubdtype(vals.dtype, np.floating):
         vals = vals.astype(np.float64)
+    # Months in time order whatever the file's order (a reversed time axis is still monthly data).
+    if months is not None and not months.is_monotonic_increasing:
+        it = np.argsort(months.asi8, kind="stable")
+        months, vals = months[it], vals[it]
     # Sort axes ascending so files that store latitude north-to-south still share one grid.
     if np.any(np.diff(lat) < 0):
         iy = np.argsort(lat, kind="stable")
@@ -322,7 +326,7 @@ def _check_grid(ref: _Loaded, other: _Loaded) -> None:
 
 
 def load_drivers(
-    sources: str | os.PathLike | xr.Dataset | Sequence[str | os.PathLike | xr.Dataset],
+    sources: str | os.PathLike | xr.Dataset | Sequence[str | os.PathLike | xr.Dataset | Source],
     *,
     mapping: Mapping[str, str | tuple[str, str]] | None = None,
     target: str | None = "burned_fraction",
@@ -361,10 +365,11 @@ def load_drivers(
     if not dyn:
         raise TimeMismatchError("no input has a time dimension; drivers need monthly data")
     common = dyn[0].months
+    assert common is not None  # dyn: the inputs with months
     for x in dyn[1:]:
         common = common.intersection(x.months)
     if common.empty:
-        spans = "; ".join(f"{x.name} ({x.label}): {x.months[0]:%Y-%m}..{x.months[-1]:%Y-%m}" for x in dyn)
+        spans = "; ".join(f"{x.name} ({x.label}): {m[0]:%Y-%m}..{m[-1]:%Y-%m}" for x in dyn if (m := x.months) is not None)
         raise TimeMismatchError(f"the inputs share no month: {spans}")
     full = pd.date_range(common[0], common[-1], freq="MS").as_unit("ns")
     if len(full) != len(common):
@@ -373,7 +378,7 @@ def load_drivers(
             f"the common period {common[0]:%Y-%m}..{common[-1]:%Y-%m} has gaps (first missing month {gap:%Y-%m})"
         )
     lat, lon = ref.lat, ref.lon
-    data = {}
+    data: dict[str, tuple] = {}
     for x in loaded:
         attrs = {"units": variable(x.name).units, "source_file": x.label, "source_units": x.raw_units}
         if x.months is None:

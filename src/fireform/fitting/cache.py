@@ -22,6 +22,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
@@ -29,12 +30,17 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from fireform.exceptions import CorruptFileError, FitError
 from fireform.fitting.result import FitResult
 
+if TYPE_CHECKING:
+    from fireform.fitting.context import FitContext
+    from fireform.fitting.samplers import SamplerSpec
+    from fireform.forms import Form
+
 __all__ = ["FitCache", "fit_key", "resolve_storage", "storage_url", "CACHE_VERSION"]
 
 CACHE_VERSION = 2  # 2: JSON records, the key from the form, data and settings
 
 
-def fit_key(form, ctx, *, spec, trials: int, patience: int | None = None, in_flight: int = 1,
+def fit_key(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials: int, patience: int | None = None, in_flight: int = 1,
             processes: int = 1, warm=()) -> str:
     """The key of a fit: sha256 of the canonical JSON of (form hash, training data and objective
     (``ctx.key()``), sampler name/seed/options, trials, patience, trials in flight, processes,
@@ -130,6 +136,7 @@ def resolve_storage(storage) -> optuna.storages.BaseStorage:
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage
     s = storage_url(storage)
+    assert s is not None  # None and storage objects returned above
     if s.startswith("journal:"):
         path = s[len("journal:"):]
         Path(path).parent.mkdir(parents=True, exist_ok=True)

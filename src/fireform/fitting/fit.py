@@ -46,6 +46,7 @@ from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import optuna
@@ -69,6 +70,11 @@ from fireform.fitting.split import fitting_guard
 from fireform.fitting.study import build_result, create_study, rescaled, warm_points
 from fireform.fitting.workers import run_processes
 
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.fitting.split import Split
+    from fireform.forms import Form
+
 __all__ = ["fit"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -76,8 +82,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 # -- the fit ----------------------------------------------------------------------------------
 def fit(
-    form,
-    data,
+    form: Form,
+    data: Drivers | Split | FitContext,
     *,
     objective: Objective | None = None,
     trials: int = 1000,
@@ -112,7 +118,7 @@ def fit(
     if in_flight < 1 or processes < 1:
         raise FitError(f"in_flight and processes must be >= 1, got {in_flight}, {processes}")
     ctx = FitContext.of(data, objective=objective)
-    spec = SamplerSpec(sampler, int(seed), dict(sampler_options or {}))
+    spec = SamplerSpec(sampler, int(seed), tuple(dict(sampler_options or {}).items()))
     warm = warm_points(form, warm_start)
     key = fit_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
                   processes=processes, warm=warm)
@@ -138,7 +144,7 @@ def fit(
     return replace(res, extra={**res.extra, **inputs})
 
 
-def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, patience, in_flight,
+def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, study_name, warm, patience, in_flight,
          key) -> FitResult:
     t_wall = time.perf_counter()
     space = search_space(form)
@@ -154,7 +160,7 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
     todo = trials - len(done)  # a resumed study only runs what is missing
     timing: dict[int, tuple[float, float, float]] = {}
     s_sec = e_sec = 0.0
-    best = max((t.value for t in done), default=-math.inf)
+    best = max((t.value for t in done if t.value is not None), default=-math.inf)  # COMPLETE trials have one
     since = 0
     stopped = False
     # in_flight - 1 evaluation threads: one trial is always being proposed by this thread, so

@@ -36,11 +36,15 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 
 from fireform.exceptions import FitError, UnknownNameError
+
+if TYPE_CHECKING:
+    from fireform.forms import Form
 
 __all__ = ["CachedTPESampler", "SAMPLERS", "DEFAULT_SAMPLER", "SUBSET_SAMPLER", "HYBRID_DEFAULTS", "hybrid_options", "local_cmaes", "SamplerSpec", "make_sampler", "search_space", "cmaes_available", "cma_popsize"]
 
@@ -122,9 +126,9 @@ _TPE = (CachedTPESampler if hasattr(optuna.samplers.TPESampler, "_get_internal_r
         and hasattr(optuna.samplers.TPESampler, "_get_params") else optuna.samplers.TPESampler)
 
 
-def search_space(form) -> dict[str, optuna.distributions.FloatDistribution]:
+def search_space(form: Form) -> dict[str, optuna.distributions.BaseDistribution]:
     """One FloatDistribution per parameter, in the form's layout order."""
-    out = {}
+    out: dict[str, optuna.distributions.BaseDistribution] = {}
     for p in form.params:
         if p.log and p.lo <= 0:
             raise FitError(f"parameter {p.name!r}: log scale needs lo > 0, got lo={p.lo}")
@@ -144,9 +148,9 @@ def make_sampler(
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if spec.name == "tpe+cmaes":  # its first phase; fit() switches to local_cmaes later
             opts = {k: v for k, v in opts.items() if k not in HYBRID_DEFAULTS}
-            return make_sampler(SamplerSpec("tpe", spec.seed, opts), in_flight=in_flight)
+            return make_sampler(SamplerSpec("tpe", spec.seed, tuple(opts.items())), in_flight=in_flight)
         if spec.name == "tpe":
-            kw = {"multivariate": True, "n_startup_trials": 10, "constant_liar": in_flight > 1}
+            kw: dict[str, Any] = {"multivariate": True, "n_startup_trials": 10, "constant_liar": in_flight > 1}
             kw.update(opts)
             cls = optuna.samplers.TPESampler if kw.pop("plain", False) else _TPE
             return cls(seed=spec.seed, **kw)
@@ -168,7 +172,7 @@ def make_sampler(
 
 def hybrid_options(spec: SamplerSpec) -> dict:
     """The ``tpe+cmaes`` phase settings of ``spec`` (its options over :data:`HYBRID_DEFAULTS`)."""
-    out = dict(HYBRID_DEFAULTS)
+    out: dict[str, Any] = dict(HYBRID_DEFAULTS)
     out.update({k: v for k, v in spec.options if k in HYBRID_DEFAULTS})
     f = float(out["tpe_fraction"])
     if not 0.0 <= f <= 1.0:

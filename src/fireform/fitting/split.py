@@ -12,9 +12,9 @@ refers to a holdout value. The holdout can be read only through ``split.unseal(r
 
 A Split does not pickle (the holdout would travel with it); send ``split.train`` to workers.
 
-Notes: derived drivers with trailing windows (``npp_mean_12m``) computed *before* splitting carry
-input (never target) values across the boundary when holdout years precede training years; add
-them after splitting, or put the holdout at the end, to avoid that.
+Derived drivers with trailing windows (``npp_mean_12m``, dryness) computed on the whole series
+would carry holdout inputs into the first training months when holdout years precede training
+years: give them as ``derive`` and the training side computes them from its own months.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fireform.drivers import year_list
+from fireform.drivers import Drivers, year_list
 from fireform.exceptions import HoldoutAccessError, TimeMismatchError
 
 __all__ = ["Split", "HoldoutRead", "fitting_active", "fitting_guard"]
@@ -78,9 +78,13 @@ class Split:
         holdout_years=None,
         on_read: Callable[[HoldoutRead], None] | None = None,
         exclude_cells: np.ndarray | None = None,
+        derive: Callable[[Drivers], Drivers] | None = None,
     ) -> None:
         """``exclude_cells``: a (lat, lon) bool grid of cells held out of training (held-out
-        regions); the holdout keeps every cell."""
+        regions); the holdout keeps every cell. ``derive`` adds derived drivers (running means,
+        accumulated dryness): to the training years from the training months alone, so no holdout
+        value reaches a training value whichever side of the split comes first; to the holdout
+        years from the whole series (the holdout may use the training months' history)."""
         train = tuple(year_list(train_years))
         have = set(int(y) for y in drivers.years)
         hold = (
@@ -101,11 +105,13 @@ class Split:
         self.train_years = train
         self.holdout_years = hold
         train_d = drivers.select_years(list(train))
+        if derive is not None:
+            train_d = derive(train_d)
         if exclude_cells is not None:
             train_d = train_d.with_mask(train_d.mask & ~np.asarray(exclude_cells, bool))
         self._train = train_d
         # The holdout lives only inside this closure; there is no attribute holding it.
-        held = drivers.select_years(list(hold)) if hold else None
+        held = (derive(drivers) if derive is not None else drivers).select_years(list(hold)) if hold else None
         self._open = lambda: held
         self._reads: list[HoldoutRead] = []
         self._on_read = on_read

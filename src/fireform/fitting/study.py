@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import optuna
@@ -14,10 +15,15 @@ from fireform.exceptions import FitError
 from fireform.fitting.cache import resolve_storage, storage_url
 from fireform.fitting.result import FitResult
 
+if TYPE_CHECKING:
+    from fireform.fitting.context import FitContext
+    from fireform.fitting.samplers import SamplerSpec
+    from fireform.forms import Form
+
 __all__ = ["warm_points", "rescaled", "create_study", "trials_frame", "build_result"]
 
 
-def warm_points(form, warm_start, *, top: int = 10) -> list[dict[str, float]]:
+def warm_points(form: Form, warm_start, *, top: int = 10) -> list[dict[str, float]]:
     """Points to enqueue: shared parameters from the parent(s), the child's defaults elsewhere,
     clipped to the child's bounds. From a parent FitResult its ``top`` best distinct trials are
     taken (best first), so the sampler's first "good" set is the parent's good region rather
@@ -33,7 +39,7 @@ def warm_points(form, warm_start, *, top: int = 10) -> list[dict[str, float]]:
             f"warm_start must be a FitResult, a dict of parameters or a list of them, "
             f"got {type(warm_start).__name__}"
         )
-    defaults = dict(zip(form.param_names, form.default_theta().tolist()))
+    defaults: dict[str, float] = dict(zip(form.param_names, form.default_theta().tolist()))
     out: list[dict[str, float]] = []
     for src in sources:
         if isinstance(src, FitResult):
@@ -54,7 +60,7 @@ def warm_points(form, warm_start, *, top: int = 10) -> list[dict[str, float]]:
     return out
 
 
-def rescaled(form, ctx, point: Mapping[str, float]) -> dict[str, float]:
+def rescaled(form: Form, ctx: FitContext, point: Mapping[str, float]) -> dict[str, float]:
     """``point`` with its scale set so the predicted area-weighted total burned fraction equals
     the reference's over the training period (then clipped to the scale's bounds):
     scale' = scale * sum_i A_i sum_t obs_it / sum_i A_i sum_t pred_it.
@@ -98,7 +104,7 @@ def trials_frame(study, names, timing) -> pd.DataFrame:
     return df
 
 
-def build_result(form, ctx, study, *, spec, trials, storage, key, warm, stopped, sampler_seconds,
+def build_result(form: Form, ctx: FitContext, study, *, spec: SamplerSpec, trials, storage, key, warm, stopped, sampler_seconds,
                  eval_seconds, wall_seconds, timing, extra=None) -> FitResult:
     names = form.param_names
     df = trials_frame(study, names, timing)

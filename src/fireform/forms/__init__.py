@@ -8,11 +8,15 @@
 
 from fireform.forms.expr import parse
 from fireform.forms.form import Form
+from fireform.forms.fortran import export_fortran
 from fireform.forms.kernel import Kernel, agreement, compile_kernel
+from fireform.forms.params_file import load_theta
 from fireform.forms.terms import Bounds, MechanismTerm, NewTerm, ParamSpec, Scale, Term
 
 __all__ = [
     "Form",
+    "export_fortran",
+    "load_theta",
     "MechanismTerm",
     "NewTerm",
     "Scale",

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -308,7 +309,7 @@ class Form:
         return out
 
     # -- evaluation -----------------------------------------------------------------------
-    def evaluate(self, theta, drivers, *, xp=np):
+    def evaluate(self, theta, drivers: Drivers | Mapping[str, np.ndarray], *, xp=np):
         """Reference evaluation, float64 (n_cells, n_months): scale x prod of term functions.
 
         ``drivers`` is a :class:`~fireform.drivers.dataset.Drivers` (``array(name)``) or a
@@ -401,7 +402,7 @@ def _get(drivers, name: str):
         raise FormError(f"input {name!r} is missing from the given arrays") from None
 
 
-def _shape(drivers, arrays: Mapping[str, object]) -> tuple[int, int]:
+def _shape(drivers, arrays: Mapping[str, Any]) -> tuple[int, int]:  # arrays of the xp namespace
     if hasattr(drivers, "n_cells"):
         return int(drivers.n_cells), int(drivers.n_months)
     shapes = [np.shape(a) for a in arrays.values()]

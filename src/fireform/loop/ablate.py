@@ -57,6 +57,7 @@ def shapley_and_prune(st: RunState) -> None:
         for kind, frame in shapley_tables(res).items():
             j.put_shapley(form.hash, kind, frame)
         cached = j.shapley(form.hash, "values")
+        assert cached is not None  # just written
     st.say("shapley", f"{form.name or form.hash} [{form.hash}] "
            + " ".join(f"{r.player}={r.share:.2f}" for r in cached.itertuples())
            + f" | {time.perf_counter() - t:.1f}s")

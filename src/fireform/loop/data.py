@@ -40,11 +40,12 @@ def truth_form(truth: str) -> Form:
     return Form.load(p)
 
 
-def load_run_drivers(spec: Spec) -> Drivers:
-    """Full drivers (training and holdout years) in canonical units, with derived drivers."""
+def load_run_drivers(spec: Spec) -> tuple[Drivers, list[str]]:
+    """Full drivers (training and holdout years) in canonical units, and the derived drivers to
+    add to them (added by the split, each side from its own months: :func:`run_split`)."""
     d = spec.data
     if d.source == "twin":
-        ds = make_world(res=d.res, years=tuple(d.years), seed=d.seed)
+        ds = make_world(res=d.res, years=d.years, seed=d.seed)
         drivers = world_drivers(add_truth(ds, truth_form(d.truth), sigma=d.noise, seed=d.seed))
     elif d.source == "pantanal":
         drivers = load_pantanal(regions=d.regions if d.regions != "ilamb" else "global", data_dir=d.data_dir)
@@ -61,7 +62,7 @@ def load_run_drivers(spec: Spec) -> Drivers:
             addable.append(name)
         elif d.derived:
             raise SpecError(f"data.derived: {name!r} needs {', '.join(spec_.inputs)}, not all in the data")
-    return add_derived(drivers, addable) if addable else drivers
+    return drivers, addable
 
 
 def _region_cells(drivers: Drivers, labels) -> np.ndarray | None:
@@ -76,8 +77,14 @@ def _region_cells(drivers: Drivers, labels) -> np.ndarray | None:
     return grid
 
 
-def run_split(drivers: Drivers, spec: Spec, *, on_read: Callable[[HoldoutRead], None]) -> Split:
-    """The spec's split: training years in the open (minus held-out regions), holdout sealed."""
+def run_split(drivers: Drivers, derived: list[str], spec: Spec, *,
+              on_read: Callable[[HoldoutRead], None]) -> Split:
+    """The spec's split: training years in the open (minus held-out regions), holdout sealed;
+    the derived drivers added to each side separately (no holdout value in a training one)."""
     s = spec.split
+
+    def derive(d: Drivers) -> Drivers:
+        return add_derived(d, derived) if derived else d
+
     return Split(drivers, train_years=tuple(s.train_years), holdout_years=tuple(s.holdout_years),
-                 on_read=on_read, exclude_cells=_region_cells(drivers, s.holdout_regions))
+                 on_read=on_read, exclude_cells=_region_cells(drivers, s.holdout_regions), derive=derive)

@@ -23,6 +23,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +32,10 @@ from fireform.drivers.derived import derived_from_arrays
 from fireform.exceptions import MissingVariableError
 from fireform.forms.fortran import Kind, chain_plan, fortran_sources, is_derived
 from fireform.forms.fortran.driver import OUTPUT_FILE, PROGRAM
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+    from fireform.forms import Form
 
 __all__ = ["deployment_check", "deploy_summary", "load_check_drivers", "FFLAGS"]
 
@@ -44,7 +49,7 @@ def load_check_drivers(data: list[str] | tuple[str, ...], *, data_dir=None):
     return load_drivers([str(p) for p in data], target=None, regions="global", data_dir=data_dir)
 
 
-def _write_inputs(wd: Path, drivers, plan, cells: np.ndarray) -> dict[str, np.ndarray]:
+def _write_inputs(wd: Path, drivers: Drivers, plan, cells: np.ndarray) -> dict[str, np.ndarray]:
     """The raw input files; returns what was written (monthly (months, cells), static (cells,))."""
     n_m = drivers.n_months
     (wd / "dims.txt").write_text(f"{cells.size} {n_m}\n")
@@ -60,7 +65,7 @@ def _write_inputs(wd: Path, drivers, plan, cells: np.ndarray) -> dict[str, np.nd
     return arrays
 
 
-def _python_chain(form, theta, wd: Path, plan, n_cells: int, n_months: int, days):
+def _python_chain(form: Form, theta, wd: Path, plan, n_cells: int, n_months: int, days):
     """Python from the same files: derived inputs by the numpy functions, then Form.evaluate."""
     raw = {}
     for v in plan.raw:
@@ -73,7 +78,7 @@ def _python_chain(form, theta, wd: Path, plan, n_cells: int, n_months: int, days
     return np.broadcast_to(bf, (n_cells, n_months)).T, derived
 
 
-def _compare(f: np.ndarray, p: np.ndarray, floor: float, rel_tol: float) -> dict:
+def _compare(f: np.ndarray, p: np.ndarray, floor: float, rel_tol: float) -> dict[str, Any]:
     """Per-value agreement of (months, cells) arrays; first disagreement in time order."""
     both_nan = np.isnan(f) & np.isnan(p)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -88,7 +93,8 @@ def _compare(f: np.ndarray, p: np.ndarray, floor: float, rel_tol: float) -> dict
             "first": tuple(int(i) for i in first[0]) if first.size else None, "n_bad": int(bad.sum())}
 
 
-def _place(drivers, cells, month: int, cell: int, f=None, p=None) -> dict:
+def _place(drivers: Drivers, cells, where: tuple[int, int], f=None, p=None) -> dict:
+    month, cell = where  # (month, cell) of a (months, cells) array
     iy, ix = drivers.cell_index
     c = int(cells[cell])
     out = {"cell": c, "lat": float(drivers.lat[iy[c]]), "lon": float(drivers.lon[ix[c]]),
@@ -105,7 +111,7 @@ def _run(cmd: list[str], wd: Path) -> str | None:
     return None
 
 
-def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: str | Path,
+def deployment_check(form: Form, theta, drivers: Drivers, *, rel_tol: float = 1e-5, workdir: str | Path,
                      kind: Kind | None = None, max_cells: int | None = None, seed: int = 0,
                      mutate: Callable[[str, str], str] | None = None,
                      fflags: tuple[str, ...] = FFLAGS, host_sources: dict[str, str] | None = None) -> dict:
@@ -173,12 +179,12 @@ def deployment_check(form, theta, drivers, *, rel_tol: float = 1e-5, workdir: st
         cd = _compare(fd, pd_, 1e-9 * max(float(np.nanmax(np.abs(pd_))) if np.isfinite(pd_).any() else 1.0,
                                             1e-300), rel_tol)
         per_derived[n] = {"ok": cd["n_bad"] == 0, "max_rel": cd["max_rel"],
-                          "first_fail": (_place(drivers, cells, *cd["first"], fd, pd_)
+                          "first_fail": (_place(drivers, cells, cd["first"], fd, pd_)
                                          if cd["first"] else None)}
     out.update(
         ok=bool(c["n_bad"] == 0), max_rel=c["max_rel"], n_bad=c["n_bad"],
-        where_max=_place(drivers, cells, *c["argmax"], fort, py),
-        first_fail=_place(drivers, cells, *c["first"], fort, py) if c["first"] else None,
+        where_max=_place(drivers, cells, c["argmax"], fort, py),
+        first_fail=_place(drivers, cells, c["first"], fort, py) if c["first"] else None,
         derived=per_derived,
         chain={"derived": list(plan.derived), "raw_monthly": list(plan.monthly),
                "raw_static": list(plan.static),

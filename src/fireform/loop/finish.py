@@ -10,7 +10,7 @@ import numpy as np
 from fireform.fitting import FitResult
 from fireform.forms import Form
 from fireform.loop.deploy import deployment_check
-from fireform.loop.state import RunState, fmt
+from fireform.loop.state import RunState, fit_id, fmt
 from fireform.scoring import CONVENTIONS, Benchmark, overall
 
 __all__ = ["leaderboard_fits", "score_holdout", "deploy", "decide"]
@@ -29,8 +29,8 @@ def leaderboard_fits(st: RunState) -> list[FitResult]:
     seen: set[int] = set()
     uniq = []
     for r in out:
-        if r.id not in seen:
-            seen.add(r.id)
+        if fit_id(r) not in seen:
+            seen.add(fit_id(r))
             uniq.append(r)
     return uniq
 
@@ -61,7 +61,7 @@ def score_holdout(st: RunState) -> None:
     """Score the leaderboard's fits on the holdout: one unseal (journaled per fit) for the fits
     not scored yet; a resumed run never reads it again."""
     j = st.journal
-    j.put_state("final_fit", st.final.id)
+    j.put_state("final_fit", fit_id(st.final))
     recs = leaderboard_fits(st)
     j.put_state("leaderboard_fits", [r.id for r in recs])
     done = set(j.scores(period="holdout").fit_id)
@@ -69,14 +69,14 @@ def score_holdout(st: RunState) -> None:
     if not todo:
         st.say("holdout", "already scored (journaled); not read again")
     else:
-        st.scoring = [(r.id, r.form_hash) for r in todo]
+        st.scoring = [(fit_id(r), r.form_hash) for r in todo]
         hold = st.split.unseal("final scoring: leaderboard of baseline, kept and final forms")
         st.scoring = []
         hb = Benchmark.from_drivers(hold)
         for r in todo:
             form = j.form(r.form_hash)
             pred = form.evaluate(r.params, hold)
-            j.add_scores(r.id, "holdout", hb.score(pred).to_frame())
+            j.add_scores(fit_id(r), "holdout", hb.score(pred).to_frame())
             if r.id in (st.final.id, st.baseline.id):
                 _residual_arrays(st, r, form, hb, pred, "holdout")
         st.say("holdout", f"read once for {len(todo)} forms (journaled)")
@@ -85,7 +85,7 @@ def score_holdout(st: RunState) -> None:
             form = j.form(r.form_hash)
             _residual_arrays(st, r, form, st.bench, form.evaluate(r.params, st.train), "train")
     for r, label in ((st.baseline, "baseline"), (st.final, "final")):
-        v = j.vector(r.id, "holdout")
+        v = j.vector(fit_id(r), "holdout")
         st.say("holdout", f"{label} [{r.form_hash}] " + " ".join(f"{c}={fmt(overall(v, c))}" for c in CONVENTIONS))
 
 
@@ -115,8 +115,8 @@ def decide(st: RunState) -> dict:
     """WIN when the final form beats the baseline on the holdout by more than ``win.margin`` under
     every decidable convention and the deployment check did not fail."""
     j = st.journal
-    vb = j.vector(st.baseline.id, "holdout")
-    vf = j.vector(st.final.id, "holdout")
+    vb = j.vector(fit_id(st.baseline), "holdout")
+    vf = j.vector(fit_id(st.final), "holdout")
     rows = {}
     for c in st.spec.win.names():
         b, f = overall(vb, c), overall(vf, c)

@@ -82,19 +82,26 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, json TEXT);
 class Journal:
     """The journal of one run folder (``<run>/journal.sqlite``)."""
 
-    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+    def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False) -> None:
         p = Path(path)
         if p.is_dir():
             p = p / JOURNAL_NAME
         if not p.exists() and not create:
             raise FireformError(f"no journal at {str(p)!r} (is this a fireform run folder?)")
-        p.parent.mkdir(parents=True, exist_ok=True)
         self.path = p
-        self.db = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        if readonly:
+            self.db = _connect_readonly(p)
+            return
+        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as e:
+            raise FireformError(f"cannot write the journal {p}: {e} (is the run folder read-only or the "
+                                "disk full?)") from None
 
     @property
     def folder(self) -> Path:
@@ -119,7 +126,7 @@ class Journal:
         return self.db.execute(sql, tuple(args)).fetchall()
 
     # -- run --------------------------------------------------------------------------------
-    def start(self, spec) -> None:
+    def start(self, spec: Spec) -> None:
         """Freeze ``spec`` into a new journal; on an existing one refuse a different spec."""
         row = self._one("SELECT * FROM run WHERE id = 1")
         if row is None:
@@ -174,7 +181,7 @@ class Journal:
                             columns=["id", "t", "step", "line"])
 
     # -- forms ------------------------------------------------------------------------------
-    def put_form(self, form) -> str:
+    def put_form(self, form: Form) -> str:
         self._exec(
             "INSERT OR IGNORE INTO forms (hash, name, json, n_params, terms) VALUES (?, ?, ?, ?, ?)",
             (form.hash, form.name, form.to_json(indent=None), len(form.params), ",".join(form.term_ids)),
@@ -256,6 +263,7 @@ class Journal:
                  time.time(), json.dumps(result.to_dict())),
             )
             fit_id = cur.lastrowid
+            assert fit_id is not None  # set by the INSERT just run
             self.db.executemany(
                 "INSERT OR REPLACE INTO scores VALUES (?, 'train', ?, ?, ?)",
                 [(fit_id, r.region, r.component, _num(r.value))
@@ -278,7 +286,8 @@ class Journal:
                    [(fit_id, period, r.region, r.component, _num(r.value)) for r in frame.itertuples()])
 
     def scores(self, fit_id: int | None = None, period: str | None = None) -> pd.DataFrame:
-        sql, args = "SELECT * FROM scores WHERE 1=1", []
+        sql = "SELECT * FROM scores WHERE 1=1"
+        args: list[object] = []
         if fit_id is not None:
             sql += " AND fit_id = ?"
             args.append(fit_id)
@@ -394,6 +403,20 @@ class Journal:
         p = Path(path) if path is not None else self.folder / "results.tsv"
         self.results_frame().to_csv(p, sep="\t", index=False, float_format="%.6f")
         return p
+
+
+def _connect_readonly(p: Path) -> sqlite3.Connection:
+    """A connection that never writes, so runs in read-only folders can be read; a folder where
+    not even the WAL index can be created is opened as immutable."""
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(f"file:{p}?{query}", uri=True, timeout=30.0, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("SELECT 1 FROM run LIMIT 1").fetchall()
+            return db
+        except sqlite3.OperationalError as e:
+            err = e
+    raise FireformError(f"cannot read the journal {p}: {err}")
 
 
 def _fit(row: sqlite3.Row) -> FitResult:

@@ -20,6 +20,7 @@ from fireform.exceptions import FireformError
 from fireform.fitting import FitResult
 from fireform.forms import Form
 from fireform.loop.journal import Journal
+from fireform.loop.lock import holder
 from fireform.loop.spec import Spec
 from fireform.scoring import CONVENTIONS, overall
 from fireform.scoring.card import COLUMNS as CARD_COLUMNS
@@ -47,7 +48,7 @@ class Run:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._j = Journal(self.path)
+        self._j = Journal(self.path, readonly=True)
         self._row = self._j.run()
 
     def __repr__(self) -> str:
@@ -63,7 +64,12 @@ class Run:
 
     @property
     def status(self) -> str:
-        return str(self._j.run()["status"])
+        """finished | failed | stopped | running (a live writer holds the lock) | interrupted
+        (the journal says running but its writer is gone: killed)."""
+        s = str(self._j.run()["status"])
+        if s == "running" and holder(self.path) is None:
+            return "interrupted"
+        return s
 
     @property
     def resumes(self) -> int:
@@ -161,6 +167,8 @@ class Run:
         return self._j.scores(fit.id, period)[["region", "component", "value"]]
 
     def vector(self, fit: FitResult, period: str = "train", region: str = "global") -> dict[str, float]:
+        if fit.id is None:
+            raise FireformError(f"fit of [{fit.form_hash}] has no journal id: not a fit of this run")
         return self._j.vector(fit.id, period, region)
 
     @property

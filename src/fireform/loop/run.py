@@ -17,17 +17,21 @@ process, the LLM token/cost budget, or a proposer with nothing left to propose.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fireform.agent import Proposer
-from fireform.drivers import gate
+from fireform.drivers import Drivers, gate
+from fireform.exceptions import DataChangedError, FireformError
 from fireform.loop import ablate, finish, search
 from fireform.loop.data import load_run_drivers, run_split
 from fireform.loop.journal import JOURNAL_NAME, Journal
+from fireform.loop.lock import RunLock
 from fireform.loop.spec import Spec, load_spec
 from fireform.loop.state import RunState
 
@@ -63,15 +67,16 @@ def run(spec: Spec | str | Path, *, run_dir: str | Path | None = None, root: str
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     rd = Path(run_dir) if run_dir is not None else new_run_dir(spec, root)
-    if (rd / JOURNAL_NAME).exists():
-        j = Journal(rd)
-        j.check_spec(spec)  # refuses a different spec with the difference
-        j.close()
     rd.mkdir(parents=True, exist_ok=True)
-    spec_file = rd / SPEC_NAME
-    if not spec_file.exists():
-        spec_file.write_text(spec.to_toml())
-    return _execute(RunState(spec, rd, echo=echo, proposer=proposer), report)
+    with RunLock(rd) as lock:  # first: nothing below may race another writer of the folder
+        if (rd / JOURNAL_NAME).exists():
+            j = Journal(rd)
+            j.check_spec(spec)  # refuses a different spec with the difference
+            j.close()
+        spec_file = rd / SPEC_NAME
+        if not spec_file.exists():
+            spec_file.write_text(spec.to_toml())
+        return _execute(RunState(spec, rd, echo=echo, proposer=proposer), report, lock)
 
 
 def resume(run_dir: str | Path, *, spec: Spec | str | Path | None = None, report: Reporter | None = None,
@@ -79,15 +84,18 @@ def resume(run_dir: str | Path, *, spec: Spec | str | Path | None = None, report
     """Resume a run from its journal. The spec in the folder (or ``spec``) must equal the frozen
     one; otherwise SpecError lists the differences."""
     rd = Path(run_dir)
-    j = Journal(rd)
-    if spec is None:
-        f = rd / SPEC_NAME
-        spec = load_spec(f) if f.exists() else j.frozen_spec()
-    elif not isinstance(spec, Spec):
-        spec = load_spec(spec)
-    j.check_spec(spec)
-    j.close()
-    return _execute(RunState(spec, rd, echo=echo, proposer=proposer), report)
+    if not (rd / JOURNAL_NAME).exists():
+        raise FireformError(f"no run to resume in {rd} (no {JOURNAL_NAME}; is this a fireform run folder?)")
+    with RunLock(rd) as lock:
+        j = Journal(rd)
+        if spec is None:
+            f = rd / SPEC_NAME
+            spec = load_spec(f) if f.exists() else j.frozen_spec()
+        elif not isinstance(spec, Spec):
+            spec = load_spec(spec)
+        j.check_spec(spec)
+        j.close()
+        return _execute(RunState(spec, rd, echo=echo, proposer=proposer), report, lock)
 
 
 def _prepare(st: RunState) -> None:
@@ -95,7 +103,9 @@ def _prepare(st: RunState) -> None:
     training years (the holdout target is not read for them)."""
     t = time.perf_counter()
     s = st.spec.split
-    st.start_fitting(run_split(load_run_drivers(st.spec), st.spec, on_read=st.on_holdout_read))
+    drivers, derived = load_run_drivers(st.spec)
+    _fingerprints(st, drivers)
+    st.start_fitting(run_split(drivers, derived, st.spec, on_read=st.on_holdout_read))
     train = st.train
     st.say("data", f"{st.spec.data.source} {train.n_cells} cells, train {s.train_years[0]}-{s.train_years[1]} "
            f"({train.n_months} months), holdout sealed {s.holdout_years[0]}-{s.holdout_years[1]}, "
@@ -111,10 +121,39 @@ def _prepare(st: RunState) -> None:
         st.journal.put_array(name, a)
 
 
-def _execute(st: RunState, report: Reporter | None) -> RunResult:
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fingerprints(st: RunState, drivers: Drivers) -> None:
+    """Journal a content hash of every input file and of the drivers read from them; a resumed
+    run whose inputs changed is refused, naming what changed (fits of two datasets never mix)."""
+    files = sorted({s for s in drivers.sources.values() if Path(s).is_file()})
+    now: dict[str, Any] = {"drivers": drivers.fingerprint(), "files": {f: _sha256(Path(f)) for f in files}}
+    then = st.journal.get_state("inputs")
+    if then is None:
+        st.journal.put_state("inputs", now)
+        return
+    changed = [f for f in sorted(set(then["files"]) | set(now["files"]))
+               if then["files"].get(f) != now["files"].get(f)]
+    if changed or then["drivers"] != now["drivers"]:
+        what = "; ".join(f"{f}: {then['files'].get(f, 'absent')[:12]} -> {now['files'].get(f, 'absent')[:12]}"
+                         for f in changed) or f"the drivers' content {then['drivers']} -> {now['drivers']}"
+        raise DataChangedError(f"the inputs of run {st.dir} changed since it started, refusing to resume "
+                               f"(its fits were made on the old data): {what}")
+
+
+def _execute(st: RunState, report: Reporter | None, lock: RunLock) -> RunResult:
     j = st.journal
     j.start(st.spec)
     st.say("start", f"run {st.dir} spec {st.spec.name} hash {st.spec.hash}")
+    if lock.stale is not None:
+        st.say("resume", f"took over the lock of process {lock.stale.get('pid', '?')}, which is gone "
+               "(the run was killed)")
     try:
         p = st.proposer()  # made first: a missing API key fails before any data or fit
         if hasattr(p, "check_start"):
@@ -127,10 +166,14 @@ def _execute(st: RunState, report: Reporter | None) -> RunResult:
         finish.deploy(st)
         decision = finish.decide(st)
         j.set_status("finished")
+    except KeyboardInterrupt:
+        j.set_status("stopped")
+        st.say("stop", f"interrupted; resume with: fireform resume {st.dir}")
+        j.write_results_tsv()
+        raise
     except BaseException as e:
-        status = "stopped" if isinstance(e, KeyboardInterrupt) else "failed"
         j.put_state("error", f"{type(e).__name__}: {e}")
-        j.set_status(status)
+        j.set_status("failed")
         st.say("error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         j.write_results_tsv()
         raise

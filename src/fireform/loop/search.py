@@ -13,7 +13,7 @@ from fireform.agent import Recorder, TrainingView, build_context, ground, parse_
 from fireform.exceptions import BudgetExhaustedError, FireformError, ProposalError, SpecError
 from fireform.fitting import FitResult
 from fireform.forms import Form
-from fireform.loop.state import RunState, fmt
+from fireform.loop.state import RunState, fit_id, fmt
 from fireform.mechanisms import BASELINES, baseline
 
 __all__ = ["baseline_form", "fit_baseline", "repeats", "iterate", "warm_from"]
@@ -23,6 +23,7 @@ def baseline_form(st: RunState) -> Form:
     b = st.spec.baseline
     if b.mechanisms:
         return Form.from_mechanisms(b.mechanisms, name="baseline")
+    assert b.form is not None  # BaselineSpec requires form or mechanisms
     if b.form in BASELINES:
         return Form.from_json(baseline(b.form))
     if not Path(b.form).is_file():
@@ -118,7 +119,7 @@ def _ask(st: RunState, it: int, recorder: Recorder):
     a malformed one, or (None, None) when it has nothing left (or the LLM budget is spent)."""
     b = st.spec.budget
     o = st.spec.objective
-    ctx = build_context(iteration=it, view=TrainingView(st.journal), incumbent_fit_id=st.incumbent.id,
+    ctx = build_context(iteration=it, view=TrainingView(st.journal), incumbent_fit_id=fit_id(st.incumbent),
                         drivers=st.train, bench=st.bench, convention=o.convention, region=o.region,
                         noise=st.noise, budget_left={"iterations": b.iterations - it + 1,
                                                      "wall_seconds": round(st.wall_left())},
@@ -175,6 +176,7 @@ def iterate(st: RunState) -> None:
                 st.say("stop", st.stop_reason)
                 break
         if prop is None:  # malformed answer: rejected with its reasons
+            assert raw is not None  # set whenever no proposal came back and the loop went on
             text, why = raw
             j.add_proposal(it, proposer=name, action="", rationale="", data=text, status="reject",
                            reasons=[f"schema: {why}"], parent_hash=inc.form_hash)
@@ -194,6 +196,7 @@ def iterate(st: RunState) -> None:
             st.say("iter", f"{it} | {prop.action or '?'} | reject | {'; '.join(g.reasons)[:160]}")
             continue
         form = g.form
+        assert form is not None  # grounding passed, so the form was built
         j.put_form(form)
         j.add_proposal(it, proposer=name, action=prop.action, rationale=prop.rationale,
                        data=prop.model_dump(), status="pending", form_hash=form.hash, parent_hash=inc.form_hash)
@@ -215,4 +218,4 @@ def iterate(st: RunState) -> None:
                f"{fmt(rec.value)} inc {fmt(inc.value)} noise {st.noise:.4f} | {status} | "
                f"{'cached' if cached else f'{time.perf_counter() - t:.1f}s'}")
     j.put_state("stop_reason", st.stop_reason)
-    j.put_state("incumbent_fit", st.incumbent.id)
+    j.put_state("incumbent_fit", fit_id(st.incumbent))

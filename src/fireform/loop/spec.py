@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from fireform.agent.llm.secrets import secret_in
 from fireform.exceptions import SpecError
 from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS
 from fireform.scoring import CONVENTIONS
@@ -61,11 +62,11 @@ class _Strict(BaseModel):
 class DataSpec(_Strict):
     source: Literal["twin", "pantanal", "files"] = "twin"
     # twin world
-    res: float = Field(3.0, ge=0.25, le=5.0)
+    res: float = Field(default=3.0, ge=0.25, le=5.0)
     years: tuple[int, int] = (2001, 2012)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(default=0, ge=0)
     truth: str = "demo"  # name of a demo truth, or a path to a form JSON with defaults
-    noise: float = Field(0.2, ge=0.0, le=2.0)  # sigma of the multiplicative lognormal noise
+    noise: float = Field(default=0.2, ge=0.0, le=2.0)  # sigma of the multiplicative lognormal noise
     # files
     paths: list[str] = Field(default_factory=list)
     mapping: dict[str, str] = Field(default_factory=dict)
@@ -124,7 +125,7 @@ class BaselineSpec(_Strict):
 
 
 class WinSpec(_Strict):
-    margin: float = Field(0.0, ge=0.0, le=1.0)
+    margin: float = Field(default=0.0, ge=0.0, le=1.0)
     conventions: Literal["all"] | list[str] = "all"
 
     @field_validator("conventions")
@@ -141,17 +142,17 @@ class WinSpec(_Strict):
 
 
 class BudgetSpec(_Strict):
-    iterations: int = Field(12, ge=0, le=10_000)
-    trials: int = Field(300, ge=4, le=100_000)
-    repeats: int = Field(3, ge=2, le=50)  # fits with different seeds to measure fit noise
+    iterations: int = Field(default=12, ge=0, le=10_000)
+    trials: int = Field(default=300, ge=4, le=100_000)
+    repeats: int = Field(default=3, ge=2, le=50)  # fits with different seeds to measure fit noise
     sampler: str = DEFAULT_SAMPLER
-    early_stop: int | None = Field(None, ge=5)
-    wall_minutes: float = Field(60.0, gt=0.0)
-    llm_tokens: int = Field(0, ge=0)  # 0 = no LLM budget (the heuristic proposer needs none)
-    llm_cost_usd: float = Field(0.0, ge=0.0)
+    early_stop: int | None = Field(default=None, ge=5)
+    wall_minutes: float = Field(default=60.0, gt=0.0)
+    llm_tokens: int = Field(default=0, ge=0)  # 0 = no LLM budget (the heuristic proposer needs none)
+    llm_cost_usd: float = Field(default=0.0, ge=0.0)
     # floor on the measured fit noise: converged fits from one warm start can agree to 1e-4, so
     # their spread alone would let a 0.0002 training gain (a spurious fifth term in the demo) in
-    min_noise: float = Field(1e-3, ge=0.0)
+    min_noise: float = Field(default=1e-3, ge=0.0)
 
     @field_validator("sampler")
     @classmethod
@@ -168,22 +169,22 @@ class ProposerSpec(_Strict):
 
 class ShapleySpec(_Strict):
     enabled: bool = True
-    trials: int | None = Field(None, ge=4)  # default: budget.trials
-    prune_share: float = Field(0.05, ge=0.0, lt=1.0)
-    max_players: int = Field(10, ge=1, le=16)
+    trials: int | None = Field(default=None, ge=4)  # default: budget.trials
+    prune_share: float = Field(default=0.05, ge=0.0, lt=1.0)
+    max_players: int = Field(default=10, ge=1, le=16)
     executor: str = "local"  # "local" (process pool), "serial", "dask", or a scheduler address
-    workers: int | None = Field(None, ge=1)
+    workers: int | None = Field(default=None, ge=1)
 
 
 class DeploySpec(_Strict):
     fortran: bool = True
-    rel_tol: float = Field(1e-5, gt=0.0)
+    rel_tol: float = Field(default=1e-5, gt=0.0)
 
 
 class Spec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(default=0, ge=0)
     data: DataSpec = Field(default_factory=DataSpec)
     split: SplitSpec
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
@@ -193,6 +194,21 @@ class Spec(_Strict):
     proposer: ProposerSpec = Field(default_factory=ProposerSpec)
     shapley: ShapleySpec = Field(default_factory=ShapleySpec)
     deploy: DeploySpec = Field(default_factory=DeploySpec)
+
+    @model_validator(mode="after")
+    def _no_secrets(self) -> Spec:
+        # refused here, when the spec is read: before anything is written (spec.toml, journal,
+        # report); keys come only from the environment (README, "LLM proposers")
+        found = []
+        for path, value in _flatten(json.loads(self.model_dump_json())).items():
+            why = secret_in(path.rsplit(".", 1)[-1], value)
+            if why:
+                found.append(f"{path}: {why}")
+        if found:
+            raise ValueError("secrets do not belong in a spec (it is journaled and shown in the "
+                             "report); put keys in the environment (e.g. OPENAI_API_KEY, or "
+                             "settings.api_key_env naming the variable): " + "; ".join(found))
+        return self
 
     @model_validator(mode="after")
     def _years(self) -> "Spec":
@@ -240,7 +256,12 @@ def load_spec(path: str | Path) -> Spec:
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"spec file {str(p)!r} does not exist")
-    return parse_spec(p.read_text(), source=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"spec file {str(p)!r} is not UTF-8 text (byte {e.start}: {e.reason}); "
+                        "save it as UTF-8") from None
+    return parse_spec(text, source=str(p))
 
 
 def demo_spec(**budget) -> Spec:

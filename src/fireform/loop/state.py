@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fireform.agent import Proposer, make_proposer
 from fireform.fitting import (
@@ -24,7 +25,10 @@ from fireform.loop.journal import Journal
 from fireform.loop.spec import Spec
 from fireform.scoring import Benchmark
 
-__all__ = ["RunState", "fmt"]
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
+
+__all__ = ["RunState", "fit_id", "fmt"]
 
 
 def fmt(x) -> str:
@@ -33,6 +37,12 @@ def fmt(x) -> str:
         return f"{float(x):.4f}"
     except (TypeError, ValueError):
         return "nan"
+
+
+def fit_id(rec: FitResult) -> int:
+    """The journal row of a fit of the run: every fit the steps hold came through the journal."""
+    assert rec.id is not None, f"fit of [{rec.form_hash}] was not journaled"
+    return rec.id
 
 
 class RunState:
@@ -47,11 +57,12 @@ class RunState:
         self.echo = echo or (lambda line: print(line, flush=True))
         self._proposer = proposer
         self.t0 = time.monotonic()
-        self.split: Split | None = None
-        self.ctx: FitContext | None = None
-        self.baseline: FitResult | None = None
-        self.incumbent: FitResult | None = None
-        self.final: FitResult | None = None
+        # None until the step that sets them; read through the properties below, which say so
+        self._split: Split | None = None
+        self._ctx: FitContext | None = None
+        self._baseline: FitResult | None = None
+        self._incumbent: FitResult | None = None
+        self._final: FitResult | None = None
         self.noise = 0.0
         self.baseline_noise = 0.0
         self.stop_reason = ""
@@ -59,19 +70,55 @@ class RunState:
 
     # -- shared data ----------------------------------------------------------------------------
     @property
-    def train(self):
-        assert self.split is not None, "the data step has not run"
+    def split(self) -> Split:
+        assert self._split is not None, "the data step has not run"
+        return self._split
+
+    @property
+    def ctx(self) -> FitContext:
+        assert self._ctx is not None, "the data step has not run"
+        return self._ctx
+
+    @property
+    def train(self) -> Drivers:
         return self.split.train
 
     @property
     def bench(self) -> Benchmark:
-        assert self.ctx is not None, "the data step has not run"
         return self.ctx.benchmark
 
     def start_fitting(self, split: Split) -> None:
-        self.split = split
+        self._split = split
         o = self.spec.objective
-        self.ctx = FitContext(split.train, objective=Objective(convention=o.convention, region=o.region))
+        self._ctx = FitContext(split.train, objective=Objective(convention=o.convention, region=o.region))
+
+    # -- fits the steps set --------------------------------------------------------------------
+    @property
+    def baseline(self) -> FitResult:
+        assert self._baseline is not None, "the baseline step has not run"
+        return self._baseline
+
+    @baseline.setter
+    def baseline(self, rec: FitResult) -> None:
+        self._baseline = rec
+
+    @property
+    def incumbent(self) -> FitResult:
+        assert self._incumbent is not None, "the baseline step has not run"
+        return self._incumbent
+
+    @incumbent.setter
+    def incumbent(self, rec: FitResult) -> None:
+        self._incumbent = rec
+
+    @property
+    def final(self) -> FitResult:
+        assert self._final is not None, "the Shapley step has not run"
+        return self._final
+
+    @final.setter
+    def final(self, rec: FitResult) -> None:
+        self._final = rec
 
     def on_holdout_read(self, read: HoldoutRead) -> None:
         """The Split's callback: every unseal lands in the journal with the fits it scored."""
@@ -98,7 +145,6 @@ class RunState:
         """Fit ``form`` on the training data with the spec's budget, or read the fit back from the
         journal when one with the same key finished before (a resumed run never refits).
         Returns (journaled fit, whether it came from the journal)."""
-        assert self.ctx is not None, "the data step has not run"
         b = self.spec.budget
         seed = self.spec.seed if seed is None else int(seed)
         trials = b.trials if trials is None else int(trials)

@@ -151,6 +151,7 @@ def _residuals(run: Run, out: Path) -> str:
             r = None if fit is None or grid is None else run.residuals(fit, period)
             if r is None:
                 continue
+            assert grid is not None  # no residuals are read without a grid
             name = f"resid_{period}_{label}.png"
             plots.residual_map(out / name, *grid, r.cell_bias,
                                title=f"{label} residual, {period} period (period mean)")
@@ -159,6 +160,7 @@ def _residuals(run: Run, out: Path) -> str:
         rb = None if base is None else run.residuals(base, period)
         if rf is not None and rf.cycle_ref is not None and rf.cycle_regions:
             name = f"cycles_{period}.png"
+            assert rf.cycle_model is not None  # journaled together with cycle_ref
             bmod = rb.cycle_model if rb is not None else None
             plots.seasonal_cycles(out / name, rf.cycle_regions, rf.cycle_ref, rf.cycle_model,
                                   baseline=bmod if bmod is not None and bmod.shape == rf.cycle_model.shape else None,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -45,7 +46,7 @@ N_ACC = 31
 
 # Reassociation lets the reductions vectorise; NaN/inf semantics are kept (no 'nnan'/'ninf').
 _FM = {"reassoc", "contract", "nsz", "arcp"}
-_JIT = dict(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model="numpy")
+_JIT: dict[str, Any] = dict(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model="numpy")
 # Unsigned indices: numba emits no negative-index wraparound for them, which otherwise blocks
 # the compiler from keeping the 12 slot sums in registers.
 _U = np.uint64

@@ -60,12 +60,12 @@ def overall(vector: Mapping[str, float], convention: str = "ilamb2") -> float:
         xs = [v[k] for k in _W2]
         return math.nan if any(math.isnan(x) for x in xs) else min(xs)
     if convention == "geometric":
-        xs = [(v[k], w) for k, w in _W2.items()]
-        if any(math.isnan(x) for x, _ in xs):
+        xws = [(v[k], w) for k, w in _W2.items()]
+        if any(math.isnan(x) for x, _ in xws):
             return math.nan
-        if any(x <= 0 for x, _ in xs):
+        if any(x <= 0 for x, _ in xws):
             return 0.0
-        return math.exp(sum(w * math.log(x) for x, w in xs) / sum(w for _, w in xs))
+        return math.exp(sum(w * math.log(x) for x, w in xws) / sum(w for _, w in xws))
     raise UnknownNameError(
         f"unknown convention {convention!r}; valid: {', '.join(CONVENTIONS)}"
     )

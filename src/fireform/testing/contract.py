@@ -68,7 +68,7 @@ def _fail(mech: Mechanism, msg: str) -> ContractViolation:
 
 
 # -- sampling --------------------------------------------------------------------------------
-def unit_to_params(mech: Mechanism, u: Sequence[float]) -> dict[str, float]:
+def unit_to_params(mech: Mechanism, u: Sequence[float] | np.ndarray) -> dict[str, float]:
     """Map a point of [0, 1]^k to parameters (log-uniform for ``log`` parameters), ends exact."""
     out: dict[str, float] = {}
     for p, ui in zip(mech.params, u, strict=True):
@@ -89,7 +89,7 @@ def param_draws(mech: Mechanism, n_random: int = 30, *, seed: int = 0) -> list[d
     """All-lo, all-hi, defaults (midpoints where none), every corner (k <= 4), then random draws."""
     k = len(mech.params)
     rng = np.random.default_rng(seed)
-    units: list[Sequence[float]] = [[0.0] * k, [1.0] * k]
+    units: list[Sequence[float] | np.ndarray] = [[0.0] * k, [1.0] * k]
     if k <= 4:
         units += [[(c >> i) & 1 for i in range(k)] for c in range(2**k)]
     else:
@@ -133,7 +133,7 @@ def input_samples(mech: Mechanism, n: int = 512, *, seed: int = 0) -> dict[str, 
     return cols
 
 
-def _call(mech: Mechanism, inputs: Mapping[str, object], params: Mapping[str, float], xp=np):
+def _call(mech: Mechanism, inputs: Mapping[str, object], params: Mapping[str, float | np.floating], xp=np):
     return mech.func(*(inputs[n] for n in mech.inputs), xp=xp, **params)
 
 

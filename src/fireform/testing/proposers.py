@@ -51,6 +51,7 @@ def contract_context(folder: Path, *, iteration: int = 1) -> tuple[AgentContext,
     form = Form.from_mechanisms(["rh_limiter", "temperature_ignition"])
     j.put_form(form)
     rec = j.add_fit(fit(form, d, trials=8, seed=0), role="baseline")
+    assert rec.id is not None  # add_fit returns the fit with its journal id
     ctx = build_context(iteration=iteration, view=TrainingView(j), incumbent_fit_id=rec.id, drivers=d,
                         bench=Benchmark.from_drivers(d), convention="ilamb2", region="global",
                         noise=0.01, n_points=3)
@@ -100,7 +101,7 @@ class ProposerContract:
         g = ground(out, drivers=context[1], tried=set())
         assert isinstance(g.ok, bool) and (g.ok or g.reasons)
 
-    def test_records_go_through_the_recorder(self, context):
+    def test_records_go_through_the_recorder(self, context) -> None:
         seen: list[dict] = []
         rec = Recorder(sink=lambda it, **kw: seen.append(kw), proposer="contract")
         self._propose(context, rec)

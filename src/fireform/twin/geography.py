@@ -50,12 +50,12 @@ class LandGrid:
 
 
 def _grid_axes(res: float) -> tuple[np.ndarray, np.ndarray]:
-    n = 180.0 / res
-    if not (0.25 <= res <= 5.0) or abs(n - round(n)) > 1e-9:
+    if not (0.25 <= res <= 5.0) or abs(180.0 / res - round(180.0 / res)) > 1e-9:
         raise InvalidValueError(
             f"synth: resolution res={res!r} degrees is not supported; expected a value in "
             "0.25..5 that divides 180 (e.g. 0.5, 1 or 2)"
         )
+    n = 180.0 / res
     nlat, nlon = int(round(n)), int(round(2 * n))
     lat = -90.0 + res * (np.arange(nlat) + 0.5)
     lon = -180.0 + res * (np.arange(nlon) + 0.5)

@@ -11,6 +11,8 @@ Base URL from ``settings.base_url`` or ``OPENAI_BASE_URL``; model from ``setting
   server refuses it (HTTP 400/422, or any error naming ``response_format``), ``json_object`` with the schema attached (llama.cpp's
   server turns that into a grammar), then plain ``json_object``, then no response_format with
   the schema in the prompt. Each fallback is journaled and remembered for the run.
+  ``max_tokens`` defaults to room for the longest answer the schema admits (capped at 4096, what
+  API models accept): a grammar-constrained server's answer then always closes.
 - ``json_schema`` | ``json_object`` | ``none``: that mode only.
 
 ``anthropic`` (official ``anthropic`` client): key from ``ANTHROPIC_API_KEY`` (or
@@ -24,9 +26,11 @@ The clients' own retries are switched off (``max_retries=0``): retries and backo
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from fireform.agent.base import register_proposer
 from fireform.agent.llm.core import Completion, LLMProposer
@@ -40,8 +44,6 @@ _TRANSIENT_STATUS = {408, 409, 425, 429}
 
 
 def _import(module: str, extra: str):
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError:
@@ -60,7 +62,7 @@ class _SDKProposer(LLMProposer):
     exception classes share their names: timeouts, connection errors, rate limits and 5xx answers
     are transient (retried), everything else is not."""
 
-    _sdk = None
+    _sdk: Any = None  # the SDK module, set when the client is made
 
     def _is_transient(self, exc: BaseException) -> bool:
         m = self._sdk
@@ -103,7 +105,7 @@ class OpenAIProposer(_SDKProposer):
     def _request(self, mode: str, messages: Sequence[Message], schema: dict) -> dict:
         wire = [m.as_dict() for m in messages]
         kw: dict = {"model": self.model, "messages": wire, "temperature": self.temperature,
-                    "max_tokens": self.max_tokens, "seed": self.seed}
+                    "max_tokens": self.tokens_for(schema), "seed": self.seed}
         if mode == "json_schema":
             kw["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "proposal", "schema": schema, "strict": self.strict}}
@@ -177,7 +179,7 @@ class AnthropicProposer(_SDKProposer):
                 turns[-1]["content"] += "\n\n" + m.content
             else:
                 turns.append({"role": m.role, "content": m.content})
-        kw: dict = {"model": self.model, "max_tokens": self.max_tokens, "system": system,
+        kw: dict = {"model": self.model, "max_tokens": self.tokens_for(schema), "system": system,
                     "messages": turns, "temperature": self.temperature}
         if self.structured == "tool":
             kw["tools"] = [{"name": self.TOOL, "description": "Propose the next burned-fraction form "

@@ -12,9 +12,13 @@ One call of :meth:`LLMProposer.propose`:
 3. journal the answer (``assistant``) with its token counts and estimated cost; the recorder
    adds them to the run's usage and raises ``BudgetExhaustedError`` when the spec's budget is
    spent (the loop stops searching cleanly and finishes the run);
-4. :func:`check_answer`: parse with the Proposal schema and run the grounding checks (with the
-   training drivers when the loop bound them). A malformed or ungrounded answer goes back to
-   the model with the reasons (``retry.md``), at most ``max_retries`` times;
+4. :meth:`LLMProposer.judge`: an answer the backend stopped at ``max_tokens`` (finish reason
+   ``length`` / ``max_tokens``) is rejected as cut off; otherwise :func:`check_answer` parses it
+   with the Proposal schema and runs the grounding checks (with the training drivers when the
+   loop bound them). A cut-off, malformed or ungrounded answer goes back to the model with the
+   reasons (``retry.md``), at most ``max_retries`` times. ``max_tokens`` defaults to room for the
+   longest answer the schema admits (:mod:`.grammar`), so a grammar-constrained answer is never
+   cut off unless ``max_tokens`` is set lower;
 5. return the first grounded Proposal; after the last retry, the last parseable Proposal (the
    loop grounds it again and journals the rejection with its reasons) or, if none parsed,
    ``ProposalError`` with the last reasons (the loop journals it as a schema rejection and goes
@@ -27,22 +31,29 @@ Every journaled text, raised message and client log record is redacted (:mod:`.s
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fireform.agent.base import Proposer
+from fireform.agent.llm.grammar import ANSWER_TOKEN_MARGIN, answer_bytes_bound
 from fireform.agent.llm.pricing import Price, price_for
 from fireform.agent.llm.prompting import (
     Message,
     answer_schema,
     build_messages,
+    merge_system,
     move_to_proposal,
     render_retry,
 )
 from fireform.agent.llm.secrets import install_log_filter, redact
 from fireform.agent.proposal import Proposal, ground, parse_proposal
 from fireform.exceptions import BudgetExhaustedError, FireformError, ProposalError
+
+if TYPE_CHECKING:
+    from fireform.drivers import Drivers
 
 __all__ = ["Completion", "LLMError", "LLMProposer", "Verdict", "check_answer", "COMMON_SETTINGS"]
 
@@ -55,7 +66,7 @@ COMMON_SETTINGS = {
     "backoff_max_s": "cap on one backoff wait (default 30)",
     "timeout_s": "seconds per request (default 120)",
     "temperature": "sampling temperature",
-    "max_tokens": "cap on answer tokens",
+    "max_tokens": "cap on answer tokens (default auto: room for the longest answer the schema admits)",
     "seed": "sampling seed, where the backend has one",
     "compact": "use the compact prompt (small models)",
     "new_terms": "allow new terms in the answer schema (default true)",
@@ -63,6 +74,10 @@ COMMON_SETTINGS = {
     "price_in_per_mtok": "US$ per million input tokens (overrides prices.yml)",
     "price_out_per_mtok": "US$ per million output tokens (overrides prices.yml)",
 }
+
+
+# finish reasons of an answer stopped by the token limit: OpenAI and llama.cpp, Anthropic
+CUT_OFF = frozenset({"length", "max_tokens"})
 
 
 class LLMError(FireformError):
@@ -90,7 +105,7 @@ class Verdict:
 
 
 def check_answer(text: str, *, tried: Sequence[str] = (), catalog: Sequence[dict] = (),
-                 drivers=None) -> Verdict:
+                 drivers: Drivers | None = None) -> Verdict:
     """Parse a model's answer and run the grounding checks; never raises for a bad answer.
 
     ``catalog`` (the context's) adds one check the driver-free grounding cannot do: library
@@ -133,6 +148,9 @@ class LLMProposer(Proposer):
     extra_settings: dict[str, str] = {}
     compact_default = False
     defaults: dict = {}
+    # auto max_tokens never asks for more: output limits of API models (4096 on older ones);
+    # a longer answer is cut off and rejected with that reason (see converse)
+    max_tokens_cap: int | None = 4096
 
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
@@ -148,8 +166,6 @@ class LLMProposer(Proposer):
             raise FireformError(f"proposer {self.name!r}: unknown settings {unknown}; valid: "
                                 f"{', '.join(sorted(known))}")
         s = {**self.defaults, **settings}
-        import os
-
         self.model = str(s.get("model") or os.environ.get("FIREFORM_LLM_MODEL") or self.default_model)
         self.max_retries = max(0, _setting(s, "max_retries", 2, int))
         self.max_transient = max(0, _setting(s, "max_transient_retries", 4, int))
@@ -157,23 +173,24 @@ class LLMProposer(Proposer):
         self.backoff_max_s = max(0.0, _setting(s, "backoff_max_s", 30.0, float))
         self.timeout_s = _setting(s, "timeout_s", 120.0, float)
         self.temperature = _setting(s, "temperature", 0.2, float)
-        self.max_tokens = _setting(s, "max_tokens", 1500, int)
+        auto = s.get("max_tokens", "auto") in ("auto", None)
+        self.max_tokens: int | None = None if auto else max(1, _setting(s, "max_tokens", 0, int))
         self.seed = _setting(s, "seed", 0, int)
         self.compact = bool(s.get("compact", self.compact_default))
         self.new_terms = bool(s.get("new_terms", True))
         self.merge_system = bool(s.get("merge_system", False))
         self.price: Price = price_for(self.provider, self.model, settings=s)
-        self._drivers = None
+        self._drivers: Drivers | None = None
         self._s = s
 
     # -- hooks -------------------------------------------------------------------------------
-    def bind_training(self, drivers) -> None:
+    def bind_training(self, drivers: Drivers) -> None:
         """Ground answers against the *training* drivers (range checks) before the loop does."""
         self._drivers = drivers
 
     def check_start(self, budget=None) -> None:
         """Fail before any fit when the cost budget cannot be counted for this model."""
-        if budget is not None and getattr(budget, "llm_cost_usd", 0) and not self.price.known:
+        if budget is not None and getattr(budget, "llm_cost_usd", None) and not self.price.known:
             raise FireformError(
                 f"proposer {self.name!r}: budget.llm_cost_usd is set but prices.yml has no price for "
                 f"model {self.model!r}; set proposer.settings.price_in_per_mtok and price_out_per_mtok"
@@ -181,6 +198,14 @@ class LLMProposer(Proposer):
 
     def _complete(self, messages: Sequence[Message], schema: dict) -> Completion:  # pragma: no cover
         raise NotImplementedError
+
+    def tokens_for(self, schema: dict) -> int:
+        """``max_tokens`` of a request: the setting, or (auto) room for the longest answer
+        ``schema`` admits, at most ``max_tokens_cap`` (what API models accept; None: no cap)."""
+        if self.max_tokens is not None:
+            return self.max_tokens
+        n = answer_bytes_bound(schema) + ANSWER_TOKEN_MARGIN
+        return n if self.max_tokens_cap is None else min(n, self.max_tokens_cap)
 
     def _is_transient(self, exc: BaseException) -> bool:
         return isinstance(exc, (TimeoutError, ConnectionError))
@@ -207,8 +232,6 @@ class LLMProposer(Proposer):
         """One completion with bounded exponential backoff on transient failures."""
         wire = list(messages)
         if self.merge_system:
-            from fireform.agent.llm.prompting import merge_system
-
             wire = merge_system(wire)
         for k in range(self.max_transient + 1):
             self.recorder.check_budget()  # never send a prompt once the budget is spent
@@ -229,6 +252,19 @@ class LLMProposer(Proposer):
                 time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def judge(self, c: Completion, schema: dict, context) -> Verdict:
+        """The verdict on one answer: cut off (the backend stopped at max_tokens), not a valid
+        move, or :func:`check_answer`'s. Never raises for a bad answer."""
+        if c.finish_reason in CUT_OFF:
+            return Verdict(False, (
+                f"cut off: the answer stopped at max_tokens = {self.tokens_for(schema)} (finish_reason "
+                f"{c.finish_reason!r}) before its JSON closed; answer shorter, within the schema's "
+                f"maxLength limits",))
+        text, why = self.interpret(c.text, context)
+        if why:
+            return Verdict(False, why)
+        return check_answer(text, tried=context.tried, catalog=context.catalog, drivers=self._drivers)
+
     def converse(self, context, ask: Callable[[Sequence[Message], dict], Completion] | None = None):
         """The prompt -> answer -> check -> feedback loop; ``ask`` defaults to the backend."""
         ask = ask or self._ask
@@ -236,7 +272,8 @@ class LLMProposer(Proposer):
         schema = self.schema(context)
         for m in msgs:
             self._record(m.role, m.content)
-        last_prop, last_reasons = None, ()
+        last_prop: Proposal | None = None
+        last_reasons: tuple[str, ...] = ()
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             c = ask(msgs, schema)
@@ -244,9 +281,7 @@ class LLMProposer(Proposer):
             # journal first; the recorder then raises if this answer spent the budget
             self._record("assistant", c.text, tokens_in=c.tokens_in, tokens_out=c.tokens_out,
                          cost_usd=cost)
-            text, why = self.interpret(c.text, context)
-            v = (Verdict(False, why) if why else
-                 check_answer(text, tried=context.tried, catalog=context.catalog, drivers=self._drivers))
+            v = self.judge(c, schema, context)
             if v.ok:
                 return v.proposal
             last_reasons = v.reasons

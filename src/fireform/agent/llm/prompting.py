@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib import resources
 from string import Template
 
+from fireform.agent.llm.grammar import bound_schema
+from fireform.agent.proposal import TERM_RATIONALE_CHARS, proposal_json_schema
 from fireform.exceptions import FireformError
 
 __all__ = [
@@ -231,31 +233,44 @@ def merge_system(messages: Sequence[Message]) -> list[Message]:
 
 
 # -- structured-output schema ------------------------------------------------------------------------
+def _field(model: str, name: str) -> dict:
+    """A field's schema in the Proposal JSON schema (``model`` is ``Proposal`` or a ``$defs`` name)."""
+    s = proposal_json_schema()
+    return (s if model == "Proposal" else s["$defs"][model])["properties"][name]
+
+
 def answer_schema(catalog: Sequence[dict] | None = None, *, compact: bool = False,
                   new_terms: bool = True, incumbent: Sequence[str] = (),
                   rationale_chars: int = 200) -> dict:
-    """The JSON schema for structured output.
+    """The JSON schema for structured output; every answer it admits is finite (:mod:`.grammar`).
 
     Full: :func:`~fireform.agent.proposal.proposal_json_schema` with ``mechanisms`` items
-    restricted to the available catalog ids (when a catalog is given) and, if ``new_terms`` is
-    false, without ``new_terms``. Compact: a single *move* from the incumbent
-    (:func:`move_schema`), which a grammar-constrained small model fills in ~50 tokens.
+    restricted to the available catalog ids (when a catalog is given), ``term_rationales`` keyed
+    by those ids (the free map of the Proposal would be an unbounded grammar; a new term has its
+    own rationale) and, if ``new_terms`` is false, without ``new_terms``. Compact: a single
+    *move* from the incumbent (:func:`move_schema`), which a grammar-constrained small model fills
+    in ~50 tokens. Every string then gets a bounded text pattern from its own maxLength
+    (:func:`~fireform.agent.llm.grammar.bound_schema`), so the limits are the Proposal's.
     """
-    from fireform.agent.proposal import proposal_json_schema
-
     if compact:
         return move_schema(catalog or [], incumbent, rationale_chars=rationale_chars)
 
     ids = sorted(m["id"] for m in (catalog or []) if m.get("available", True))
-    item = {"type": "string", "enum": ids} if ids else {"type": "string"}
     schema = json.loads(json.dumps(proposal_json_schema()))
-    schema["properties"]["mechanisms"]["items"] = item
-    schema["properties"]["action"] = {"type": "string", "enum": list(ACTIONS)}
+    props = schema["properties"]
+    if ids:
+        props["mechanisms"]["items"] = {"type": "string", "enum": ids}
+    props["action"] = {"type": "string", "enum": list(ACTIONS)}
+    defs = schema.setdefault("$defs", {})
     if not new_terms:
-        schema["properties"].pop("new_terms", None)
-        schema.pop("$defs", None)
+        props.pop("new_terms", None)
+        defs.clear()
+    # one shared rule for the values: the grammar then holds it once, not once per id
+    defs["TermRationale"] = props["term_rationales"]["additionalProperties"]
+    props["term_rationales"] = {"type": "object", "additionalProperties": False,
+                                "properties": {i: {"$ref": "#/$defs/TermRationale"} for i in ids}}
     schema["required"] = ["action", "mechanisms", "rationale", "term_rationales"]
-    return schema
+    return bound_schema(schema)
 
 
 def move_schema(catalog: Sequence[dict], incumbent: Sequence[str], *, rationale_chars: int = 200) -> dict:
@@ -264,18 +279,23 @@ def move_schema(catalog: Sequence[dict], incumbent: Sequence[str], *, rationale_
     ``{"action": "add"|"drop"|"swap", "add": id or "", "remove": id or "", "rationale": ...}``
     with ``add`` limited to available ids not in the incumbent and ``remove`` to the incumbent's
     terms, so a grammar-constrained model cannot name an unknown id or repeat one.
-    :func:`move_to_proposal` turns it into a full Proposal.
+    ``rationale_chars`` may not exceed the Proposal's rationale limit (the move's rationale
+    becomes it). :func:`move_to_proposal` turns it into a full Proposal.
     """
+    limit = _field("Proposal", "rationale")
+    if not limit["minLength"] <= int(rationale_chars) <= limit["maxLength"]:
+        raise FireformError(f"move_schema: rationale_chars = {rationale_chars!r} is outside the "
+                            f"Proposal's rationale length [{limit['minLength']}, {limit['maxLength']}]")
     inc = list(incumbent)
     addable = sorted(m["id"] for m in catalog if m.get("available", True) and m["id"] not in inc)
     props = {
         "action": {"type": "string", "enum": list(ACTIONS[:3])},
         "add": {"type": "string", "enum": addable + [""]},
         "remove": {"type": "string", "enum": sorted(inc) + [""]},
-        "rationale": {"type": "string", "minLength": 10, "maxLength": int(rationale_chars)},
+        "rationale": {"type": "string", "minLength": limit["minLength"], "maxLength": int(rationale_chars)},
     }
-    return {"title": "Move", "type": "object", "additionalProperties": False,
-            "properties": props, "required": list(props)}
+    return bound_schema({"title": "Move", "type": "object", "additionalProperties": False,
+                         "properties": props, "required": list(props)})
 
 
 @dataclass(frozen=True)
@@ -325,5 +345,5 @@ def move_to_proposal(text: str, incumbent: Sequence[str]) -> MoveResult:
     why = str(d.get("rationale") or "")
     changed = add or rem
     proposal = {"action": action, "mechanisms": new, "rationale": why,
-                "term_rationales": {changed: why[:300]} if changed and why else {}}
+                "term_rationales": {changed: why[:TERM_RATIONALE_CHARS]} if changed and why else {}}
     return MoveResult(json.dumps(proposal))

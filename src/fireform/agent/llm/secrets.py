@@ -16,7 +16,7 @@ import re
 
 from fireform.exceptions import FireformError
 
-__all__ = ["REDACTED", "read_key", "redact", "secret_values", "install_log_filter"]
+__all__ = ["REDACTED", "read_key", "redact", "secret_values", "install_log_filter", "secret_in"]
 
 REDACTED = "[REDACTED]"
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
@@ -80,3 +80,21 @@ def install_log_filter() -> None:
         lg = logging.getLogger(name)
         if _FILTER not in lg.filters:
             lg.addFilter(_FILTER)
+
+
+_CREDENTIAL_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]+:[^/\s@]+@")
+_SECRET_FIELD = re.compile(r"(^|_)(api_?key|key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+
+
+def secret_in(name: str, value) -> str | None:
+    """Why ``name = value`` (a setting of a spec) holds a secret, or None: a field named like a
+    secret (``api_key``, ``token``, ...; ``api_key_env``, which names a variable, is fine), a URL
+    with a password in it, or a provider-shaped key."""
+    if _SECRET_FIELD.search(str(name)) and value not in (None, "", [], {}):
+        return f"a field named {name!r} holds a secret"
+    text = str(value)
+    if _CREDENTIAL_URL.search(text):
+        return f"{name!r} is a URL with a user and password in it"
+    if _SHAPES.search(text) or any(v in text for v in secret_values()):
+        return f"{name!r} holds what looks like an API key"
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cftime
 import numpy as np
@@ -19,6 +20,9 @@ from fireform.drivers.check.thresholds import CANDIDATE_UNITS, FILL_THRESHOLD, R
 from fireform.drivers.load import data_vars, grid_coords, load_drivers, month_index, open_file
 from fireform.drivers.units import conversion, parse_units
 from fireform.exceptions import FireformError, UnitsError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["check_paths"]
 
@@ -77,7 +81,7 @@ def check_paths(
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     rows: list[dict] = []
-    opened: list[tuple[str, object]] = []
+    opened: list[tuple[str, xr.Dataset]] = []
     for p in paths:
         try:
             opened.append((str(p), open_file(p)))
@@ -139,8 +143,8 @@ def check_paths(
             good[i.name] = (i.file, i.var)
     if len({(e["units"], e["calendar"], e["stamp"]) for e in encodings.values()}) > 1:
         groups: dict[str, list[str]] = {}
-        for f, e in encodings.items():
-            key = f"{e['units']} ({e['calendar']}, {e['stamp'] or 'stamped'}) {e['first']}..{e['last']}"
+        for f, en in encodings.items():
+            key = f"{en['units']} ({en['calendar']}, {en['stamp'] or 'stamped'}) {en['first']}..{en['last']}"
             groups.setdefault(key, []).append(Path(f).name)
         detail = "; ".join(f"{', '.join(fs)}: {k}" for k, fs in groups.items())
         rows.append(row("warning", "time", "time", "", "",
@@ -169,6 +173,7 @@ def check_paths(
 def _check_raw_variable(ds, i: Identification, target_valid, grid_ref) -> tuple[list[dict], bool]:
     """Checks of one raw variable; returns (findings, usable for assembling Drivers)."""
     rows: list[dict] = []
+    assert i.name is not None  # the caller skips unidentified variables
     cat = catalog()[i.name]
     da = ds[i.var]
     f, name = i.file, i.name
@@ -247,6 +252,7 @@ def _check_raw_variable(ds, i: Identification, target_valid, grid_ref) -> tuple[
                              f"({fmt(lo_c)}..{fmt(hi_c)} {cat.units}); they make sense in {sug!r}"))
             ok = False
         elif implausible:
+            assert typ is not None  # implausible needs a typical range
             rows.append(row("warning", "magnitude", name, "", f,
                              f"median {fmt(med_c)} {cat.units} is outside the typical {typ[0]:g}..{typ[1]:g}"))
     if out.any():

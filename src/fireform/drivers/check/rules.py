@@ -39,7 +39,7 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
     where the target burns."""
     rows: list[dict] = []
     cat = catalog()
-    tgt = drivers.target if drivers.target in drivers else None
+    tgt = drivers.target if drivers.target is not None and drivers.target in drivers else None
     burning = None
     w = burned_weights(drivers)
     if tgt is not None:
@@ -117,7 +117,7 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
     return report(rows)
 
 
-def _zero_constant(drivers, name, a, w, regions, derived: bool, src: str) -> list[dict]:
+def _zero_constant(drivers: Drivers, name, a, w, regions, derived: bool, src: str) -> list[dict]:
     """A driver zero or constant over the burning cells of a region (shares by burned area).
     ``derived``: derived or catalog-seasonal, so constant in time is an error (a biomass map
     repeated over the months is common real data: a warning)."""
@@ -162,7 +162,7 @@ def _zero_constant(drivers, name, a, w, regions, derived: bool, src: str) -> lis
     return rows
 
 
-def _derived_signs(drivers, derived_spec) -> list[dict]:
+def _derived_signs(drivers: Drivers, derived_spec) -> list[dict]:
     rows = []
     cat = catalog()
     for name in drivers.variables:

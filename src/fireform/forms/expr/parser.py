@@ -25,6 +25,8 @@ class _Tok:
 _NUM = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = set("+-*/^(),")
+_DIGITS = frozenset("0123456789")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 
 
 def _err(text: str, pos: int, msg: str) -> ExpressionError:
@@ -40,7 +42,9 @@ def _tokenize(text: str) -> list[_Tok]:
         if c.isspace():
             i += 1
             continue
-        if c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit()):
+        # ASCII only: str.isdigit/isalpha accept letters and digits of every script ("é", "²"),
+        # which the name and number patterns do not; those fall through to "not allowed" below
+        if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
             m = _NUM.match(text, i)
             assert m is not None
             s = m.group(0)
@@ -50,7 +54,7 @@ def _tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok("num", s, i))
             i = m.end()
             continue
-        if c.isalpha() or c == "_":
+        if c in _LETTERS:
             m = _NAME.match(text, i)
             assert m is not None
             s = m.group(0)
@@ -190,5 +194,24 @@ def parse(text: str) -> Expr:
     t = p.peek()
     if t.kind != "end":
         raise _err(text, t.pos, f"unexpected {t.text!r} after a complete expression")
+    depth = _tree_depth(e)
+    if depth > MAX_DEPTH:  # a long chain (a + b + ... ) nests on the left without nesting parentheses
+        raise ExpressionError(f"expression is {depth} operations deep; the limit is {MAX_DEPTH} "
+                              "(printers and evaluators recurse through it)")
     return e
+
+
+def _tree_depth(e: Expr) -> int:
+    """Depth of the AST, computed without recursion (the tree may be deeper than the stack)."""
+    best, stack = 0, [(e, 1)]
+    while stack:
+        node, d = stack.pop()
+        best = max(best, d)
+        if isinstance(node, Neg):
+            stack.append((node.operand, d + 1))
+        elif isinstance(node, BinOp):
+            stack += [(node.left, d + 1), (node.right, d + 1)]
+        elif isinstance(node, Call):
+            stack += [(a, d + 1) for a in node.args]
+    return best
 

@@ -12,9 +12,10 @@ from fireform.exceptions import ExpressionError
 from fireform.forms.expr.nodes import FUNCTIONS, BinOp, Call, Expr, Name, Neg, Num
 from fireform.forms.expr.printers import to_text
 
-__all__ = ["names", "evaluate", "interval", "validate", "MAX_EXPONENT"]
+__all__ = ["names", "evaluate", "interval", "validate", "MAX_EXPONENT", "LOG_FLOOR"]
 
 MAX_EXPONENT = 10.0
+LOG_FLOOR = 1e-300  # log's argument floor, shared with the C kernel's ff_log
 
 def names(expr: Expr) -> set[str]:
     """All variable names (inputs and parameters) in ``expr``."""
@@ -64,7 +65,11 @@ def evaluate(expr: Expr, env: Mapping[str, object], *, xp=np):
         assert isinstance(e, Call)
         args = [ev(a) for a in e.args]
         f = e.func
-        if f in ("exp", "log", "sqrt", "tanh", "abs"):
+        if f == "log":
+            # as the C kernel's ff_log: log(x <= 1e-300) = log(1e-300) = -690.8, so exp() of it is
+            # ~0 in both (numpy's -inf would make 0 * inf = NaN where the kernel gives 0)
+            return xp.log(xp.maximum(args[0], LOG_FLOOR))
+        if f in ("exp", "sqrt", "tanh", "abs"):
             return getattr(xp, f)(args[0])
         if f == "sigmoid":
             return 1.0 / (1.0 + xp.exp(-args[0]))
@@ -133,8 +138,8 @@ def interval(e: Expr, bounds: Mapping[str, tuple[float, float]]) -> tuple[float,
             lo, hi = iv[0]
             return (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
         if f == "clip":
-            lo, hi = ((0.0, 0.0), (1.0, 1.0)) if len(iv) == 1 else (iv[1], iv[2])
-            return (max(min(iv[0][0], hi[0]), lo[0]), min(max(iv[0][1], lo[1]), hi[1]))
+            clo, chi = ((0.0, 0.0), (1.0, 1.0)) if len(iv) == 1 else (iv[1], iv[2])
+            return (max(min(iv[0][0], chi[0]), clo[0]), min(max(iv[0][1], clo[1]), chi[1]))
         if f == "min":
             return (min(i[0] for i in iv), min(i[1] for i in iv))
         if f == "max":

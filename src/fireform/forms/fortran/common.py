@@ -43,6 +43,7 @@ class Kind:
                 f"kind module={self.module!r}); e.g. --kind shr_kind_r8 --kind-module shr_kind_mod"
             )
         if self.name is not None:
+            assert self.module is not None  # they go together (checked above)
             check_identifier(self.name, "kind")
             check_identifier(self.module, "kind module")
 
@@ -52,7 +53,7 @@ class Kind:
 
     def use_lines(self, *, public: bool = False) -> list[str]:
         """The lines after ``module X`` that bring ``r8`` into scope (before implicit none)."""
-        if self.host:
+        if self.name is not None:  # self.host
             ren = "r8" if self.name.lower() == "r8" else f"r8 => {self.name}"
             return [f"  use {self.module}, only: {ren}  ! the host model's real kind"]
         return ["  use iso_fortran_env, only: real64"]

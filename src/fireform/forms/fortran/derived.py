@@ -137,6 +137,7 @@ def derived_module(name_or_def: str | DerivedDef, *, kind: Kind | None = None) -
             L += wrap(f"{lhs} = {rhs}", "    ")
             continue
         cond = f"{_translate(s.when[0], ren)} {s.when[1]} {_translate(s.when[2], ren)}"
+        assert s.otherwise is not None  # a Step's when and otherwise go together
         other = _translate(s.otherwise, ren)
         if rhs == lhs:  # keep the state where the condition holds
             L += wrap(f"if (.not. ({cond})) {lhs} = {other}", "    ")

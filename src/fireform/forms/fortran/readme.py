@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fireform.drivers.catalog import catalog
 from fireform.drivers.derived_defs import DAILY_DEFS, MONTH_DAYS, derived_def
 from fireform.forms.fortran.common import Kind
@@ -9,10 +11,13 @@ from fireform.forms.fortran.derived import NAN_RULE, module_name, type_name
 from fireform.forms.fortran.driver import OUTPUT_FILE, PROGRAM, ChainPlan
 from fireform.forms.fortran.formula import STEP_MODULE
 
+if TYPE_CHECKING:
+    from fireform.forms.form import Form
+
 __all__ = ["readme"]
 
 
-def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_module: str) -> str:
+def readme(form: Form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_module: str) -> str:
     cat = catalog()
     L = [
         f"# fireform export: form `{form.name}` [{form.hash}]",
@@ -79,13 +84,13 @@ def readme(form, plan: ChainPlan, files: list[str], *, kind: Kind, formula_modul
                   ""]
         L += [NAN_RULE, ""]
     for n in plan.counted:
-        d = DAILY_DEFS[n]
-        L += [f"### `{n}` [{d.units}], counted from daily values", "",
-              f"{d.description}. fireform's data hold the monthly count; the land model counts it: "
-              f"`call {n}_init(s)` once, `call {n}_add_day(s, {d.input.name})` every day "
-              f"(`{d.input.name}` [{d.input.units}], {d.input.description}; a day counts when it is below "
-              f"{d.threshold.value:g} {d.threshold.units}), `call {n}_end_month(s)` at the end of the "
-              f"month, then pass `s%value`. {d.notes}.", ""]
+        dc = DAILY_DEFS[n]
+        L += [f"### `{n}` [{dc.units}], counted from daily values", "",
+              f"{dc.description}. fireform's data hold the monthly count; the land model counts it: "
+              f"`call {n}_init(s)` once, `call {n}_add_day(s, {dc.input.name})` every day "
+              f"(`{dc.input.name}` [{dc.input.units}], {dc.input.description}; a day counts when it is below "
+              f"{dc.threshold.value:g} {dc.threshold.units}), `call {n}_end_month(s)` at the end of the "
+              f"month, then pass `s%value`. {dc.notes}.", ""]
     L += [
         "## From a monthly burned fraction to a rate per time step",
         "",

@@ -86,6 +86,7 @@ def c_kernel(form: Form, arrays: dict[str, np.ndarray], n_cells: int, n_months: 
         fn = fast if bool(np.all(theta >= lo) & np.all(theta <= hi)) else safe
         fn(theta.ctypes.data, ctypes.addressof(ptrs), n_cells, n_months, out.ctypes.data)
 
-    run._keep = (lib, keep, ptrs)  # keep the library and input buffers alive with the kernel
+    # keep the library and input buffers alive with the kernel (mypy does not model function attributes)
+    run._keep = (lib, keep, ptrs)  # type: ignore[attr-defined]
     return run
 

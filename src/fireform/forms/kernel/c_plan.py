@@ -5,6 +5,7 @@ bounds, inputs from the data) so exponentials can run unclamped where their rang
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +51,7 @@ class CPlan:
     values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # hoisted arrays
 
 
-def _subst(e: ex.Expr, m: dict[str, ex.Expr]) -> ex.Expr:
+def _subst(e: ex.Expr, m: Mapping[str, ex.Expr]) -> ex.Expr:
     if isinstance(e, ex.Name):
         return m.get(e.id, e)
     if isinstance(e, ex.Neg):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from fireform.forms.form import Form
@@ -14,7 +16,10 @@ def numpy_kernel(form: Form, arrays: dict[str, np.ndarray], n_cells: int, n_mont
         out[...] = form.evaluate(theta, arrays_with_shape)
 
     class _A(dict):
-        pass
+        # the arrays, answering what evaluate reads of a Drivers
+        n_cells: int
+        n_months: int
+        array: Callable[[str], np.ndarray]
 
     arrays_with_shape = _A(arrays)
     arrays_with_shape.n_cells, arrays_with_shape.n_months = n_cells, n_months
