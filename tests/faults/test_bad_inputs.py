@@ -157,7 +157,7 @@ def test_refusal_table():
         old = doc.read_text() if doc.exists() else ""
         keep = old.split(_BEGIN)[0].rstrip("\n") + "\n\n" if _BEGIN in old else old.rstrip("\n") + "\n\n"
         rest = old.split(_END, 1)[1] if _END in old else ""
-        doc.write_text(keep + _BEGIN + "\n" + _DOC_HEAD + text + "\n" + _END + rest)
+        doc.write_text(keep + _BEGIN + "\n" + _DOC_HEAD + text + "\n" + _END + (rest or "\n"))
     assert OUTCOMES, "run the whole module: the table counts the other tests' outcomes"
     assert all(o.startswith("refused") for o in OUTCOMES.values())
 
