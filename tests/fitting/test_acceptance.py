@@ -1,5 +1,7 @@
 """Acceptance tests of issue 4: recovery, noise, warm start, two processes on one study."""
 
+import json
+
 import numpy as np
 import optuna
 import pytest
@@ -109,3 +111,23 @@ def test_cli_fit(tmp_path, twin, truth_form):
         assert c in out.output
     assert "training years 2001..2004" in out.output and "trials=15/15" in out.output
     assert list((tmp_path / "run" / "fits").glob("*.json")) and not list((tmp_path / "run").rglob("*.pkl"))
+
+
+def test_cli_fit_out_feeds_form_export_and_flags_bounds(tmp_path, twin):
+    from typer.testing import CliRunner
+
+    from fireform.cli import app
+    from fireform.forms import Form
+
+    nc = tmp_path / "world.nc"
+    twin.ds.to_netcdf(nc)
+    form = Form.from_mechanisms(["rh_limiter", "temperature_ignition"])
+    fj = tmp_path / "form.json"
+    fj.write_text(form.to_json())
+    r = CliRunner().invoke(app, ["fit", str(fj), "--data", str(nc), "--trials", "12", "--sampler", "random",
+                                 "--out", str(tmp_path / "p.json")])
+    assert r.exit_code == 0, r.output
+    params = json.loads((tmp_path / "p.json").read_text())
+    assert set(params["theta"]) == set(form.param_names) and isinstance(params["at_bounds"], list)
+    e = CliRunner().invoke(app, ["form", "export", str(fj), "--python", "--params", str(tmp_path / "p.json")])
+    assert e.exit_code == 0 and repr(params["theta"]["scale"]) in e.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -29,6 +30,8 @@ def register(app: typer.Typer) -> None:
         run_dir: Path = typer.Option(None, "--run-dir", help="run folder: cache + study journal"),
         in_flight: int = typer.Option(1, "--in-flight", help="trials evaluated while the sampler works"),
         storage: str = typer.Option(None, "--storage", help="journal:PATH or an RDB URL"),
+        out: Path = typer.Option(None, "--out", help="write the fitted parameters here (JSON that "
+                                 "`form export --params` and `deploy-check --params` read)"),
         override_checks: bool = typer.Option(False, "--override-checks", help=OVERRIDE_HELP),
     ) -> None:
         """Fit FORM's parameters with Optuna on the training years; print the best parameters
@@ -44,12 +47,19 @@ def register(app: typer.Typer) -> None:
                    f"{res.years[0]}..{res.years[-1]}")
         typer.echo("best parameters:")
         width = max(len(n) for n in res.params)
+        edge = set(res.at_bounds())
         for p in form.params:
             typer.echo(f"  {p.name:<{width}}  {res.params[p.name]:.6g}  {p.units}  [{p.lo:g}, {p.hi:g}]"
-                       f"{' log' if p.log else ''}")
+                       f"{' log' if p.log else ''}{'  AT A BOUND' if p.name in edge else ''}")
+        if edge:
+            typer.echo(f"note: {len(edge)} parameter(s) at a bound of their box ({', '.join(sorted(edge))}): "
+                       "the bound, not the data, set them")
         typer.echo("score vector (global, training period):")
         for k, v in res.vector().items():
             typer.echo(f"  {k:<16} {v:.4f}")
         typer.echo("overall by convention (global):")
         for c in CONVENTIONS:
             typer.echo(f"  {c:<12} {res.overall(c):.4f}")
+        if out is not None:
+            out.write_text(json.dumps(res.params_file(), indent=2, sort_keys=True))
+            typer.echo(f"wrote {out}")

@@ -80,6 +80,23 @@ class FitResult:
         """Tidy component scores (region, component, value, reason)."""
         return self.scores.to_frame()
 
+    def at_bounds(self, *, within: float = 1e-3) -> list[str]:
+        """Parameters whose fitted value lies within ``within`` of its box's width (in the
+        sampler's coordinates: log10 for log parameters) of a bound: the data push them against
+        the box, so the bound, not the data, set them."""
+        out = []
+        for p in self.form.params:
+            v = self.params[p.name]
+            lo, hi, x = (np.log10(p.lo), np.log10(p.hi), np.log10(v)) if p.log else (p.lo, p.hi, v)
+            if min(x - lo, hi - x) <= within * (hi - lo):
+                out.append(p.name)
+        return out
+
+    def params_file(self) -> dict:
+        """What ``fit --out`` writes and ``form export --params`` / ``deploy-check --params`` read."""
+        return {"form_hash": self.form_hash, "theta": dict(self.params), "objective": self.objective.describe(),
+                "value": self.value, "years": list(self.years), "at_bounds": self.at_bounds()}
+
     def trials_to_reach(self, target: float) -> int | None:
         """Completed trials until the best value first reached ``target`` (None: never)."""
         hit = np.nonzero(self.trials["best_so_far"].to_numpy() >= target)[0]
