@@ -39,7 +39,7 @@ from fireform.ablation.sampled import METHODS, MemoGame, estimate
 from fireform.ablation.subsets import SubsetRunner, label
 from fireform.ablation.tasks import FitSettings
 from fireform.exceptions import FitError
-from fireform.fitting import FitCache, FitContext
+from fireform.fitting import FitCache, FitContext, gate_inputs
 from fireform.fitting.cache import as_cache
 from fireform.fitting.objective import WORST
 from fireform.fitting.samplers import SUBSET_SAMPLER
@@ -163,7 +163,10 @@ class ShapleyResult:
         return paths
 
 
-def _context(drivers: Drivers | Split | FitContext, objective: Objective | None) -> FitContext:
+def _context(drivers: Drivers | Split | FitContext, objective: Objective | None, *, check: bool = True,
+             override: bool = False) -> FitContext:
+    # The input gate once for every subset fit (they share this context); a FitContext passes.
+    gate_inputs(drivers, check=check, override=override)
     return FitContext.of(drivers, objective=objective)
 
 
@@ -192,6 +195,8 @@ def shapley(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, str, object], None] | None = None,
+    check: bool = True,
+    override_checks: bool = False,
 ) -> ShapleyResult:
     """Shapley values of ``form``'s terms for the fitted training objective.
 
@@ -213,6 +218,8 @@ def shapley(
         (default 16 n), ``replicates`` runs for a ``level`` t interval.
     cache: a FitCache or a folder (fits on disk as they finish; a rerun recomputes nothing).
     progress: called as progress(n_done, subset_label, FitResult) after each coalition.
+    check / override_checks: the input gate on the training drivers, before any fit
+        (:mod:`fireform.fitting.inputs`; errors raise InputCheckError unless overridden).
     """
     t0 = time.perf_counter()
     players = tuple(form.term_ids)
@@ -227,7 +234,7 @@ def shapley(
         raise FitError(f"unknown Shapley method {method!r}; valid: exact, {', '.join(METHODS)}")
     if method == "exact" and n > max(max_exact, 0) and n > ex.MAX_EXACT:
         raise FitError(f"exact Shapley over {n} players is 2^{n} fits; use a sampled method")
-    ctx = _context(drivers, objective)
+    ctx = _context(drivers, objective, check=check, override=override_checks)
     if sampler_options is None and sampler == "tpe+cmaes":
         sampler_options = dict(LOCAL_REFINER)
     settings = FitSettings(trials=int(trials), sampler=sampler, seed=int(seed),

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fireform.ablation import shapley, write_plots
-from fireform.cli.common import load_data
+from fireform.cli.common import OVERRIDE_HELP, load_checked
 from fireform.fitting import SAMPLERS, SUBSET_SAMPLER, Objective, Split
 from fireform.forms import Form
 
@@ -36,11 +36,12 @@ def register(app: typer.Typer) -> None:
         metric: str = typer.Option("overall", "--metric"),
         region: str = typer.Option("global", "--region"),
         out: Path = typer.Option(Path("shapley_out"), "--out", help="output folder (tables, PNGs, fit cache)"),
+        override_checks: bool = typer.Option(False, "--override-checks", help=OVERRIDE_HELP),
     ) -> None:
         """Fit every subset of FORM's mechanisms (exact up to 10, sampled above) and write the
         Shapley values, shares, interactions, per-region/component tables and plots to OUT."""
         form = Form.load(form_path)
-        drivers = load_data(data)
+        drivers, _ = load_checked(data, override=override_checks)
         src = Split(drivers, train_years=train) if train else drivers
         obj = Objective(metric=metric, convention=convention, region=region)
         n = len(form.terms)
@@ -56,7 +57,8 @@ def register(app: typer.Typer) -> None:
             r = shapley(form, src, objective=obj, trials=trials, patience=patience or None,
                         patience_generations=generations or None, first_trials=first_trials,
                         broad_size=broad_size, sampler=sampler, seed=seed, method=method, workers=workers,
-                        scheduler=scheduler, cache=out / "cache", progress=progress)
+                        scheduler=scheduler, cache=out / "cache", progress=progress,
+                        override_checks=override_checks)
         paths = r.to_dir(out)
         pngs = write_plots(r, out)
         typer.echo(r.line())

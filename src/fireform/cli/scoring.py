@@ -7,6 +7,8 @@ import sys
 import pandas as pd
 import typer
 
+from fireform.cli.common import OVERRIDE_HELP, say_override
+from fireform.drivers import gate_paths
 from fireform.exceptions import UnknownNameError
 from fireform.scoring import CONVENTIONS, REGRID_METHODS, score_files
 from fireform.scoring import leaderboard as lb
@@ -37,6 +39,7 @@ def register(app: typer.Typer) -> None:
             "nearest", "--regrid",
             help="grids differ: nearest (ILAMB 2.x: composed grid, nearest neighbour) | conservative "
                  "(model remapped onto the reference grid, burned area conserved)"),
+        override_checks: bool = typer.Option(False, "--override-checks", help=OVERRIDE_HELP),
     ):
         """Score a model against a reference, ILAMB 2.x style, every convention side by side."""
         convs = tuple(convention) if convention else CONVENTIONS
@@ -45,8 +48,14 @@ def register(app: typer.Typer) -> None:
                 raise UnknownNameError(f"unknown convention {c!r}; valid: {', '.join(CONVENTIONS)}")
         if regrid not in REGRID_METHODS:
             raise UnknownNameError(f"unknown regrid method {regrid!r}; valid: {', '.join(REGRID_METHODS)}")
+        # The reference file passes the checks of ``fireform check`` (every variable it holds),
+        # then both fields the value checks of scoring, before anything is scored.
+        say_override(gate_paths([obs], target=obs_var, override=override_checks))
         res = score_files(obs, obs_var, model, model_var, regions=regions, period=period,
-                          mass_weighting=not no_mass_weighting, regrid=regrid)
+                          mass_weighting=not no_mass_weighting, regrid=regrid,
+                          override_checks=override_checks)
+        if res.inputs is not None:
+            say_override(res.inputs)
         typer.echo(res.regridding.line())
         card = res.card
         regs = list(dict.fromkeys(card.frame.region))

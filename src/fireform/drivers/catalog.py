@@ -24,6 +24,7 @@ class Variable:
     kind: str  # "dynamic" (time, lat, lon) or "static" (lat, lon)
     role: str  # "target" | "driver" | "derived"
     description: str
+    seasonal: bool = False  # every land cell has a seasonal cycle (checked by the input checks)
 
     @property
     def static(self) -> bool:
@@ -44,6 +45,7 @@ def catalog() -> dict[str, Variable]:
             kind=rec["kind"],
             role=rec["role"],
             description=rec["description"],
+            seasonal=bool(rec.get("seasonal", False)),
         )
         for name, rec in raw.items()
     }

@@ -5,6 +5,7 @@ distributable (``fit``, ``fit_repeats``, ``stability``), on the training period 
 from fireform.fitting.cache import FitCache, fit_key
 from fireform.fitting.context import Evaluation, FitContext
 from fireform.fitting.fit import fit
+from fireform.fitting.inputs import gate_inputs
 from fireform.fitting.objective import METRICS, Objective
 from fireform.fitting.repeats import Repeats, fit_repeats
 from fireform.fitting.result import FitResult
@@ -14,7 +15,7 @@ from fireform.fitting.stability import Stability, perturb, stability
 from fireform.fitting.study import warm_points
 
 __all__ = [
-    "fit", "FitResult", "FitContext", "Evaluation", "Objective", "METRICS",
+    "fit", "gate_inputs", "FitResult", "FitContext", "Evaluation", "Objective", "METRICS",
     "FitCache", "fit_key", "warm_points",
     "SAMPLERS", "DEFAULT_SAMPLER", "SUBSET_SAMPLER", "SamplerSpec", "make_sampler", "search_space",
     "Split", "HoldoutRead", "fitting_active",

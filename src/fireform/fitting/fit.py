@@ -54,6 +54,7 @@ import optuna
 from fireform.exceptions import FitError
 from fireform.fitting.cache import as_cache, fit_key
 from fireform.fitting.context import FitContext
+from fireform.fitting.inputs import gate_inputs
 from fireform.fitting.objective import Objective
 from fireform.fitting.result import FitResult
 from fireform.fitting.samplers import (
@@ -96,6 +97,8 @@ def fit(
     processes: int = 1,
     sampler_options: Mapping | None = None,
     study_name: str | None = None,
+    check: bool = True,
+    override_checks: bool = False,
 ) -> FitResult:
     """Fit ``form``'s parameters on the training data (see the module docstring).
 
@@ -103,7 +106,11 @@ def fit(
     storage: None (in memory; a journal file in the run folder when ``cache`` has a folder),
         ``"journal:PATH"``, an RDB URL, or an Optuna storage object.
     cache: None, a FitCache, or a run-folder path.
+    check / override_checks: the input gate (:mod:`fireform.fitting.inputs`): errors refuse
+        with InputCheckError before any trial unless overridden; skipping or overriding is
+        recorded in ``FitResult.extra["input_check"]``.
     """
+    inputs = gate_inputs(data, check=check, override=override_checks)
     if not isinstance(trials, int) or trials < 1:
         raise FitError(f"trials must be a positive integer, got {trials!r}")
     if patience is not None and (not isinstance(patience, int) or patience < 1):
@@ -119,7 +126,7 @@ def fit(
     if fc is not None:
         hit = fc.get(key)
         if hit is not None:
-            return replace(hit, from_cache=True)
+            return replace(hit, from_cache=True, extra={**hit.extra, **inputs})
         if storage is None:
             storage = fc.study_storage(key)
     name = study_name or f"fit-{key}"
@@ -134,7 +141,7 @@ def fit(
                        warm=warm, patience=patience, in_flight=in_flight, key=key)
     if fc is not None:
         fc.put(key, res)
-    return res
+    return replace(res, extra={**res.extra, **inputs})
 
 
 def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, study_name, warm, patience, in_flight,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fireform.agent import Proposer
-from fireform.drivers import Drivers, check_drivers
+from fireform.drivers import Drivers, gate
 from fireform.exceptions import DataChangedError, FireformError
 from fireform.loop import ablate, finish, search
 from fireform.loop.data import load_run_drivers, run_split
@@ -110,11 +110,12 @@ def _prepare(st: RunState) -> None:
     st.say("data", f"{st.spec.data.source} {train.n_cells} cells, train {s.train_years[0]}-{s.train_years[1]} "
            f"({train.n_months} months), holdout sealed {s.holdout_years[0]}-{s.holdout_years[1]}, "
            f"{time.perf_counter() - t:.1f}s")
-    report = check_drivers(train)
-    st.journal.put_input_check(report)
-    c = report.summary()
-    st.say("check", f"inputs ok={report.ok} errors={c['error']} warnings={c['warning']} info={c['info']}")
-    report.raise_if_errors()
+    def journal(report) -> None:  # before any refusal: the journal says what refused the run
+        st.journal.put_input_check(report)
+        c = report.summary()
+        st.say("check", f"inputs ok={report.ok} errors={c['error']} warnings={c['warning']} info={c['info']}")
+
+    gate(train, on_report=journal)  # the input gate of fit/shapley/score (dropped cells included)
     iy, ix = train.cell_index  # the grid, for residual maps in the report
     for name, a in (("grid/lat", train.lat), ("grid/lon", train.lon), ("grid/iy", iy), ("grid/ix", ix)):
         st.journal.put_array(name, a)

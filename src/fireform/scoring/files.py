@@ -56,13 +56,15 @@ def read_field(path: str, var: str) -> Field:
 
 def score_files(obs: str, obs_var: str, model: str, model_var: str, *, regions: str = "ilamb",
                 period: str | None = None, mass_weighting: bool = True,
-                regrid: str = "nearest") -> Scored:
+                regrid: str = "nearest", check: bool = True, override_checks: bool = False) -> Scored:
     """Score ``model_var`` of ``model`` against ``obs_var`` of ``obs`` (module docstring).
 
     Units: both converted to burned fraction (``drivers.units``). Time: cut to the months both
     cover (ILAMB's ``MakeComparable`` with ``clip_ref``), then to ``period`` ("YYYY" or
     "YYYY-YYYY"). A region holding no cell of the scoring grid scores NaN with that reason.
+    ``check`` / ``override_checks``: the input gate on both fields (``score_fields``).
     """
     ref, mod = read_field(obs, obs_var), read_field(model, model_var)
     return score_fields(ref, mod, regions=regions, period=period, mass_weighting=mass_weighting,
-                        regrid=regrid, model_name=Path(model).stem)
+                        regrid=regrid, model_name=Path(model).stem, check=check,
+                        override_checks=override_checks)

@@ -19,13 +19,15 @@ south-to-north, longitude -180..180, bounds given or at mid-points), then (``reg
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fireform.drivers import convert, month_index, parse_years, region_set
+from fireform.drivers import InputReport, convert, month_index, parse_years, region_set
+from fireform.drivers.check import gate_fields
 from fireform.drivers.load import grid_coords
 from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring.card import ScoreCard
@@ -101,6 +103,7 @@ class Scored:
 
     card: ScoreCard
     regridding: Regridding
+    inputs: InputReport | None = None  # the input gate's report (None: check=False)
 
 
 def _plan(ref: Grid, mod: Grid, method: str) -> Regridding:
@@ -143,13 +146,22 @@ def _months(f: Field, common: pd.DatetimeIndex) -> np.ndarray:
 
 def score_fields(ref: Field, mod: Field, *, regions: str = "ilamb", period: str | None = None,
                  mass_weighting: bool = True, regrid: str = "nearest",
-                 model_name: str = "model") -> Scored:
+                 model_name: str = "model", check: bool = True,
+                 override_checks: bool = False) -> Scored:
     """Score ``mod`` against ``ref`` (module docstring). A region holding no cell of the scoring
-    grid scores NaN with that reason."""
+    grid scores NaN with that reason. ``check``: both fields pass the input gate
+    (``drivers.check.gate_fields``: fills, inf, negative or above-1 fractions, the reference's
+    magnitude) after unit conversion and before any scoring; errors raise InputCheckError unless
+    ``override_checks`` (recorded in ``Scored.inputs``)."""
     how = _plan(ref.grid, mod.grid, regrid)
     common = _common_months(ref, mod, period)
     r = convert(_months(ref, common), ref.units, "burned_fraction", file=ref.label, var=ref.name)
     c = convert(_months(mod, common), mod.units, "burned_fraction", file=mod.label, var=mod.name)
+    inputs = None
+    if check:
+        named = {k: f.name if f.name not in ("", "None") else k for k, f in (("reference", ref), ("model", mod))}
+        inputs = gate_fields((r, ref.grid.area(), ref.label, named["reference"]),
+                             (c, mod.grid.area(), mod.label, named["model"]), override=override_checks)
     grid, nt = how.target, common.size
     if how.method == "conservative":
         c = remap_conservative(c, mod.grid, grid).values
@@ -173,17 +185,24 @@ def score_fields(ref: Field, mod: Field, *, regions: str = "ilamb", period: str 
         f.loc[sel, "reason"] = (f"no cell of the scoring grid {grid.shape[0]}x{grid.shape[1]} "
                                 "lies in this region")
         card = ScoreCard(f)
-    return Scored(card, how)
+    return Scored(card, how, inputs)
 
 
 def score(obs: xr.DataArray, model: xr.DataArray, *, regions: str = "ilamb",
           period: str | None = None, mass_weighting: bool = True, model_name: str | None = None,
           obs_label: str = "reference", model_label: str = "model",
-          regrid: str = "nearest") -> ScoreCard:
+          regrid: str = "nearest", check: bool = True, override_checks: bool = False) -> ScoreCard:
     """ILAMB 2.x-conformant scores of ``model`` against ``obs`` (every component, every Overall
     convention, every region of ``regions``: ilamb | gfed | global), on any two lat/lon grids
-    (module docstring; bounds at mid-points: files with bounds go through ``score_files``)."""
+    (module docstring; bounds at mid-points: files with bounds go through ``score_files``).
+    ``check`` / ``override_checks``: the input gate (``score_fields``); skipping or overriding it
+    is an explicit choice, warned about (the card carries no report: use ``score_fields``)."""
     ref = field_of(obs, label=obs_label)
     mod = field_of(model, label=model_label)
-    return score_fields(ref, mod, regions=regions, period=period, mass_weighting=mass_weighting,
-                        regrid=regrid, model_name=model_name or model_label).card
+    res = score_fields(ref, mod, regions=regions, period=period, mass_weighting=mass_weighting,
+                       regrid=regrid, model_name=model_name or model_label, check=check,
+                       override_checks=override_checks)
+    if res.inputs is None or res.inputs.overridden:
+        warnings.warn("score: input checks " + ("skipped (check=False)" if res.inputs is None else
+                      f"overridden ({res.inputs.summary()['error']} error(s))"), stacklevel=2)
+    return res.card

@@ -72,10 +72,12 @@ def check_paths(
     mapping: Mapping | None = None,
     holdout_years=None,
     regions: str = "ilamb",
+    assemble: bool = True,
 ) -> InputReport:
     """Check raw files generically. ``target``: raw variable name or catalog name of the target
     (default: whatever is identified as ``burned_fraction``). When the files assemble into Drivers
-    (``load_drivers`` with the identified variables) ``check_drivers`` runs on them too."""
+    (``load_drivers`` with the identified variables) ``check_drivers`` runs on them too, unless
+    ``assemble=False`` (the input gate runs it on the Drivers it actually loads)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     rows: list[dict] = []
@@ -124,13 +126,16 @@ def check_paths(
         rows.append(row("error", "target", target, "", "", f"target {target!r} is in none of the files"))
     encodings: dict[str, dict] = {}
     good: dict[str, tuple[str, str]] = {}
+    times: dict[str, tuple[dict | None, list[dict]]] = {}  # per file: one time axis, decoded once
     for i in ids:
         if i.name is None:
             continue
         ds = dict(opened)[i.file]
         rows_i, ok = _check_raw_variable(ds, i, target_valid, grid_ref)
         rows += rows_i
-        enc, trows = _time_info(ds, i.file)
+        if i.file not in times:
+            times[i.file] = _time_info(ds, i.file)
+        enc, trows = times[i.file]
         rows += trows
         if enc is not None:
             encodings[i.file] = enc
@@ -154,7 +159,7 @@ def check_paths(
     out = report(rows)
     # Drivers-level checks on whatever assembles cleanly.
     tname = tid.name if tid is not None and tid.name in good else None
-    if good and (tname or target is None):
+    if assemble and good and (tname or target is None):
         try:
             d = load_drivers([str(p) for p in paths if str(p) in {f for f, _ in good.values()}],
                              mapping=good, target=tname, regions=regions)

@@ -46,11 +46,13 @@ class InputReport:
         if self.ok:
             return self
         if not override:
-            lines = [f"- [{r.check}] {r.variable} {r.region}: {r.message}".replace("  ", " ")
+            lines = [f"- [{r.check}] {r.variable} {r.region}{_in(r.file)}: {r.message}".replace("  ", " ")
                      for r in self.errors.head(10).itertuples()]
             more = len(self.errors) - len(lines)
             raise InputCheckError(
-                f"input checks found {len(self.errors)} error(s); fix them or override explicitly:\n"
+                f"input checks found {len(self.errors)} error(s); nothing was fitted or scored. Fix "
+                "the inputs, or override explicitly (--override-checks on the command line, "
+                "override_checks=True in the API; the override is recorded):\n"
                 + "\n".join(lines) + (f"\n... and {more} more" if more > 0 else "")
             )
         note = row("warning", "override", "", "", "",
@@ -72,6 +74,11 @@ class InputReport:
         if path is not None:
             Path(path).write_text(text)
         return text
+
+
+def _in(file) -> str:
+    """`` (in NAME)`` for a finding's file (its base name; derived drivers say so)."""
+    return f" (in {Path(str(file)).name})" if file else ""
 
 
 def row(severity: str, check: str, variable: str, region: str, file: str, message: str) -> dict:
