@@ -32,7 +32,9 @@ def _no_traceback(r) -> None:
 
 
 def test_second_writer_refused_and_ctrl_c_says_how_to_resume(tmp_path):
-    spec = small_spec(budget={"iterations": 3, "trials": 60, "repeats": 2}, shapley={"enabled": False})
+    # a budget far longer than the test: the run is surely still going when Ctrl-C arrives
+    spec = small_spec(budget={"iterations": 50, "trials": 3000, "repeats": 2, "wall_minutes": 30.0},
+                      shapley={"enabled": False})
     spec_file = tmp_path / "spec.toml"
     spec_file.write_text(spec.to_toml())
     rd = tmp_path / "run"
