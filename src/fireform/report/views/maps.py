@@ -49,10 +49,12 @@ def mean_maps(gd: GridData, out: Path) -> str:
         yrs = np.unique(p.years)
         fname = f"meanmap_{name}.png"
         draw_mean_maps(out / fname, gd.lat, gd.lon, obs, mod,
-                       title=f"mean annual burned area, {name} period {yrs[0]}-{yrs[-1]}")
+                       title=f"mean annual burned area, {name} period "
+                             f"{yrs[0]}{'' if yrs[0] == yrs[-1] else f'-{yrs[-1]}'}")
         body.append(figure(fname, f"observed and modelled mean maps, {name} period",
                            "Left and middle share one colour scale: the final form should put fire "
-                           "where it is observed (the savanna belts) and not where it is not. Right: "
+                           "where it is observed, at the observed intensity, and none where none "
+                           "burns. Right: "
                            "red cells burn too much in the model, blue too little; look for "
                            "coherent regional patterns rather than single cells."))
     if "holdout" not in gd.periods:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fireform.loop import Run
-from fireform.report.views.common import esc, figure, plt
+from fireform.report.views.common import figure, plt
 from fireform.scoring import overall
 
 __all__ = ["COMPONENTS", "portrait_scores", "relative", "portrait", "read_model_card"]
@@ -24,13 +24,13 @@ def _vectors(sc: pd.DataFrame) -> list[tuple[str, dict[str, float]]]:
     return [(str(reg), dict(zip(g.component, g.value))) for reg, g in sc.groupby("region", sort=False)]
 
 
-def read_model_card(path: str | Path, spec_periods: dict[str, tuple[int, int]]) -> pd.DataFrame:
+def read_model_card(path: str | Path, spec_periods: dict[str, tuple[int, ...]]) -> pd.DataFrame:
     """A ScoreCard CSV (``fireform score --out card.csv``) as tidy rows (model, period, region,
     component, value); its period goes to the run's period with the same years, else 'train'."""
     card = pd.read_csv(path)
     comp = card[card.convention == "component"]
-    names = {f"{a}-{b}": p for p, (a, b) in spec_periods.items()}
-    names.update({str(a): p for p, (a, b) in spec_periods.items() if a == b})
+    names = {f"{y[0]}-{y[-1]}": p for p, y in spec_periods.items()}
+    names.update({str(y[0]): p for p, y in spec_periods.items() if y[0] == y[-1]})
     rows = []
     for (model, period), g in comp.groupby(["model", "period"], sort=False):
         to = names.get(str(period), "train")
