@@ -60,7 +60,7 @@ def test_report_is_rebuilt_from_the_journal_alone(single_file):
         assert f"<section id='{s}'>" in text
     assert "published figures on other" in text and PUBLISHED.model.iloc[0].split()[0] in text
     assert re.search(r"spec hash <code class=hash>[0-9a-f]{16}</code>", text)
-    assert "holdout years 2004 were read for this report through the split's seal" in text
+    assert "holdout years 2004 were read for this report through the split&#x27;s seal" in text
 
 
 def test_single_file_has_no_external_image(single_file):

@@ -98,12 +98,15 @@ def load_grid_data(run: Run) -> GridData:
         gd.holdout_note = "The spec has no holdout years."
     else:
         held = split.unseal("report: holdout mean maps, Taylor diagram and totals of a finished run")
-        if held.cell_index[0].size != iy.size or not np.array_equal(held.cell_index[0], iy):
-            held = held.with_mask(train.mask)  # the same cells as training (held-out regions too)
+        same = np.array_equal(held.mask, train.mask)
+        if not same:  # held-out regions: drawn on the training cells, so every view shares one grid
+            held = held.with_mask(train.mask)
         gd.periods["holdout"] = _period(run, "holdout", held)
         gd.holdout_reads = reads
         r = reads[-1]
         gd.holdout_note = (f"The holdout years {', '.join(map(str, r.years))} were read for this "
                            f"report through the split's seal (reason: {r.reason}; data fingerprint "
-                           f"{r.fingerprint}); the run had already scored them.")
+                           f"{r.fingerprint}); the run had already scored them."
+                           + ("" if same else " Held-out regions are left out of the holdout views "
+                              "(they are drawn on the training cells)."))
     return gd

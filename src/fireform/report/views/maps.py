@@ -57,6 +57,6 @@ def mean_maps(gd: GridData, out: Path) -> str:
                            "burns. Right: "
                            "red cells burn too much in the model, blue too little; look for "
                            "coherent regional patterns rather than single cells."))
-    if "holdout" not in gd.periods:
+    if gd.holdout_note:
         body.append(f"<p>{esc(gd.holdout_note)}</p>")
     return "".join(body) or "<p>No final form: no modelled map.</p>"
