@@ -134,3 +134,24 @@ def test_cli_report_single_file(finished_run, monkeypatch):
     r = CliRunner().invoke(app, ["report", str(res.run_dir), "--single-file"])
     assert r.exit_code == 0, r.output
     assert calls and calls[0][1]["self_contained"] is True
+
+
+def test_portrait_takes_a_models_own_fire_output(finished_run, tmp_path):
+    from fireform.loop import open_run
+    from fireform.report.views import portrait
+
+    res, _ = finished_run
+    run = open_run(res.run_dir)
+    try:
+        card = run.leaderboard
+        card = card[card.model.str.startswith("baseline")].assign(
+            model="ED2 own fire", period=card.period.map({"train": "2001-2003", "holdout": "2004"}))
+        card.to_csv(tmp_path / "card.csv", index=False)
+        extra = portrait.read_model_card(tmp_path / "card.csv", {"train": (2001, 2003), "holdout": (2004, 2004)})
+        df = portrait.portrait_scores(run, extra)
+        assert set(df.model) == {"baseline", "final", "ED2 own fire"}
+        assert set(df[df.model == "ED2 own fire"].period) == {"train", "holdout"}
+        html = portrait.portrait(run, tmp_path, extra)
+        assert "ED2 own fire" in html and (tmp_path / "portrait.png").stat().st_size > 1000
+    finally:
+        run.close()

@@ -37,11 +37,12 @@ def summary(tot: pd.DataFrame) -> pd.DataFrame:
     """Per region and period: mean annual total and IAV (std of the annual totals, ddof 0)."""
     rows = []
     for (region, period), g in tot.groupby(["region", "period"], sort=False):
-        row: dict = {"region": region, "period": period, "years": f"{g.year.min()}-{g.year.max()}"}
+        lo, hi = g.year.min(), g.year.max()
+        row: dict = {"region": region, "period": period, "years": f"{lo}" if lo == hi else f"{lo}-{hi}"}
         for src in SOURCES:
             s = g[g.source == src].Mha
             row[f"{src} Mha/yr"] = float(s.mean()) if len(s) else np.nan
-            row[f"{src} IAV"] = float(s.std(ddof=0)) if len(s) else np.nan
+            row[f"{src} IAV"] = float(s.std(ddof=0)) if len(s) > 1 else np.nan  # one year: none
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -89,4 +90,4 @@ def totals(gd: GridData, out: Path) -> str:
                    "observed ones?), especially in the grey holdout years the fit never saw.")
             + table(summary(tot), digits=3,
                     caption="Mean annual total (Mha/yr) and interannual variability (IAV: standard "
-                            "deviation of the annual totals, Mha/yr) per region and period"))
+                            "deviation of the annual totals, Mha/yr; needs two years or more) per region and period"))
