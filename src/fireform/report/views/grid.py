@@ -78,6 +78,8 @@ def _period(run: Run, name: str, drivers: Drivers) -> Period:
         if fit is not None:
             model[label] = _packed(run.form(fit.form_hash), fit.params, drivers)
     obs = np.asarray(drivers.array(drivers.target or "burned_fraction"), dtype=float)
+    for m in model.values():  # compare like with like: no model value where nothing was observed
+        m[~np.isfinite(obs)] = np.nan
     return Period(name, drivers.time, obs, model, drivers)
 
 
