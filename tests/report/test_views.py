@@ -71,3 +71,10 @@ def test_group_table_totals_in_mha_per_year():
     # 4 cells of 1 Mha, 1% burned per month for 12 months: 0.48 Mha observed, twice that modelled
     assert t["observed Mha/yr"].iloc[0] == pytest.approx(0.48)
     assert t["final bias %"].iloc[0] == pytest.approx(100.0)
+
+
+def test_citation_turns_latex_accents_and_urls_into_text():
+    html = formula.citation("K", {"author": "Kuhn-R{\\'e}gnier, Alexander", "title": "python-inferno",
+                                  "howpublished": "\\url{https://github.com/akuhnregnier/python-inferno}"})
+    assert html.startswith("Kuhn-R\u00e9gnier, A. (n.d.). python-inferno.")
+    assert "<a href='https://github.com/akuhnregnier/python-inferno'>" in html and "\\url" not in html

@@ -5,6 +5,7 @@ frozen with only the ``[data]`` keys that apply to the run's data source."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 import pandas as pd
@@ -87,8 +88,18 @@ def _authors(raw: str) -> str:
     return "; ".join(out)
 
 
+_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303",
+            "=": "\u0304", ".": "\u0307", "c": "\u0327", "u": "\u0306", "v": "\u030c", "H": "\u030b"}
+
+
 def _clean(s: str) -> str:
-    return re.sub(r"\s+", " ", s.replace("{", "").replace("}", "").replace("--", "\u2013")).strip()
+    """BibTeX text as plain Unicode: accents (\\'e -> e acute), \\url{x} -> x, \\& -> &, no braces,
+    -- -> en dash."""
+    s = re.sub(r"\\url\{([^}]*)\}", r"\1", s)
+    s = re.sub(r"\\(['`^\"~=.])\{?([A-Za-z])\}?", lambda m: m.group(2) + _ACCENTS[m.group(1)], s)
+    s = re.sub(r"\\([cuvH])\{([A-Za-z])\}", lambda m: m.group(2) + _ACCENTS[m.group(1)], s)
+    s = s.replace("\\&", "&").replace("{", "").replace("}", "").replace("--", "\u2013")
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", s)).strip()
 
 
 def citation(key: str, entry: Mapping[str, str] | None) -> str:
@@ -101,7 +112,9 @@ def citation(key: str, entry: Mapping[str, str] | None) -> str:
     doi = entry.get("doi", "")
     parts = [f"{esc(_authors(_clean(entry.get('author', entry.get('editor', key)))))} "
              f"({esc(entry.get('year', 'n.d.'))}). {esc(_clean(entry.get('title', '')))}."]
-    if venue:
+    if venue.startswith(("http://", "https://")):
+        parts.append(f" <a href='{esc(venue)}'>{esc(venue)}</a>")
+    elif venue:
         parts.append(f" <i>{esc(venue)}</i>" + (f" {esc(vol)}" if vol else "") + (f", {esc(pages)}" if pages else "") + ".")
     if doi:
         parts.append(f" <a href='https://doi.org/{esc(doi)}'>doi:{esc(doi)}</a>")
