@@ -58,8 +58,9 @@ def draw_taylor(path: Path, stats: pd.DataFrame) -> Path:
             continue
         ax.plot([np.arccos(np.clip(r[3], -1, 1))], [r[2]], markers.get(r[1], "o"),
                 color=colors.get(r[0], "C2"), ms=9, label=f"{r[0]}, {r[1]}")
-    ax.set_xlabel("std ratio (model / observed)")
     ax.text(np.radians(50), smax * 1.12, "correlation", rotation=-40, ha="center", fontsize=9)
+    ax.text(np.pi / 2, smax * 0.5, "std ratio (model / observed)", rotation=90, ha="right",
+            va="center", fontsize=9)
     ax.legend(loc="upper right", bbox_to_anchor=(1.25, 1.08), fontsize=8)
     ax.set_title("Taylor diagram of the period-mean maps", fontsize=10, pad=24)
     fig.tight_layout()
