@@ -67,9 +67,19 @@ def register(app: typer.Typer) -> None:
         _done(ff.resume(run_dir, spec=spec))
 
     @app.command("report")
-    def report_cmd(run_dir: Path = typer.Argument(..., help="run folder")) -> None:
+    def report_cmd(
+        run_dir: Path = typer.Argument(..., help="run folder"),
+        single_file: bool = typer.Option(
+            False, "--single-file",
+            help="write one self-contained HTML file (images inlined as data URIs)"),
+        model_card: list[Path] = typer.Option(
+            None, "--model-card",
+            help="repeatable: a ScoreCard CSV of a model's own fire output (fireform score --out), "
+                 "added to the portrait plot"),
+    ) -> None:
         """(Re)build the HTML report of a run from its journal."""
-        typer.echo(f"report: {build_report(run_dir)}")
+        path = build_report(run_dir, self_contained=single_file, model_cards=tuple(model_card or ()))
+        typer.echo(f"report: {path}")
 
     @app.command("export")
     def export_cmd(

@@ -1,75 +1,47 @@
 """The run report: static HTML + PNGs, built only from a :class:`~fireform.loop.Run`.
 
-``build_report(run_dir) -> Path`` writes ``<run>/report/index.html`` and its figures. Sections
-(each a ``<section id=...>``, checked in headless Chromium by the tests): spec, inputs,
-leaderboard (with the published ILAMB reference rows, marked as figures on other data), regions,
-residuals (maps and seasonal cycles, training and holdout), shapley, convergence, lineage,
-formula, deployment, decision.
+``build_report(run_dir) -> Path`` writes ``<run>/report/index.html`` and its figures;
+``build_report(run_dir, self_contained=True)`` writes ``<run>/report/report-single.html``, one
+file with every image inlined as a base64 data URI. Each section is a ``<section id=...>`` built
+by one view module (``fireform.report.views``); every figure has a caption saying what to look
+for. The views drawn on the grid (mean maps, Taylor diagram, totals, biome and GFED tables,
+response curves) recompute the fields from the run's spec and fitted parameters
+(:mod:`fireform.report.views.grid`); the holdout is read through the split's seal, and only for a
+finished run.
 """
 
 from __future__ import annotations
 
-import html
+import base64
+import re
 import string
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from fireform.loop import Run, open_run
-from fireform.mechanisms import bib_entries
 from fireform.report import plots
-from fireform.scoring import CONVENTIONS, overall
-from fireform.scoring.overall import DESCRIPTIONS
+from fireform.report.views import formula, maps, portrait, response, scores, search, tables, taylor, totals
+from fireform.report.views.common import esc
+from fireform.report.views.grid import GridData, load_grid_data
 
-__all__ = ["build_report", "PUBLISHED", "SECTIONS"]
+__all__ = ["build_report", "PUBLISHED", "SECTIONS", "SINGLE_FILE"]
 
-SECTIONS = ("spec", "inputs", "leaderboard", "regions", "residuals", "shapley", "convergence",
-            "lineage", "formula", "deployment", "decision")
+PUBLISHED = scores.PUBLISHED
+SINGLE_FILE = "report-single.html"
 
-# ILAMB 2.x native scores of burned area vs GFED4.1s, TRENDY v14 (design/ILAMB_SCORING.md).
-PUBLISHED = pd.DataFrame(
-    [["ED \"Model C\" (3 mechanisms, 12 parameters)", 0.728, 0.506, 0.846, 0.771, 0.6713],
-     ["CLASSIC", 0.738, 0.507, 0.782, 0.797, 0.6665],
-     ["CLM6.0", 0.759, 0.474, 0.758, 0.838, 0.6606],
-     ["CLM-FATES", 0.725, 0.525, 0.802, 0.707, 0.6568],
-     ["ED stock", 0.681, 0.489, 0.439, 0.290, 0.4774]],
-    columns=["model", "bias", "rmse", "seasonal", "spatial", "overall_ilamb2"],
-)
-
-_COMP = ["bias", "rmse", "seasonal", "spatial", "iav", "bias_ilamb3", "rmse_ilamb3",
-         "seasonal_ilamb3", "spatial_ilamb3", "spatial_plain", "rmse_series"]
-
-
-def _e(x) -> str:
-    return html.escape(str(x))
-
-
-def _n(x, d: int = 4) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "&ndash;"
-    return "&ndash;" if not np.isfinite(v) else f"{v:.{d}f}"
-
-
-def _table(df: pd.DataFrame, *, cls: str = "", digits: int = 4) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
-    rows = []
-    for r in df.itertuples(index=False):
-        cells = []
-        for v in r:
-            if isinstance(v, (float, np.floating)):
-                cells.append(f"<td class=num>{_n(v, digits)}</td>")
-            else:
-                cells.append(f"<td>{_e(v)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _img(rel: str, alt: str) -> str:
-    return f"<figure><img src='{_e(rel)}' alt='{_e(alt)}'><figcaption>{_e(alt)}</figcaption></figure>"
+_TITLES = {
+    "spec": "Experiment spec", "inputs": "Input checks", "leaderboard": "Leaderboard",
+    "portrait": "Portrait plot", "regions": "Scores per region", "taylor": "Taylor diagram",
+    "maps": "Observed and modelled mean maps", "totals": "Annual totals (Mha per year)",
+    "residuals": "Residual maps and seasonal cycles", "biomes": "Per WWF biome",
+    "gfed": "Per GFED basis region", "response": "Response curves", "params": "Parameters",
+    "shapley": "Shapley ablation", "convergence": "Convergence", "lineage": "Form lineage",
+    "formula": "Final formula", "deployment": "Deployment check", "decision": "Win decision",
+}
+SECTIONS = tuple(_TITLES)
 
 
 def _template(name: str) -> str:
@@ -77,149 +49,15 @@ def _template(name: str) -> str:
 
 
 def _spec(run: Run) -> str:
+    text, dropped = formula.spec_toml(run.spec)
+    note = (f" The <code>[data]</code> keys of other data sources ({esc(', '.join(dropped))}) are "
+            "left out here; they hold their defaults and play no part in this run." if dropped else "")
     return (
-        f"<p>Spec <b>{_e(run.name)}</b>, frozen at the start of the run; hash "
-        f"<code class=hash>{_e(run.spec_hash)}</code>. Status: <b>{_e(run.status)}</b>"
-        f"{' (resumed ' + str(run.resumes) + 'x)' if run.resumes else ''}.</p>"
-        f"<pre>{_e(run.spec.to_toml())}</pre>"
+        f"<p>Spec <b>{esc(run.name)}</b>, frozen at the start of the run; hash "
+        f"<code class=hash>{esc(run.spec_hash)}</code>. Status: <b>{esc(run.status)}</b>"
+        f"{' (resumed ' + str(run.resumes) + 'x)' if run.resumes else ''}.{note}</p>"
+        f"<pre>{esc(text)}</pre>"
     )
-
-
-def _inputs(run: Run) -> str:
-    ic = run.input_check
-    if ic is None:
-        return "<p>No input-check report in the journal.</p>"
-    s = ic["summary"]
-    f = pd.DataFrame(ic["findings"])
-    body = (f"<p>Input checks: <b>{'passed' if ic['ok'] else 'FAILED'}</b> &mdash; "
-            f"{s.get('error', 0)} errors, {s.get('warning', 0)} warnings, {s.get('info', 0)} notes"
-            f"{' (errors overridden explicitly)' if ic.get('overridden') else ''}.</p>")
-    if not f.empty:
-        body += _table(f[["severity", "check", "variable", "region", "message"]].head(40))
-    return body
-
-
-def _leaderboard(run: Run) -> str:
-    rows = []
-    for fit in run.leaderboard_fits:
-        form = run.form(fit.form_hash)
-        for period in ("train", "holdout"):
-            v = run.vector(fit, period)
-            if not v:
-                continue
-            row = {"form": f"{run.label(fit)}: {','.join(form.term_ids)}", "hash": form.hash,
-                   "params": len(form.params), "period": period}
-            row.update({c: v.get(c, np.nan) for c in _COMP})
-            row.update({f"overall {c}": overall(v, c) for c in CONVENTIONS})
-            rows.append(row)
-    lb = pd.DataFrame(rows)
-    pub = PUBLISHED.rename(columns={"overall_ilamb2": "overall ilamb2"}).assign(
-        model=lambda d: "PUBLISHED (TRENDY v14 vs GFED4.1s, other data): " + d.model)
-    conv_list = "".join(f"<li><code>{_e(c)}</code>: {_e(DESCRIPTIONS.get(c, ''))}</li>" for c in CONVENTIONS)
-    return (
-        "<p>Full component vector and every Overall convention, training (fitted on) and holdout "
-        "(sealed until the end, read once) periods, global region.</p>"
-        + (_table(lb, cls="wide") if not lb.empty else "<p>No scored forms yet.</p>")
-        + f"<ul>{conv_list}</ul>"
-        "<h3>Published reference rows</h3><p class=warn>These are <b>published figures on other "
-        "data</b> (ILAMB 2.x native scores of TRENDY v14 models against GFED4.1s). They are not "
-        "comparable to this run's numbers and are shown for scale only.</p>" + _table(pub, cls="published")
-    )
-
-
-def _regions(run: Run) -> str:
-    rows = []
-    for fit, label in ((run.baseline, "baseline"), (run.final, "final")):
-        if fit is None:
-            continue
-        for period in ("train", "holdout"):
-            sc = run.scores(fit, period)
-            for region, g in sc.groupby("region", sort=False):
-                v = dict(zip(g.component, g.value))
-                rows.append({"form": label, "period": period, "region": region,
-                             **{c: v.get(c, np.nan) for c in ("bias", "rmse", "seasonal", "spatial")},
-                             **{f"overall {c}": overall(v, c) for c in ("ilamb2", "ilamb3")}})
-    return _table(pd.DataFrame(rows)) if rows else "<p>No regional scores.</p>"
-
-
-def _residuals(run: Run, out: Path) -> str:
-    grid = run.grid
-    base, final = run.baseline, run.final
-    figs = []
-    for period in ("train", "holdout"):
-        for fit, label in ((base, "baseline"), (final, "final")):
-            r = None if fit is None or grid is None else run.residuals(fit, period)
-            if r is None:
-                continue
-            assert grid is not None  # no residuals are read without a grid
-            name = f"resid_{period}_{label}.png"
-            plots.residual_map(out / name, *grid, r.cell_bias,
-                               title=f"{label} residual, {period} period (period mean)")
-            figs.append(_img(name, f"{label} residual map, {period}"))
-        rf = None if final is None else run.residuals(final, period)
-        rb = None if base is None else run.residuals(base, period)
-        if rf is not None and rf.cycle_ref is not None and rf.cycle_regions:
-            name = f"cycles_{period}.png"
-            assert rf.cycle_model is not None  # journaled together with cycle_ref
-            bmod = rb.cycle_model if rb is not None else None
-            plots.seasonal_cycles(out / name, rf.cycle_regions, rf.cycle_ref, rf.cycle_model,
-                                  baseline=bmod if bmod is not None and bmod.shape == rf.cycle_model.shape else None,
-                                  title=f"mean seasonal cycle per region, {period} period")
-            figs.append(_img(name, f"seasonal cycles per region, {period}"))
-    return "".join(figs) or "<p>No residual arrays in the journal.</p>"
-
-
-def _shapley(run: Run, out: Path) -> str:
-    vals = run.shapley("values")
-    if vals is None:
-        why = next((line for line in run.events if "fireform shapley" in line), "Shapley not run")
-        return f"<p>{_e(why)}</p>"
-    inter = run.shapley("interactions")
-    body = _img("shapley_bars.png", "Shapley shares of the incumbent's mechanisms")
-    plots.shapley_bars(out / "shapley_bars.png", vals, title=f"Shapley shares, form {run.shapley_form_hash}")
-    if inter is not None and not inter.empty:
-        plots.interaction_heatmap(out / "shapley_interactions.png", inter,
-                                  [str(p) for p in vals.player], title="pairwise interactions")
-        body += _img("shapley_interactions.png", "pairwise Shapley interaction indices")
-    body += _table(vals)
-    pr = run.prune
-    if pr:
-        body += (f"<p>Prune: dropped {_e(', '.join(pr['dropped']))}; pruned form "
-                 f"<code>{_e(pr['pruned_hash'])}</code> {'accepted' if pr['accepted'] else 'refused'}.</p>")
-    return body
-
-
-def _convergence(run: Run, out: Path) -> str:
-    props, fits, base = run.proposals, run.fits, run.baseline
-    if props.empty or base is None:
-        return "<p>No iterations.</p>"
-    inc, cur, vals = [], base.value, []
-    for r in props.itertuples():
-        f = fits[(fits.form_hash == r.form_hash) & (fits.role == "candidate")] if r.form_hash else fits.iloc[0:0]
-        v = float(f.value.iloc[0]) if not f.empty else np.nan
-        vals.append(v)
-        if r.status == "keep" and np.isfinite(v):
-            cur = v
-        inc.append(cur)
-    plots.convergence(out / "convergence.png", props.iteration.to_numpy(), np.array(vals),
-                      list(props.status), np.array(inc), run.noise, base.value)
-    return _img("convergence.png", "training objective per iteration") + (
-        f"<p>Fit noise (acceptance threshold): {_n(run.noise)}. Stop: {_e(run.stop_reason)}.</p>")
-
-
-def _lineage(run: Run) -> str:
-    props = run.proposals
-    if props.empty:
-        return "<p>No proposals.</p>"
-    terms = {h: ",".join(run.form(h).term_ids) for h in props.form_hash.dropna().unique()}
-    lin = pd.DataFrame({
-        "iter": props.iteration, "status": props.status, "action": props.action,
-        "parent": props.parent_hash.fillna(""), "form": props.form_hash.fillna(""),
-        "terms": [terms.get(h, "") if h else "" for h in props.form_hash],
-        "rationale": props.rationale.fillna(""),
-        "reasons": [" | ".join(r) for r in props.reasons],
-    })
-    return _table(lin, cls="lineage")
 
 
 def _formula(run: Run, out: Path) -> str:
@@ -227,62 +65,93 @@ def _formula(run: Run, out: Path) -> str:
     if final is None:
         return "<p>No final form yet.</p>"
     form = run.form(final.form_hash)
-    tex = form.latex(final.params)
-    refs = sorted({r for t in form.terms for r in t.references})
-    bib = bib_entries()
-    cites = "".join(
-        f"<li><code>{_e(k)}</code>: {_e(bib[k].get('author', ''))} ({_e(bib[k].get('year', ''))}). "
-        f"{_e(bib[k].get('title', ''))}. <i>{_e(bib[k].get('journal', bib[k].get('howpublished', '')))}</i></li>"
-        if k in bib else f"<li><code>{_e(k)}</code></li>" for k in refs)
-    lines = [ln.strip().rstrip("\\").replace("&=", "=").strip() for ln in tex.splitlines() if "&=" in ln]
-    png = plots.formula_png(out / "formula.png", lines)
-    return ((_img("formula.png", "final formula (fitted values)") if png else "")
-            + f"<pre class=tex>{_e(tex)}</pre><pre>{_e(form.text())}</pre>"
-            f"<h3>Citations</h3><ul>{cites}</ul>")
+    text, tex = formula.formula_lines(form, final.params)
+    png = plots.formula_png(out / "formula.png", tex)
+    fig = ("<figure><img src='formula.png' alt='final formula (fitted values)'><figcaption>final "
+           "formula, fitted values at 4 significant digits: the burned fraction per month is the "
+           "scale times the product of the term factors, each in [0, 1].</figcaption></figure>"
+           if png else "")
+    return (fig + f"<pre>{esc(chr(10).join(text))}</pre>"
+            f"<details><summary>LaTeX</summary><pre class=tex>{esc(chr(10).join(tex))}</pre></details>"
+            f"<p>Form <code>{esc(form.hash)}</code>; terms with their equations and search boxes:</p>"
+            f"<pre>{esc(form.text())}</pre><h3>Citations</h3>{formula.citations(form)}")
 
 
-def _deployment(run: Run) -> str:
-    d = run.deploy
-    if d is None:
-        return "<p>Deployment check not run.</p>"
-    verdict = "PASS" if d.get("ok") else ("skipped" if d.get("ok") is None else "FAIL")
-    return (f"<p>Fortran export compiled with gfortran and run on {d.get('n_values', 0)} "
-            f"training cell-months: <b>{verdict}</b>.</p>" + _table(pd.DataFrame([dict(d)])))
+def _params(run: Run) -> str:
+    fits = [(lbl, f) for lbl, f in (("baseline", run.baseline), ("final", run.final)) if f is not None]
+    return formula.param_table(fits) if fits else "<p>No fits.</p>"
 
 
-def _decision(run: Run) -> str:
-    dec = run.decision
-    if dec is None:
-        return f"<p>No decision (run status {_e(run.status)}).</p>"
-    t = pd.DataFrame([{"convention": c, **r} for c, r in dec["conventions"].items()])
-    return (f"<p class=verdict>{'WIN' if dec['win'] else 'NO WIN'}: final form "
-            f"{_e(', '.join(dec['final_terms']))} vs baseline on the holdout, margin "
-            f"required {dec['margin_required']} under {', '.join(dec['conventions'])}.</p>" + _table(t))
+def _grid_views(run: Run, out: Path) -> dict[str, Callable[[], str]]:
+    """The views drawn from recomputed fields; each says why it is missing if it cannot be drawn."""
+    if run.final is None and run.baseline is None:
+        gd: GridData | str = "no fitted form yet"
+    else:
+        try:
+            gd = load_grid_data(run)
+        except Exception as e:  # noqa: BLE001  (data gone or moved: the rest of the report stands)
+            gd = f"the run's drivers could not be loaded again from its spec: {e}"
 
+    def need(view: Callable[[GridData], str]) -> Callable[[], str]:
+        return lambda: (f"<p class=skip>Skipped: {esc(gd)}.</p>" if isinstance(gd, str) else view(gd))
 
-_TITLES = {"spec": "Experiment spec", "inputs": "Input checks", "leaderboard": "Leaderboard",
-           "regions": "Scores per region", "residuals": "Residual maps and seasonal cycles",
-           "shapley": "Shapley ablation", "convergence": "Convergence", "lineage": "Form lineage",
-           "formula": "Final formula", "deployment": "Deployment check", "decision": "Win decision"}
-
-
-def build_report(run_dir: str | Path) -> Path:
-    """Write ``<run_dir>/report/index.html`` (+ PNGs) from the run's results; returns its path."""
-    run = open_run(run_dir)
-    out = run.path / "report"
-    out.mkdir(exist_ok=True)
-    parts = {
-        "spec": _spec(run), "inputs": _inputs(run), "leaderboard": _leaderboard(run),
-        "regions": _regions(run), "residuals": _residuals(run, out), "shapley": _shapley(run, out),
-        "convergence": _convergence(run, out), "lineage": _lineage(run), "formula": _formula(run, out),
-        "deployment": _deployment(run), "decision": _decision(run),
+    data_dir = run.spec.data.data_dir
+    final = run.final
+    return {
+        "taylor": need(lambda g: taylor.taylor(g, out)),
+        "maps": need(lambda g: maps.mean_maps(g, out)),
+        "totals": need(lambda g: totals.totals(g, out)),
+        "biomes": need(lambda g: tables.biome_table(g, data_dir)),
+        "gfed": need(lambda g: tables.gfed_table(g, data_dir)),
+        "response": need(lambda g: "<p>No final form yet.</p>" if final is None else
+                         response.response(run.form(final.form_hash), final, g.periods["train"], out)),
     }
-    body = "\n".join(f"<section id='{k}'><h2>{_TITLES[k]}</h2>{parts[k]}</section>" for k in SECTIONS)
-    nav = " ".join(f"<a href='#{k}'>{_TITLES[k]}</a>" for k in SECTIONS)
-    page = string.Template(_template("report.html")).substitute(
-        title=_e(f"fireform run {run.name}"), css=_template("report.css"), nav=nav, body=body,
-        spec_hash=_e(run.spec_hash), run_dir=_e(str(run.path)))
-    path = out / "index.html"
-    path.write_text(page)
-    run.close()
-    return path
+
+
+def _inline_images(page: str, folder: Path) -> str:
+    """Every ``<img src='x.png'>`` of ``folder`` replaced by a base64 data URI."""
+    def sub(m: re.Match) -> str:
+        data = base64.b64encode((folder / m.group(1)).read_bytes()).decode("ascii")
+        return f"<img src='data:image/png;base64,{data}'"
+    return re.sub(r"<img src='([^':]+\.png)'", sub, page)
+
+
+def build_report(run_dir: str | Path, *, self_contained: bool = False,
+                 model_cards: Sequence[str | Path] = ()) -> Path:
+    """Write the report of the run in ``run_dir`` and return its path: ``report/index.html`` (+
+    PNGs), or with ``self_contained`` the single file ``report/report-single.html``.
+    ``model_cards``: ScoreCard CSVs of a model's own fire output (``fireform score --out``),
+    added to the portrait plot."""
+    run = open_run(run_dir)
+    try:
+        out = run.path / "report"
+        out.mkdir(exist_ok=True)
+        s = run.spec.split
+        periods = {"train": tuple(s.train_years), "holdout": tuple(s.holdout_years)}
+        extra = (pd.concat([portrait.read_model_card(p, periods) for p in model_cards], ignore_index=True)
+                 if model_cards else None)
+        grid = _grid_views(run, out)
+        views: dict[str, Callable[[], str]] = {
+            "spec": lambda: _spec(run), "inputs": lambda: scores.inputs(run),
+            "leaderboard": lambda: scores.leaderboard(run),
+            "portrait": lambda: portrait.portrait(run, out, extra),
+            "regions": lambda: scores.regions(run), "residuals": lambda: scores.residuals(run, out),
+            "params": lambda: _params(run), "shapley": lambda: search.shapley(run, out),
+            "convergence": lambda: search.convergence(run, out), "lineage": lambda: search.lineage(run),
+            "formula": lambda: _formula(run, out), "deployment": lambda: scores.deployment(run),
+            "decision": lambda: scores.decision(run), **grid,
+        }
+        body = "\n".join(f"<section id='{k}'><h2>{_TITLES[k]}</h2>{views[k]()}</section>" for k in SECTIONS)
+        nav = " ".join(f"<a href='#{k}'>{_TITLES[k]}</a>" for k in SECTIONS)
+        page = string.Template(_template("report.html")).substitute(
+            title=esc(f"fireform run {run.name}"), css=_template("report.css"), nav=nav, body=body,
+            spec_hash=esc(run.spec_hash), run_dir=esc(str(run.path)))
+        if self_contained:
+            path = out / SINGLE_FILE
+            page = _inline_images(page, out)
+        else:
+            path = out / "index.html"
+        path.write_text(page)
+        return path
+    finally:
+        run.close()

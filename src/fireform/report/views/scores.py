@@ -1,0 +1,141 @@
+"""Score views from the journal: input checks, leaderboard (with the published reference rows),
+scores per region, residual maps and seasonal cycles, deployment check, win decision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fireform.loop import Run
+from fireform.report import plots
+from fireform.report.views.common import esc, figure, table
+from fireform.scoring import CONVENTIONS, overall
+from fireform.scoring.overall import DESCRIPTIONS
+
+__all__ = ["PUBLISHED", "inputs", "leaderboard", "regions", "residuals", "deployment", "decision"]
+
+# ILAMB 2.x native scores of burned area vs GFED4.1s, TRENDY v14 (published table).
+PUBLISHED = pd.DataFrame(
+    [["ED \"Model C\" (3 mechanisms, 12 parameters)", 0.728, 0.506, 0.846, 0.771, 0.6713],
+     ["CLASSIC", 0.738, 0.507, 0.782, 0.797, 0.6665],
+     ["CLM6.0", 0.759, 0.474, 0.758, 0.838, 0.6606],
+     ["CLM-FATES", 0.725, 0.525, 0.802, 0.707, 0.6568],
+     ["ED stock", 0.681, 0.489, 0.439, 0.290, 0.4774]],
+    columns=["model", "bias", "rmse", "seasonal", "spatial", "overall_ilamb2"],
+)
+
+_COMP = ["bias", "rmse", "seasonal", "spatial", "iav", "bias_ilamb3", "rmse_ilamb3",
+         "seasonal_ilamb3", "spatial_ilamb3", "spatial_plain", "rmse_series"]
+
+
+def inputs(run: Run) -> str:
+    ic = run.input_check
+    if ic is None:
+        return "<p>No input-check report in the journal.</p>"
+    s = ic["summary"]
+    f = pd.DataFrame(ic["findings"])
+    body = (f"<p>Input checks: <b>{'passed' if ic['ok'] else 'FAILED'}</b> &mdash; "
+            f"{s.get('error', 0)} errors, {s.get('warning', 0)} warnings, {s.get('info', 0)} notes"
+            f"{' (errors overridden explicitly)' if ic.get('overridden') else ''}.</p>")
+    if not f.empty:
+        body += table(f[["severity", "check", "variable", "region", "message"]].head(40))
+    return body
+
+
+def leaderboard(run: Run) -> str:
+    rows = []
+    for fit in run.leaderboard_fits:
+        form = run.form(fit.form_hash)
+        for period in ("train", "holdout"):
+            v = run.vector(fit, period)
+            if not v:
+                continue
+            row = {"form": f"{run.label(fit)}: {','.join(form.term_ids)}", "hash": form.hash,
+                   "params": len(form.params), "period": period}
+            row.update({c: v.get(c, np.nan) for c in _COMP})
+            row.update({f"overall {c}": overall(v, c) for c in CONVENTIONS})
+            rows.append(row)
+    lb = pd.DataFrame(rows)
+    pub = PUBLISHED.rename(columns={"overall_ilamb2": "overall ilamb2"}).assign(
+        model=lambda d: "PUBLISHED (TRENDY v14 vs GFED4.1s, other data): " + d.model)
+    conv_list = "".join(f"<li><code>{esc(c)}</code>: {esc(DESCRIPTIONS.get(c, ''))}</li>" for c in CONVENTIONS)
+    return (
+        "<p>Full component vector and every Overall convention, training (fitted on) and holdout "
+        "(sealed until the end, read once) periods, global region.</p>"
+        + (table(lb, cls="wide") if not lb.empty else "<p>No scored forms yet.</p>")
+        + f"<ul>{conv_list}</ul>"
+        "<h3>Published reference rows</h3><p class=warn>These are <b>published figures on other "
+        "data</b> (ILAMB 2.x native scores of TRENDY v14 models against GFED4.1s). They are not "
+        "comparable to this run's numbers and are shown for scale only.</p>" + table(pub, cls="published")
+    )
+
+
+def regions(run: Run) -> str:
+    rows = []
+    for fit, label in ((run.baseline, "baseline"), (run.final, "final")):
+        if fit is None:
+            continue
+        for period in ("train", "holdout"):
+            sc = run.scores(fit, period)
+            for region, g in sc.groupby("region", sort=False):
+                v = dict(zip(g.component, g.value))
+                rows.append({"form": label, "period": period, "region": region,
+                             **{c: v.get(c, np.nan) for c in ("bias", "rmse", "seasonal", "spatial")},
+                             **{f"overall {c}": overall(v, c) for c in ("ilamb2", "ilamb3")}})
+    return table(pd.DataFrame(rows)) if rows else "<p>No regional scores.</p>"
+
+
+def residuals(run: Run, out: Path) -> str:
+    grid = run.grid
+    base, final = run.baseline, run.final
+    figs = []
+    for period in ("train", "holdout"):
+        for fit, label in ((base, "baseline"), (final, "final")):
+            r = None if fit is None or grid is None else run.residuals(fit, period)
+            if r is None:
+                continue
+            assert grid is not None  # no residuals are read without a grid
+            name = f"resid_{period}_{label}.png"
+            plots.residual_map(out / name, *grid, r.cell_bias,
+                               title=f"{label} residual, {period} period (period mean)")
+            figs.append(figure(name, f"{label} residual map, {period}",
+                               "Model minus observed period-mean burned fraction per month: red "
+                               "cells burn too much, blue too little. Compare baseline and final: "
+                               "the final map should be paler, and the holdout map should look like "
+                               "the training one."))
+        rf = None if final is None else run.residuals(final, period)
+        rb = None if base is None else run.residuals(base, period)
+        if rf is not None and rf.cycle_ref is not None and rf.cycle_regions:
+            name = f"cycles_{period}.png"
+            assert rf.cycle_model is not None  # journaled together with cycle_ref
+            bmod = rb.cycle_model if rb is not None else None
+            plots.seasonal_cycles(out / name, rf.cycle_regions, rf.cycle_ref, rf.cycle_model,
+                                  baseline=bmod if bmod is not None and bmod.shape == rf.cycle_model.shape else None,
+                                  title=f"mean seasonal cycle per region, {period} period")
+            figs.append(figure(name, f"seasonal cycles per region, {period}",
+                               "Mean burned fraction per calendar month in each region: black "
+                               "observed, red final, blue dashed baseline. Look at the month of the "
+                               "peak (the Seasonal score) before the height, and at regions whose "
+                               "fire season the final form shifts or flattens."))
+    return "".join(figs) or "<p>No residual arrays in the journal.</p>"
+
+
+def deployment(run: Run) -> str:
+    d = run.deploy
+    if d is None:
+        return "<p>Deployment check not run.</p>"
+    verdict = "PASS" if d.get("ok") else ("skipped" if d.get("ok") is None else "FAIL")
+    return (f"<p>Fortran export compiled with gfortran and run on {d.get('n_values', 0)} "
+            f"training cell-months: <b>{verdict}</b>.</p>" + table(pd.DataFrame([dict(d)])))
+
+
+def decision(run: Run) -> str:
+    dec = run.decision
+    if dec is None:
+        return f"<p>No decision (run status {esc(run.status)}).</p>"
+    t = pd.DataFrame([{"convention": c, **r} for c, r in dec["conventions"].items()])
+    return (f"<p class=verdict>{'WIN' if dec['win'] else 'NO WIN'}: final form "
+            f"{esc(', '.join(dec['final_terms']))} vs baseline on the holdout, margin "
+            f"required {dec['margin_required']} under {', '.join(dec['conventions'])}.</p>" + table(t))
