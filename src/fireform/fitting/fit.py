@@ -54,6 +54,7 @@ import pandas as pd
 from fireform.exceptions import FitError
 from fireform.fitting.cache import as_cache, fit_key, resolve_storage, storage_url
 from fireform.fitting.context import FitContext
+from fireform.fitting.gradient import presolve
 from fireform.fitting.objective import Objective
 from fireform.fitting.samplers import (DEFAULT_SAMPLER, SamplerSpec, cma_popsize, hybrid_options,
                                        local_cmaes, make_sampler, search_space)
@@ -257,6 +258,9 @@ def fit(
         raise FitError(f"in_flight and processes must be >= 1, got {in_flight}, {processes}")
     ctx = FitContext.of(data, objective=objective)
     spec = SamplerSpec(sampler, int(seed), dict(sampler_options or {}))
+    if processes > 1 and spec.name == "lsq+cmaes":
+        raise FitError("sampler 'lsq+cmaes' runs in one process (in_flight=2 pipelines its local "
+                       "phase); use processes=1")
     warm = warm_points(form, warm_start)
     key = cache_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
                     processes=processes, warm=warm)
@@ -318,13 +322,21 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
     study = create_study(
         storage, study_name, make_sampler(spec, in_flight=in_flight, x0=warm[0] if warm else None)
     )
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    if not study.get_trials(deepcopy=False):
-        for p in warm:
-            study.enqueue_trial(rescaled(form, ctx, p), skip_if_exists=True)
-    todo = trials - len(done)  # a resumed study only runs what is missing
     timing: dict[int, tuple[float, float, float]] = {}
     s_sec = e_sec = 0.0
+    lsq = spec.name == "lsq+cmaes"
+    pre = None
+    if not study.get_trials(deepcopy=False):
+        if lsq:  # least-squares multi-start: warm points are its first starts (gradient.py)
+            pre = presolve(form, ctx, study, space, seed=spec.seed, budget=trials, warm=warm,
+                           options=spec.options, timing=timing)
+            s_sec += pre["setup_seconds"] + pre["lsq_seconds"]
+            e_sec += sum(timing[s["trial"]][1] for s in pre["starts"])
+        else:
+            for p in warm:
+                study.enqueue_trial(rescaled(form, ctx, p), skip_if_exists=True)
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    todo = trials - len(done)  # a resumed study only runs what is missing
     best = max((t.value for t in done), default=-math.inf)
     since = 0
     stopped = False
@@ -334,8 +346,8 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
             if in_flight > 1 else None)
     pending: deque = deque()
     asked = 0
-    local = (_LocalPhase(spec, trials, len(names), n_warm=len(warm)) if spec.name == "tpe+cmaes"
-             else None)
+    local = (_LocalPhase(spec, trials, len(names), n_warm=0 if lsq else len(warm))
+             if spec.name in ("tpe+cmaes", "lsq+cmaes") else None)
     try:
         while True:
             while asked < todo and len(pending) < in_flight and not stopped:
@@ -379,7 +391,7 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
         form, ctx, study, spec=spec, trials=trials, storage=storage, key=key, warm=warm,
         stopped=stopped, sampler_seconds=s_sec, eval_seconds=e_sec,
         wall_seconds=time.perf_counter() - t_wall, timing=timing,
-        extra=None if local is None else {"phases": local.phases},
+        extra=None if local is None else {"phases": local.phases, **({"lsq": pre} if pre else {})},
     )
 
 

@@ -44,7 +44,7 @@ from fireform.exceptions import FitError, UnknownNameError
 
 __all__ = ["CachedTPESampler", "SAMPLERS", "DEFAULT_SAMPLER", "HYBRID_DEFAULTS", "hybrid_options", "local_cmaes", "SamplerSpec", "make_sampler", "search_space", "cmaes_available", "cma_popsize"]
 
-SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random", "tpe+cmaes")
+SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random", "tpe+cmaes", "lsq+cmaes")
 DEFAULT_SAMPLER = "tpe"  # the published setting; see the module docstring for measurements
 
 
@@ -58,6 +58,8 @@ def cma_popsize(n_params: int) -> int:
 # options of the hybrid that are not TPE options (defaults documented in the module docstring)
 HYBRID_DEFAULTS: dict[str, object] = {"tpe_fraction": 0.4, "sigma0": 0.05, "restart_patience": None,
                                       "popsize": None}
+# the local phase of ``lsq+cmaes`` polishes a least-squares optimum: no TPE part, a smaller step
+LSQ_HYBRID_DEFAULTS: dict[str, object] = {**HYBRID_DEFAULTS, "tpe_fraction": 0.0, "sigma0": 0.02}
 
 
 def cmaes_available() -> bool:
@@ -140,6 +142,8 @@ def make_sampler(
     opts = dict(spec.options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if spec.name == "lsq+cmaes":  # enqueued least-squares points; fit() switches to local_cmaes
+            return optuna.samplers.RandomSampler(seed=spec.seed)
         if spec.name == "tpe+cmaes":  # its first phase; fit() switches to local_cmaes later
             opts = {k: v for k, v in opts.items() if k not in HYBRID_DEFAULTS}
             return make_sampler(SamplerSpec("tpe", spec.seed, opts), in_flight=in_flight)
@@ -166,7 +170,7 @@ def make_sampler(
 
 def hybrid_options(spec: SamplerSpec) -> dict:
     """The ``tpe+cmaes`` phase settings of ``spec`` (its options over :data:`HYBRID_DEFAULTS`)."""
-    out = dict(HYBRID_DEFAULTS)
+    out = dict(LSQ_HYBRID_DEFAULTS if spec.name == "lsq+cmaes" else HYBRID_DEFAULTS)
     out.update({k: v for k, v in spec.options if k in HYBRID_DEFAULTS})
     f = float(out["tpe_fraction"])
     if not 0.0 <= f <= 1.0:
