@@ -36,7 +36,8 @@ from fireform.exceptions import FitError
 __all__ = ["LSQ_DEFAULTS", "lsq_options", "presolve"]
 
 # options of the lsq+cmaes fitter that are not local-CMA-ES options (HYBRID_DEFAULTS)
-LSQ_DEFAULTS: dict[str, object] = {"starts": 6, "lsq_evals": 40, "spatial_weight": 1.0}
+LSQ_DEFAULTS: dict[str, object] = {"starts": 8, "agree": 2, "lsq_evals": 100, "spatial_weight": 1.0,
+                                    "max_cells": 2000, "x_scale": 1.0}
 
 
 def lsq_options(options) -> dict:
@@ -46,6 +47,8 @@ def lsq_options(options) -> dict:
         raise FitError(f"sampler option starts must be >= 1, got {out['starts']}")
     if int(out["lsq_evals"]) < 2:
         raise FitError(f"sampler option lsq_evals must be >= 2, got {out['lsq_evals']}")
+    if int(out["agree"]) < 1:
+        raise FitError(f"sampler option agree must be >= 1, got {out['agree']}")
     if float(out["spatial_weight"]) < 0:
         raise FitError(f"sampler option spatial_weight must be >= 0, got {out['spatial_weight']}")
     return out
@@ -74,7 +77,8 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
 
     o = lsq_options(options)
     t0 = time.perf_counter()
-    sur = Surrogate(form, ctx, spatial_weight=float(o["spatial_weight"]))
+    sur = Surrogate(form, ctx, spatial_weight=float(o["spatial_weight"]),
+                    max_cells=None if o["max_cells"] is None else int(o["max_cells"]))
     setup_s = time.perf_counter() - t0
     names = list(space)
     rec = {"starts": [], "setup_seconds": setup_s, "n_residuals": sur.n_residuals}
@@ -87,7 +91,7 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
             warnings.simplefilter("ignore", RuntimeWarning)
             r = least_squares(sur.residuals, np.clip(u0, 0.0, 1.0), jac=sur.jacobian, bounds=(0.0, 1.0),
                               method="trf", max_nfev=int(o["lsq_evals"]), xtol=1e-10, ftol=1e-12,
-                              gtol=1e-12)
+                              gtol=1e-12, x_scale=o["x_scale"])
         ds = time.perf_counter() - t
         lsq_s += ds
         theta = from_unit(form, r.x)
@@ -109,6 +113,10 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
         rec["starts"].append({"trial": tr.number, "loss": float(r.cost), "nfev": int(r.nfev),
                               "njev": int(r.njev or 0), "status": int(r.status), "value": ev.value,
                               "seconds": ds})
+        # the best end point reached by `agree` starts (to 1e-4): further starts would find it again
+        vals = [x["value"] for x in rec["starts"]]
+        if sum(v >= max(vals) - 1e-4 for v in vals) >= int(o["agree"]):
+            break
     rec.update(surrogate_calls=sur.n_calls, jacobians=sur.n_jacobians, lsq_seconds=lsq_s,
                best=max((s["value"] for s in rec["starts"]), default=-math.inf))
     return rec
