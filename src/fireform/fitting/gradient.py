@@ -33,7 +33,7 @@ import optuna
 
 from fireform.exceptions import FitError
 
-__all__ = ["LSQ_DEFAULTS", "lsq_options", "presolve"]
+__all__ = ["LSQ_DEFAULTS", "lsq_options", "presolve", "evaluations"]
 
 # options of the lsq+cmaes fitter that are not local-CMA-ES options (HYBRID_DEFAULTS)
 LSQ_DEFAULTS: dict[str, object] = {"starts": 8, "agree": 2, "lsq_evals": 100, "spatial_weight": 1.0,
@@ -112,7 +112,8 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
         timing[tr.number] = (ds, ev.seconds, ev.raw)
         rec["starts"].append({"trial": tr.number, "loss": float(r.cost), "nfev": int(r.nfev),
                               "njev": int(r.njev or 0), "status": int(r.status), "value": ev.value,
-                              "seconds": ds})
+                              "seconds": ds, "surrogate_calls": sur.n_calls,
+                              "jacobians": sur.n_jacobians})
         # the best end point reached by `agree` starts (to 1e-4): further starts would find it again
         vals = [x["value"] for x in rec["starts"]]
         if sum(v >= max(vals) - 1e-4 for v in vals) >= int(o["agree"]):
@@ -120,3 +121,18 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
     rec.update(surrogate_calls=sur.n_calls, jacobians=sur.n_jacobians, lsq_seconds=lsq_s,
                best=max((s["value"] for s in rec["starts"]), default=-math.inf))
     return rec
+
+
+def evaluations(result) -> np.ndarray:
+    """Per completed trial of ``result`` (a FitResult, rows of ``result.trials``), the evaluations
+    spent up to and including it: trials so far + surrogate residual evaluations + Jacobian
+    evaluations made before it (0 for samplers without a surrogate)."""
+    n = np.arange(1, len(result.trials) + 1)
+    pre = result.extra.get("lsq") if isinstance(result.extra, dict) else None
+    if not pre:
+        return n
+    numbers = result.trials["number"].to_numpy()
+    extra = np.zeros(len(numbers))
+    for s in pre["starts"]:
+        extra[numbers >= s["trial"]] = s["surrogate_calls"] + s["jacobians"]
+    return n + extra.astype(int)
