@@ -54,7 +54,7 @@ import pandas as pd
 from fireform.exceptions import FitError
 from fireform.fitting.cache import as_cache, fit_key, resolve_storage, storage_url
 from fireform.fitting.context import FitContext
-from fireform.fitting.gradient import presolve
+from fireform.fitting.gradient import polish, presolve
 from fireform.fitting.objective import Objective
 from fireform.fitting.samplers import (DEFAULT_SAMPLER, SamplerSpec, cma_popsize, hybrid_options,
                                        local_cmaes, make_sampler, search_space)
@@ -337,6 +337,16 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
                 study.enqueue_trial(rescaled(form, ctx, p), skip_if_exists=True)
     done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     todo = trials - len(done)  # a resumed study only runs what is missing
+    if lsq:  # its local phase drives cmaes.CMA itself (gradient.polish): no sampler per trial
+        pol = polish(form, ctx, study, space, seed=spec.seed,
+                     budget=max(todo - (pre["charge"] if pre else 0), 0),
+                     options=spec.options, timing=timing, patience=patience, in_flight=in_flight)
+        return build_result(
+            form, ctx, study, spec=spec, trials=trials, storage=storage, key=key, warm=warm,
+            stopped=pol["stopped"], sampler_seconds=s_sec + pol["sampler_seconds"],
+            eval_seconds=e_sec + pol["eval_seconds"], wall_seconds=time.perf_counter() - t_wall,
+            timing=timing, extra={"phases": pol["phases"], **({"lsq": pre} if pre else {})},
+        )
     best = max((t.value for t in done), default=-math.inf)
     since = 0
     stopped = False
@@ -346,8 +356,8 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
             if in_flight > 1 else None)
     pending: deque = deque()
     asked = 0
-    local = (_LocalPhase(spec, trials, len(names), n_warm=0 if lsq else len(warm))
-             if spec.name in ("tpe+cmaes", "lsq+cmaes") else None)
+    local = (_LocalPhase(spec, trials, len(names), n_warm=len(warm)) if spec.name == "tpe+cmaes"
+             else None)
     try:
         while True:
             while asked < todo and len(pending) < in_flight and not stopped:
@@ -391,7 +401,7 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
         form, ctx, study, spec=spec, trials=trials, storage=storage, key=key, warm=warm,
         stopped=stopped, sampler_seconds=s_sec, eval_seconds=e_sec,
         wall_seconds=time.perf_counter() - t_wall, timing=timing,
-        extra=None if local is None else {"phases": local.phases, **({"lsq": pre} if pre else {})},
+        extra=None if local is None else {"phases": local.phases},
     )
 
 

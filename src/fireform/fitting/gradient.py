@@ -15,7 +15,9 @@ doubled population after 4 generations without gain, for the rest of the trial b
 polishes on the exact objective, which the surrogate only approximates (the kinks of
 exp(-|err|/sigma), the seasonal phase score, noise).
 
-Counting: ``trials`` counts exact-objective evaluations, as for every sampler. The surrogate's
+Counting: ``trials`` counts exact-objective evaluations, as for every sampler (with the option
+``count_surrogate=True`` it is a budget of all evaluations: the local phase gets what the
+surrogate left). The surrogate's
 own work is reported next to it in ``FitResult.extra["lsq"]``: residual evaluations
 (``surrogate_calls``), Jacobian evaluations (``jacobians``, forward mode, one pass carrying n
 tangents) and their seconds. ``evaluations`` = trials + surrogate calls + jacobians is the count
@@ -37,7 +39,7 @@ __all__ = ["LSQ_DEFAULTS", "lsq_options", "presolve", "evaluations"]
 
 # options of the lsq+cmaes fitter that are not local-CMA-ES options (HYBRID_DEFAULTS)
 LSQ_DEFAULTS: dict[str, object] = {"starts": 8, "agree": 2, "lsq_evals": 100, "spatial_weight": 1.0,
-                                    "max_cells": 2000, "x_scale": 1.0}
+                                    "max_cells": 2000, "x_scale": 1.0, "count_surrogate": False}
 
 
 def lsq_options(options) -> dict:
@@ -118,6 +120,8 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
         vals = [x["value"] for x in rec["starts"]]
         if sum(v >= max(vals) - 1e-4 for v in vals) >= int(o["agree"]):
             break
+    # count_surrogate: the trial budget is an evaluation budget, surrogate evaluations included
+    rec["charge"] = sur.n_calls + sur.n_jacobians if o["count_surrogate"] else 0
     rec.update(surrogate_calls=sur.n_calls, jacobians=sur.n_jacobians, lsq_seconds=lsq_s,
                best=max((s["value"] for s in rec["starts"]), default=-math.inf))
     return rec
@@ -136,3 +140,74 @@ def evaluations(result) -> np.ndarray:
     for s in pre["starts"]:
         extra[numbers >= s["trial"]] = s["surrogate_calls"] + s["jacobians"]
     return n + extra.astype(int)
+
+
+def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: dict,
+           patience: int | None, in_flight: int = 1) -> dict:
+    """Phase 2 (module docstring): local CMA-ES (the ``cmaes`` package's :class:`cmaes.CMA`, in
+    the normalised space, bounds [0, 1]^n) from the best completed trial, at most ``budget``
+    trials; restart at the best point with a doubled population (capped at 8x) after
+    ``restart_patience`` (default 4 generations of the current population) trials without gain or
+    when CMA-ES itself stops. Every point is an ordinary trial (``enqueue_trial`` + ask/tell,
+    ``phase="cmaes"``); with ``in_flight`` > 1 a generation is evaluated by that many threads and
+    told in order, so the fit stays a deterministic function of the seed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cmaes import CMA
+
+    from fireform.fitting.samplers import cma_popsize, hybrid_options, SamplerSpec
+    from fireform.fitting.surrogate import from_unit, to_unit
+
+    o = hybrid_options(SamplerSpec("lsq+cmaes", seed, dict(options)))
+    names = list(space)
+    n = len(names)
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    best_t = max(done, key=lambda t: (t.value, -t.number)) if done else None
+    best = best_t.value if best_t else -math.inf
+    u_best = (to_unit(form, [best_t.params[k] for k in names]) if best_t
+              else np.full(n, 0.5))
+    pop0 = int(o["popsize"] or cma_popsize(n))
+    phases, used, since, stopped = [], 0, 0, False
+    s_sec = e_sec = 0.0
+    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ff-polish") if in_flight > 1 else None
+    bounds = np.tile([0.0, 1.0], (n, 1))
+    try:
+        while used < budget and not stopped:
+            pop = pop0 * 2 ** min(len(phases), 3)
+            rpat = int(o["restart_patience"] or 4 * pop)
+            es = CMA(mean=np.clip(u_best, 0.0, 1.0), sigma=float(o["sigma0"]), bounds=bounds,
+                     seed=int(seed) + 7919 * len(phases), population_size=pop)
+            phases.append({"start": len(done) + used, "popsize": pop})
+            gain_at = used
+            while used < budget and not stopped:
+                t0 = time.perf_counter()
+                xs = [es.ask() for _ in range(min(pop, budget - used))]
+                thetas = [from_unit(form, x) for x in xs]
+                s_sec += time.perf_counter() - t0
+                evs = (list(pool.map(lambda th: ctx.evaluate(form, th), thetas)) if pool is not None
+                       else [ctx.evaluate(form, th) for th in thetas])
+                t0 = time.perf_counter()
+                for x, th, ev in zip(xs, thetas, evs):
+                    study.enqueue_trial({k: float(v) for k, v in zip(names, th)})
+                    tr = study.ask(space)
+                    tr.set_user_attr("phase", "cmaes")
+                    study.tell(tr, ev.value)
+                    timing[tr.number] = (0.0, ev.seconds, ev.raw)
+                    e_sec += ev.seconds
+                    used += 1
+                    if ev.value > best:
+                        best, u_best, since, gain_at = ev.value, np.asarray(x), 0, used
+                    else:
+                        since += 1
+                        if patience is not None and since >= patience:
+                            stopped = True
+                if len(xs) == pop:  # a whole generation: CMA-ES learns from it
+                    es.tell([(x, -ev.value) for x, ev in zip(xs, evs)])
+                s_sec += time.perf_counter() - t0
+                if used - gain_at >= rpat or es.should_stop():
+                    break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return {"phases": phases, "trials": used, "stopped": stopped, "sampler_seconds": s_sec,
+            "eval_seconds": e_sec}
