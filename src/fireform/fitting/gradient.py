@@ -75,12 +75,22 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
     phase's record (per start: trial, surrogate cost, loss, exact value)."""
     from scipy.optimize import least_squares
 
-    from fireform.fitting.surrogate import Surrogate, from_unit
+    from fireform.fitting.surrogate import from_unit, surrogate
 
     o = lsq_options(options)
     t0 = time.perf_counter()
-    sur = Surrogate(form, ctx, spatial_weight=float(o["spatial_weight"]),
+    sur = surrogate(form, ctx, spatial_weight=float(o["spatial_weight"]),
                     max_cells=None if o["max_cells"] is None else int(o["max_cells"]))
+    cnt = {"f": 0, "j": 0}  # this fit's own count (a cached surrogate serves other fits too)
+
+    def fun(u):
+        cnt["f"] += 1
+        return sur.residuals(u)
+
+    def jac(u):
+        cnt["j"] += 1
+        return sur.jacobian(u)
+
     setup_s = time.perf_counter() - t0
     names = list(space)
     rec = {"starts": [], "setup_seconds": setup_s, "n_residuals": sur.n_residuals}
@@ -91,7 +101,7 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            r = least_squares(sur.residuals, np.clip(u0, 0.0, 1.0), jac=sur.jacobian, bounds=(0.0, 1.0),
+            r = least_squares(fun, np.clip(u0, 0.0, 1.0), jac=jac, bounds=(0.0, 1.0),
                               method="trf", max_nfev=int(o["lsq_evals"]), xtol=1e-10, ftol=1e-12,
                               gtol=1e-12, x_scale=o["x_scale"])
         ds = time.perf_counter() - t
@@ -102,8 +112,8 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
         tr = study.ask(space)
         vec = np.array([tr.params[n] for n in names])
         tr.set_user_attr("phase", "lsq")
-        tr.set_user_attr("surrogate_calls", sur.n_calls)
-        tr.set_user_attr("jacobians", sur.n_jacobians)
+        tr.set_user_attr("surrogate_calls", cnt["f"])
+        tr.set_user_attr("jacobians", cnt["j"])
         try:
             ev = ctx.evaluate(form, vec)
         except Exception as e:
@@ -114,15 +124,16 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
         timing[tr.number] = (ds, ev.seconds, ev.raw)
         rec["starts"].append({"trial": tr.number, "loss": float(r.cost), "nfev": int(r.nfev),
                               "njev": int(r.njev or 0), "status": int(r.status), "value": ev.value,
-                              "seconds": ds, "surrogate_calls": sur.n_calls,
-                              "jacobians": sur.n_jacobians})
+                              "seconds": ds, "surrogate_calls": cnt["f"],
+                              "jacobians": cnt["j"]})
         # the best end point reached by `agree` starts (to 1e-4): further starts would find it again
         vals = [x["value"] for x in rec["starts"]]
         if sum(v >= max(vals) - 1e-4 for v in vals) >= int(o["agree"]):
             break
     # count_surrogate: the trial budget is an evaluation budget, surrogate evaluations included
-    rec["charge"] = sur.n_calls + sur.n_jacobians if o["count_surrogate"] else 0
-    rec.update(surrogate_calls=sur.n_calls, jacobians=sur.n_jacobians, lsq_seconds=lsq_s,
+    calls, jacs = cnt["f"], cnt["j"]
+    rec["charge"] = calls + jacs if o["count_surrogate"] else 0
+    rec.update(surrogate_calls=calls, jacobians=jacs, lsq_seconds=lsq_s,
                best=max((s["value"] for s in rec["starts"]), default=-math.inf))
     return rec
 

@@ -28,12 +28,18 @@ The C kernel stays the evaluator of the exact objective; JAX serves only the sur
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
 from fireform.exceptions import FitError
 
-__all__ = ["Surrogate", "to_unit", "from_unit", "jax_available"]
+__all__ = ["Surrogate", "surrogate", "to_unit", "from_unit", "jax_available"]
+
+# compiled surrogates per FitContext (weakly: they go with their context), then per form and
+# settings: compiling the residuals and their Jacobian costs seconds, a fit of a known form none
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
 
 
 def jax_available() -> bool:
@@ -194,3 +200,16 @@ class Surrogate:
         """0.5 * sum of squared residuals (what the solver minimises)."""
         r = self.residuals(u)
         return 0.5 * float(r @ r)
+
+
+def surrogate(form, ctx, *, spatial_weight: float = 1.0, max_cells: int | None = 2000) -> Surrogate:
+    """The :class:`Surrogate` of ``form`` on ``ctx``, built once per (context, form, settings)."""
+    key = (form.hash, float(spatial_weight), max_cells)
+    with _CACHE_LOCK:
+        per = _CACHE.setdefault(ctx, {})
+        s = per.get(key)
+    if s is None:
+        s = Surrogate(form, ctx, spatial_weight=spatial_weight, max_cells=max_cells)
+        with _CACHE_LOCK:
+            s = per.setdefault(key, s)
+    return s
