@@ -163,10 +163,10 @@ def test_holdout_corruption_changes_nothing(twin, truth_form):
 
 def test_cache_key_helper_matches_fit(twin_ctx, truth_form):
     from fireform.fitting.fit import cache_key, warm_points
-    from fireform.fitting.samplers import SamplerSpec
+    from fireform.fitting.samplers import DEFAULT_SAMPLER, SamplerSpec
 
     parent = {"scale": 0.01}
     r = fit(truth_form, twin_ctx, trials=6, seed=2, patience=3, warm_start=parent)
-    k = cache_key(truth_form, twin_ctx, spec=SamplerSpec("tpe", 2), trials=6, patience=3,
+    k = cache_key(truth_form, twin_ctx, spec=SamplerSpec(DEFAULT_SAMPLER, 2), trials=6, patience=3,
                   warm=warm_points(truth_form, parent))
     assert k == r.cache_key

@@ -232,7 +232,7 @@ def fit(
     *,
     objective: Objective | None = None,
     trials: int = 1000,
-    sampler: str = "tpe",
+    sampler: str | None = None,
     seed: int = 0,
     storage=None,
     warm_start=None,
@@ -257,6 +257,8 @@ def fit(
     if in_flight < 1 or processes < 1:
         raise FitError(f"in_flight and processes must be >= 1, got {in_flight}, {processes}")
     ctx = FitContext.of(data, objective=objective)
+    if sampler is None:  # lsq+cmaes runs in one process; several processes share a TPE study
+        sampler = DEFAULT_SAMPLER if processes == 1 or DEFAULT_SAMPLER != "lsq+cmaes" else "tpe"
     spec = SamplerSpec(sampler, int(seed), dict(sampler_options or {}))
     if processes > 1 and spec.name == "lsq+cmaes":
         raise FitError("sampler 'lsq+cmaes' runs in one process (in_flight=2 pipelines its local "

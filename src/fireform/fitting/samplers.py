@@ -45,7 +45,18 @@ from fireform.exceptions import FitError, UnknownNameError
 __all__ = ["CachedTPESampler", "SAMPLERS", "DEFAULT_SAMPLER", "HYBRID_DEFAULTS", "hybrid_options", "local_cmaes", "SamplerSpec", "make_sampler", "search_space", "cmaes_available", "cma_popsize"]
 
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random", "tpe+cmaes", "lsq+cmaes")
-DEFAULT_SAMPLER = "tpe"  # the published setting; see the module docstring for measurements
+
+
+
+def _default_sampler() -> str:
+    # lsq+cmaes needs jax (its surrogate) and cmaes (its local phase); without them: TPE
+    import importlib.util
+
+    ok = all(importlib.util.find_spec(m) is not None for m in ("jax", "cmaes"))
+    return "lsq+cmaes" if ok else "tpe"
+
+
+DEFAULT_SAMPLER = _default_sampler()  # see the module docstring for measurements
 
 
 

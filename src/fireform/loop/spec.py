@@ -146,7 +146,7 @@ class BudgetSpec(_Strict):
     iterations: int = Field(12, ge=0, le=10_000)
     trials: int = Field(300, ge=4, le=100_000)
     repeats: int = Field(3, ge=2, le=50)  # fits with different seeds to measure fit noise
-    sampler: Literal["tpe", "cmaes", "random", "tpe+cmaes"] = "tpe"
+    sampler: Literal["tpe", "cmaes", "random", "tpe+cmaes", "lsq+cmaes"] = "lsq+cmaes"
     early_stop: int | None = Field(None, ge=5)
     wall_minutes: float = Field(60.0, gt=0.0)
     llm_tokens: int = Field(0, ge=0)  # 0 = no LLM budget (the heuristic proposer needs none)
