@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from fireform.fitting.samplers import DEFAULT_SAMPLER, SAMPLERS
+
 __all__ = ["register", "load_data"]
 
 
@@ -26,7 +28,7 @@ def register(app: typer.Typer) -> None:
         form_path: Path = typer.Argument(..., help="form JSON (fireform.forms canonical shape)"),
         data: list[str] = typer.Option(..., "--data", help="netCDF/zarr paths, or 'pantanal'"),
         trials: int = typer.Option(1000, "--trials", help="number of trials"),
-        sampler: str = typer.Option("tpe", "--sampler", help="tpe | cmaes | random"),
+        sampler: str = typer.Option(DEFAULT_SAMPLER, "--sampler", help=" | ".join(SAMPLERS)),
         seed: int = typer.Option(0, "--seed"),
         train: str = typer.Option(None, "--train", help="training years, e.g. 2001-2012 (default: all)"),
         convention: str = typer.Option("ilamb2", "--convention", help="Overall convention optimised"),
