@@ -39,7 +39,8 @@ __all__ = ["LSQ_DEFAULTS", "lsq_options", "presolve", "evaluations"]
 
 # options of the lsq+cmaes fitter that are not local-CMA-ES options (HYBRID_DEFAULTS)
 LSQ_DEFAULTS: dict[str, object] = {"starts": 8, "agree": 2, "lsq_evals": 100, "spatial_weight": 1.0,
-                                    "max_cells": 2000, "x_scale": 1.0, "count_surrogate": False}
+                                    "max_cells": 2000, "x_scale": 1.0, "count_surrogate": False,
+                                    "polish_runs": 3}
 
 
 def lsq_options(options) -> dict:
@@ -159,7 +160,9 @@ def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: 
     the normalised space, bounds [0, 1]^n) from the best completed trial, at most ``budget``
     trials; restart at the best point with a doubled population (capped at 8x) after
     ``restart_patience`` (default 4 generations of the current population) trials without gain or
-    when CMA-ES itself stops. Every point is an ordinary trial (``enqueue_trial`` + ask/tell,
+    when CMA-ES itself stops; stop (``stopped_early``) once ``polish_runs`` (3; None: never)
+    CMA-ES runs in a row gained less than 1e-6: the optimum is polished, the rest of the budget
+    would find nothing. Every point is an ordinary trial (``enqueue_trial`` + ask/tell,
     ``phase="cmaes"``); with ``in_flight`` > 1 a generation is evaluated by that many threads and
     told in order, so the fit stays a deterministic function of the seed."""
     from concurrent.futures import ThreadPoolExecutor
@@ -179,6 +182,8 @@ def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: 
               else np.full(n, 0.5))
     pop0 = int(o["popsize"] or cma_popsize(n))
     phases, used, since, stopped = [], 0, 0, False
+    o_l = lsq_options(options)
+    fruitless, converged = 0, False
     s_sec = e_sec = 0.0
     pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ff-polish") if in_flight > 1 else None
     bounds = np.tile([0.0, 1.0], (n, 1))
@@ -190,6 +195,7 @@ def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: 
                      seed=int(seed) + 7919 * len(phases), population_size=pop)
             phases.append({"start": len(done) + used, "popsize": pop})
             gain_at = used
+            best_before = best
             while used < budget and not stopped:
                 t0 = time.perf_counter()
                 xs = [es.ask() for _ in range(min(pop, budget - used))]
@@ -217,8 +223,14 @@ def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: 
                 s_sec += time.perf_counter() - t0
                 if used - gain_at >= rpat or es.should_stop():
                     break
+            # converged: `polish_runs` CMA-ES runs in a row gained less than 1e-6
+            fruitless = fruitless + 1 if best - best_before < 1e-6 else 0
+            if o_l["polish_runs"] is not None and fruitless >= int(o_l["polish_runs"]) and used < budget:
+                converged = True
+                break
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
-    return {"phases": phases, "trials": used, "stopped": stopped, "sampler_seconds": s_sec,
+    return {"phases": phases, "trials": used, "stopped": stopped or converged, "converged": converged,
+            "sampler_seconds": s_sec,
             "eval_seconds": e_sec}
