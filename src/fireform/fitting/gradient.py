@@ -1,6 +1,7 @@
 """The ``lsq+cmaes`` fitter's first phase: bounded Gauss-Newton multi-start on a smooth surrogate.
 
-Phase 1 (:func:`presolve`, here): from each of ``starts`` points (the warm-start points first,
+Phase 1 (:func:`presolve`, here): the warm-start points are evaluated as trials (as every
+sampler evaluates them); then from each of ``starts`` points (the warm-start points first,
 re-levelled as :func:`fireform.fitting.fit.rescaled` does, then a Latin hypercube drawn from the
 seed), ``scipy.optimize.least_squares`` (trust-region reflective, bounds [0, 1]^n in Optuna's
 normalised space) minimises the :class:`~fireform.fitting.surrogate.Surrogate`'s residuals with
@@ -63,12 +64,21 @@ def _starts(form, ctx, warm, n: int, seed: int) -> list[np.ndarray]:
     from fireform.fitting.fit import rescaled
     from fireform.fitting.surrogate import to_unit
 
-    out = [to_unit(form, form.theta_vector(rescaled(form, ctx, p))) for p in warm]
+    out = [to_unit(form, form.theta_vector(rescaled(form, ctx, p))) for p in warm][:n]
     k = max(n - len(out), 0)
     if k:
         lhs = qmc.LatinHypercube(d=len(form.params), seed=np.random.default_rng(seed))
         out.extend(0.05 + 0.9 * lhs.random(k))  # inside the box: the solver reflects at walls
-    return out[: max(n, len(warm))]
+    return out
+
+
+def _evaluate(form, ctx, study, tr, names):
+    try:
+        return ctx.evaluate(form, np.array([tr.params[n] for n in names]))
+    except Exception as e:
+        study.tell(tr, state=optuna.trial.TrialState.FAIL)
+        raise FitError(f"evaluating form {form.hash} at trial {tr.number} failed: "
+                       f"{type(e).__name__}: {e}") from e
 
 
 def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, timing: dict) -> dict:
@@ -96,9 +106,26 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
     names = list(space)
     rec = {"starts": [], "setup_seconds": setup_s, "n_residuals": sur.n_residuals}
     lsq_s = 0.0
-    for i, u0 in enumerate(_starts(form, ctx, warm, int(o["starts"]), seed)):
-        if i >= budget:
+    used = 0
+    # the warm points themselves first, as trials (as every sampler evaluates them): a parent's
+    # optimum stays reachable even where the surrogate's optimum scores lower (a misspecified
+    # form, a noisy target)
+    from fireform.fitting.fit import rescaled
+
+    for p in warm:
+        if used >= budget:
             break
+        study.enqueue_trial(rescaled(form, ctx, p))  # warm_points() has dropped duplicates
+        tr = study.ask(space)
+        tr.set_user_attr("phase", "warm")
+        ev = _evaluate(form, ctx, study, tr, names)
+        study.tell(tr, ev.value)
+        timing[tr.number] = (0.0, ev.seconds, ev.raw)
+        used += 1
+    for u0 in _starts(form, ctx, warm, int(o["starts"]), seed):
+        if used >= budget:
+            break
+        used += 1
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -111,16 +138,10 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
         params = {n: float(v) for n, v in zip(names, theta)}
         study.enqueue_trial(params)
         tr = study.ask(space)
-        vec = np.array([tr.params[n] for n in names])
         tr.set_user_attr("phase", "lsq")
         tr.set_user_attr("surrogate_calls", cnt["f"])
         tr.set_user_attr("jacobians", cnt["j"])
-        try:
-            ev = ctx.evaluate(form, vec)
-        except Exception as e:
-            study.tell(tr, state=optuna.trial.TrialState.FAIL)
-            raise FitError(f"evaluating form {form.hash} at trial {tr.number} failed: "
-                           f"{type(e).__name__}: {e}") from e
+        ev = _evaluate(form, ctx, study, tr, names)
         study.tell(tr, ev.value)
         timing[tr.number] = (ds, ev.seconds, ev.raw)
         rec["starts"].append({"trial": tr.number, "loss": float(r.cost), "nfev": int(r.nfev),
