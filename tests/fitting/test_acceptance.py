@@ -85,7 +85,7 @@ def test_twelve_parameters_tpe_beats_random(base_drivers):
     theta = form.default_theta()
     d = with_truth(add_derived(base_drivers, ["npp_mean_12m"]), form, theta)
     ctx = FitContext(d)
-    tpe = fit(form, ctx, trials=1000, in_flight=2)
+    tpe = fit(form, ctx, trials=1000, in_flight=2, sampler="tpe")
     rnd = fit(form, ctx, trials=1000, sampler="random", in_flight=2)
     assert tpe.value > rnd.value, (tpe.value, rnd.value)
     assert tpe.n_trials == rnd.n_trials == 1000
