@@ -333,7 +333,8 @@ def _run(form, ctx: FitContext, *, spec, trials, storage, study_name, warm, pati
     pre = None
     if not study.get_trials(deepcopy=False):
         if lsq:  # least-squares multi-start: warm points are its first starts (gradient.py)
-            pre = presolve(form, ctx, study, space, seed=spec.seed, budget=trials, warm=warm,
+            pre = presolve(form, ctx, study, space, seed=spec.seed, budget=trials,
+                           warm=[rescaled(form, ctx, p) for p in warm],
                            options=spec.options, timing=timing)
             s_sec += pre["setup_seconds"] + pre["lsq_seconds"]
             e_sec += sum(timing[s["trial"]][1] for s in pre["starts"])

@@ -30,11 +30,16 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import optuna
+from scipy.optimize import least_squares
+from scipy.stats import qmc
 
 from fireform.exceptions import FitError
+from fireform.fitting.samplers import SamplerSpec, cma_popsize, hybrid_options
+from fireform.fitting.surrogate import from_unit, surrogate, to_unit
 
 __all__ = ["LSQ_DEFAULTS", "lsq_options", "presolve", "evaluations"]
 
@@ -58,13 +63,8 @@ def lsq_options(options) -> dict:
     return out
 
 
-def _starts(form, ctx, warm, n: int, seed: int) -> list[np.ndarray]:
-    from scipy.stats import qmc
-
-    from fireform.fitting.fit import rescaled
-    from fireform.fitting.surrogate import to_unit
-
-    out = [to_unit(form, form.theta_vector(rescaled(form, ctx, p))) for p in warm][:n]
+def _starts(form, warm, n: int, seed: int) -> list[np.ndarray]:
+    out = [to_unit(form, form.theta_vector(p)) for p in warm][:n]
     k = max(n - len(out), 0)
     if k:
         lhs = qmc.LatinHypercube(d=len(form.params), seed=np.random.default_rng(seed))
@@ -83,11 +83,8 @@ def _evaluate(form, ctx, study, tr, names):
 
 def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, timing: dict) -> dict:
     """Phase 1 (module docstring): tells at most ``budget`` trials into ``study``; returns the
-    phase's record (per start: trial, surrogate cost, loss, exact value)."""
-    from scipy.optimize import least_squares
-
-    from fireform.fitting.surrogate import from_unit, surrogate
-
+    phase's record (per start: trial, surrogate cost, loss, exact value). ``warm``: warm-start
+    points, already re-levelled (``fit.rescaled``)."""
     o = lsq_options(options)
     t0 = time.perf_counter()
     sur = surrogate(form, ctx, spatial_weight=float(o["spatial_weight"]),
@@ -110,19 +107,17 @@ def presolve(form, ctx, study, space, *, seed: int, budget: int, warm, options, 
     # the warm points themselves first, as trials (as every sampler evaluates them): a parent's
     # optimum stays reachable even where the surrogate's optimum scores lower (a misspecified
     # form, a noisy target)
-    from fireform.fitting.fit import rescaled
-
     for p in warm:
         if used >= budget:
             break
-        study.enqueue_trial(rescaled(form, ctx, p))  # warm_points() has dropped duplicates
+        study.enqueue_trial(dict(p))  # warm_points() has dropped duplicates
         tr = study.ask(space)
         tr.set_user_attr("phase", "warm")
         ev = _evaluate(form, ctx, study, tr, names)
         study.tell(tr, ev.value)
         timing[tr.number] = (0.0, ev.seconds, ev.raw)
         used += 1
-    for u0 in _starts(form, ctx, warm, int(o["starts"]), seed):
+    for u0 in _starts(form, warm, int(o["starts"]), seed):
         if used >= budget:
             break
         used += 1
@@ -186,12 +181,7 @@ def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: 
     would find nothing. Every point is an ordinary trial (``enqueue_trial`` + ask/tell,
     ``phase="cmaes"``); with ``in_flight`` > 1 a generation is evaluated by that many threads and
     told in order, so the fit stays a deterministic function of the seed."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from cmaes import CMA
-
-    from fireform.fitting.samplers import cma_popsize, hybrid_options, SamplerSpec
-    from fireform.fitting.surrogate import from_unit, to_unit
+    from cmaes import CMA  # optional dependency (as for Optuna's CmaEsSampler)
 
     o = hybrid_options(SamplerSpec("lsq+cmaes", seed, dict(options)))
     names = list(space)

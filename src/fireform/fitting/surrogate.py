@@ -27,6 +27,7 @@ The C kernel stays the evaluator of the exact objective; JAX serves only the sur
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import weakref
 
@@ -43,8 +44,6 @@ _CACHE_LOCK = threading.Lock()
 
 
 def jax_available() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("jax") is not None
 
 
