@@ -33,7 +33,8 @@ def _no_traceback(r) -> None:
 
 def test_second_writer_refused_and_ctrl_c_says_how_to_resume(tmp_path):
     # a budget far longer than the test: the run is surely still going when Ctrl-C arrives
-    spec = small_spec(budget={"iterations": 50, "trials": 3000, "repeats": 2, "wall_minutes": 30.0},
+    spec = small_spec(budget={"iterations": 50, "trials": 3000, "repeats": 2, "wall_minutes": 30.0,
+                              "sampler": "cmaes"},
                       shapley={"enabled": False})
     spec_file = tmp_path / "spec.toml"
     spec_file.write_text(spec.to_toml())

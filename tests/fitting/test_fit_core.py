@@ -162,10 +162,10 @@ def test_holdout_corruption_changes_nothing(twin, truth_form):
 
 
 def test_cache_key_helper_matches_fit(twin_ctx, truth_form):
-    from fireform.fitting import SamplerSpec, fit_key, warm_points
+    from fireform.fitting import DEFAULT_SAMPLER, SamplerSpec, fit_key, warm_points
 
     parent = {"scale": 0.01}
     r = fit(truth_form, twin_ctx, trials=6, seed=2, patience=3, warm_start=parent)
-    k = fit_key(truth_form, twin_ctx, spec=SamplerSpec("tpe", 2), trials=6, patience=3,
+    k = fit_key(truth_form, twin_ctx, spec=SamplerSpec(DEFAULT_SAMPLER, 2), trials=6, patience=3,
                   warm=warm_points(truth_form, parent))
     assert k == r.cache_key

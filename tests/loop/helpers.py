@@ -9,7 +9,7 @@ SMALL = {
     "data": {"source": "twin", "res": 5.0, "years": [2001, 2004], "seed": 1, "noise": 0.2},
     "split": {"train_years": [2001, 2003], "holdout_years": [2004, 2004]},
     "budget": {"iterations": 3, "trials": 24, "repeats": 2, "wall_minutes": 10.0},
-    "shapley": {"enabled": True, "trials": 12, "max_players": 3, "executor": "serial"},
+    "shapley": {"enabled": True, "trials": 12, "max_players": 4, "executor": "serial"},
 }
 
 
