@@ -69,16 +69,15 @@ def score_holdout(st: RunState) -> None:
     if not todo:
         st.say("holdout", "already scored (journaled); not read again")
     else:
-        st.scoring = [(fit_id(r), r.form_hash) for r in todo]
         hold = st.split.unseal("final scoring: leaderboard of baseline, kept and final forms")
-        st.scoring = []
+        assert st.holdout_read is not None, "the split journals every unseal through its callback"
         hb = Benchmark.from_drivers(hold)
+        preds = {fit_id(r): j.form(r.form_hash).evaluate(r.params, hold) for r in todo}
+        j.add_holdout_scores(st.holdout_read, [(fit_id(r), r.form_hash, hb.score(preds[fit_id(r)]).to_frame())
+                                               for r in todo])
         for r in todo:
-            form = j.form(r.form_hash)
-            pred = form.evaluate(r.params, hold)
-            j.add_scores(fit_id(r), "holdout", hb.score(pred).to_frame())
             if r.id in (st.final.id, st.baseline.id):
-                _residual_arrays(st, r, form, hb, pred, "holdout")
+                _residual_arrays(st, r, j.form(r.form_hash), hb, preds[fit_id(r)], "holdout")
         st.say("holdout", f"read once for {len(todo)} forms (journaled)")
     for r in (st.baseline, st.final):
         if j.get_array(f"resid/train/{r.id}/cell_bias") is None:

@@ -305,12 +305,23 @@ class Journal:
         return {r.component: (np.nan if r.value is None else float(r.value)) for r in df.itertuples()}
 
     # -- holdout ----------------------------------------------------------------------------
-    def add_holdout_read(self, read: HoldoutRead, fits: Iterable[tuple[int, str]]) -> None:
-        """One row per fit scored on the holdout in this read (one unseal)."""
+    def add_holdout_scores(self, read: HoldoutRead, scored: Iterable[tuple[int, str, pd.DataFrame]]) -> None:
+        """One holdout read (one unseal) and the scores it produced, in one transaction: a kill
+        before the commit leaves neither (the read had no effect), after it both, so a resumed
+        run never reads the holdout a second time. One read row per fit scored."""
         years = json.dumps(list(read.years))
-        self._many("INSERT INTO holdout_reads (fit_id, form_hash, purpose, t, years, fingerprint) "
-                   "VALUES (?, ?, ?, ?, ?, ?)",
-                   [(int(i), h, read.reason, read.time, years, read.fingerprint) for i, h in fits])
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for fid, form_hash, frame in scored:
+                self.db.execute("INSERT INTO holdout_reads (fit_id, form_hash, purpose, t, years, fingerprint) "
+                                "VALUES (?, ?, ?, ?, ?, ?)",
+                                (int(fid), form_hash, read.reason, read.time, years, read.fingerprint))
+                self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, 'holdout', ?, ?, ?)",
+                                    [(int(fid), r.region, r.component, _num(r.value)) for r in frame.itertuples()])
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def holdout_reads(self) -> pd.DataFrame:
         rows = [dict(r) for r in self._all("SELECT * FROM holdout_reads ORDER BY id")]

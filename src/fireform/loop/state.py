@@ -66,7 +66,7 @@ class RunState:
         self.noise = 0.0
         self.baseline_noise = 0.0
         self.stop_reason = ""
-        self.scoring: list[tuple[int, str]] = []  # fits scored by the holdout read under way
+        self.holdout_read: HoldoutRead | None = None  # the last unseal, until journaled
 
     # -- shared data ----------------------------------------------------------------------------
     @property
@@ -121,8 +121,9 @@ class RunState:
         self._final = rec
 
     def on_holdout_read(self, read: HoldoutRead) -> None:
-        """The Split's callback: every unseal lands in the journal with the fits it scored."""
-        self.journal.add_holdout_read(read, self.scoring)
+        """The Split's callback: the read is journaled with the scores it produces, in one
+        transaction (:meth:`Journal.add_holdout_scores`)."""
+        self.holdout_read = read
 
     # -- lines and budgets ----------------------------------------------------------------------
     def say(self, step: str, line: str) -> None:
