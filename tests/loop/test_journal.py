@@ -9,6 +9,7 @@ from fireform.fitting import fit
 from fireform.forms import Form
 from fireform.testing import tiny_drivers
 from fireform.loop.journal import Journal
+from fireform.loop.results_table import write_results_tsv
 from fireform.loop.spec import parse_spec
 
 SPEC = {"name": "j", "split": {"train_years": [2001, 2002], "holdout_years": [2003, 2003]}}
@@ -40,7 +41,7 @@ def test_wal_and_items_are_durable(tmp_path):
     assert np.array_equal(j2.get_array("a"), np.arange(3.0))
     with pytest.raises(sqlite3.IntegrityError):  # a fit key is unique: never stored twice
         j2.add_fit(res, role="baseline")
-    p = j2.write_results_tsv()
+    p = write_results_tsv(j2)
     df = pd.read_csv(p, sep="\t")
     assert list(df.status) == ["reject"] and "r1 | r2" in df.reasons[0]
 

@@ -385,36 +385,6 @@ class Journal:
         row = self._one("SELECT json FROM state WHERE key = ?", (key,))
         return default if row is None else json.loads(row["json"])
 
-    # -- exports ----------------------------------------------------------------------------
-    def results_frame(self) -> pd.DataFrame:
-        """One row per proposal (autoresearch's results table): iteration, status, form, the
-        training objective, parameters, the action and rationale."""
-        p = self.proposals()
-        fits = self.fits()
-        cand = fits[fits.role.isin(["baseline", "candidate"])]
-        best = cand.groupby("form_hash")["value"].max() if not cand.empty else pd.Series(dtype=float)
-        forms = self.forms().set_index("hash")
-        rows = []
-        for r in p.itertuples():
-            h = r.form_hash
-            rows.append({
-                "iteration": r.iteration, "status": r.status, "form_hash": h or "",
-                "terms": forms.terms.get(h, "") if h else "",
-                "n_params": int(forms.n_params.get(h, 0)) if h else 0,
-                "train_objective": float(best.get(h, np.nan)) if h else np.nan,
-                "action": r.action, "proposer": r.proposer,
-                "rationale": " ".join(str(r.rationale).split()),
-                "reasons": " | ".join(r.reasons),
-            })
-        return pd.DataFrame(rows, columns=["iteration", "status", "form_hash", "terms", "n_params",
-                                           "train_objective", "action", "proposer", "rationale",
-                                           "reasons"])
-
-    def write_results_tsv(self, path: str | Path | None = None) -> Path:
-        p = Path(path) if path is not None else self.folder / "results.tsv"
-        self.results_frame().to_csv(p, sep="\t", index=False, float_format="%.6f")
-        return p
-
 
 def _connect_readonly(p: Path) -> sqlite3.Connection:
     """A connection that never writes, so runs in read-only folders can be read; a folder where

@@ -21,6 +21,7 @@ from fireform.fitting import FitResult
 from fireform.forms import Form
 from fireform.loop.journal import Journal
 from fireform.loop.lock import holder
+from fireform.loop.results_table import results_frame
 from fireform.loop.spec import Spec
 from fireform.scoring import CONVENTIONS, overall
 from fireform.scoring.card import COLUMNS as CARD_COLUMNS
@@ -108,7 +109,7 @@ class Run:
     @property
     def results(self) -> pd.DataFrame:
         """The results table (one row per proposal), as in ``results.tsv``."""
-        return self._j.results_frame()
+        return results_frame(self._j)
 
     def fit(self, fit_id: int) -> FitResult:
         return self._j.fit_by_id(int(fit_id))

@@ -32,6 +32,7 @@ from fireform.loop import ablate, finish, search
 from fireform.loop.data import load_run_drivers, run_split
 from fireform.loop.journal import JOURNAL_NAME, Journal
 from fireform.loop.lock import RunLock
+from fireform.loop.results_table import write_results_tsv
 from fireform.loop.spec import Spec, load_spec
 from fireform.loop.state import RunState
 
@@ -169,15 +170,15 @@ def _execute(st: RunState, report: Reporter | None, lock: RunLock) -> RunResult:
     except KeyboardInterrupt:
         j.set_status("stopped")
         st.say("stop", f"interrupted; resume with: fireform resume {st.dir}")
-        j.write_results_tsv()
+        write_results_tsv(j)
         raise
     except BaseException as e:
         j.put_state("error", f"{type(e).__name__}: {e}")
         j.set_status("failed")
         st.say("error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-        j.write_results_tsv()
+        write_results_tsv(j)
         raise
-    j.write_results_tsv()
+    write_results_tsv(j)
     path = None
     if report is not None:
         path = report(st.dir)
