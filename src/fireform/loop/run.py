@@ -107,6 +107,10 @@ def _prepare(st: RunState) -> None:
     drivers, derived = load_run_drivers(st.spec)
     _fingerprints(st, drivers)
     st.start_fitting(run_split(drivers, derived, st.spec, on_read=st.on_holdout_read))
+    inputs = st.journal.get_state("inputs")
+    if "training" not in inputs:  # the training drivers with their derived arrays, as fitted
+        st.journal.put_state("inputs", {**inputs, "training": st.train.fingerprint(),
+                                        "derived": list(derived)})
     train = st.train
     st.say("data", f"{st.spec.data.source} {train.n_cells} cells, train {s.train_years[0]}-{s.train_years[1]} "
            f"({train.n_months} months), holdout sealed {s.holdout_years[0]}-{s.holdout_years[1]}, "
