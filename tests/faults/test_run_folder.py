@@ -39,9 +39,12 @@ def test_second_writer_refused_and_ctrl_c_says_how_to_resume(tmp_path):
     spec_file = tmp_path / "spec.toml"
     spec_file.write_text(spec.to_toml())
     rd = tmp_path / "run"
+    # SIGINT's default disposition restored in the child: a test runner's worker (xdist) may ignore
+    # SIGINT, and an ignored signal stays ignored across exec, as a shell's Ctrl-C never is
     proc = subprocess.Popen([sys.executable, "-m", "fireform.cli", "run", str(spec_file), "--run-dir", str(rd)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not ((rd / "run.lock").exists() and (rd / "journal.sqlite").exists()):
