@@ -70,7 +70,7 @@ class Mechanism:
     references: tuple[str, ...]  # BibTeX keys in references.bib
     notes: str  # where the equation comes from; departures; "proposal" if the paper has none
     shape: Shape = field(default_factory=Shape)
-    tag: Literal["S", "A", "M"] = "S"  # verification tag of MECHANISMS.md
+    tag: Literal["S", "A", "M"] = "S"  # S: from a paper or model code; A: adapted; M: made here (a proposal)
 
     def __post_init__(self) -> None:
         if self.regime not in REGIMES:

@@ -1,6 +1,6 @@
 """Fuel-limited mechanisms: fuel amount (ramps, gates, humps) and fuel continuity.
 
-Facts and sources: ``/work/shared/design/MECHANISMS.md`` items 1-3, the ED2 baseline and the
+Facts and sources: each record's references and notes, the ED2 baseline and the
 van Nes et al. (2018) tree-cover threshold. Inputs in catalog units: ``fuel`` g m-2 (carbon),
 ``agb`` kg m-2 (carbon), ``pr_annual`` mm yr-1, ``tree_cover`` fraction.
 """
@@ -46,7 +46,7 @@ register(
         notes=(
             "[S] fb = max(0, min(1, (fuelc - lfuel)/(ufuel - lfuel))) in ESCOMP/CTSM "
             "src/biogeochem/CNFireLi2014Mod.F90 (also Li2016/2021/2024 modules). lfuel and ufuel "
-            "are read from the CTSM parameter file, not the source; MECHANISMS.md gives "
+            "are read from the CTSM parameter file, not the source; the literature gives "
             "75-105 and 825-1050 gC m-2 across versions. Defaults 105/1050 follow the CLM4.5 "
             "(Li et al. 2013) values as quoted there - not re-checked against a parameter file. "
             "Departure: CLM's fuel is litter + CWD + above-ground vegetation carbon, the "
@@ -150,7 +150,7 @@ register(
             "of the productivity gradient (too little biomass to carry fire) and "
             "flammability-limited at the wet end; they give no closed-form equation. The "
             "logistic in trailing-12-month precipitation (catalog `pr_annual`, a derived input) "
-            "is the smooth minimum-resource gate of MECHANISMS.md item 2. Classed as fuel-limited "
+            "is the smooth minimum-resource gate of the resource-limitation literature. Classed as fuel-limited "
             "(resource = fuel). No parameter has a literature value."
         ),
         shape=Shape(monotone={"pr_annual": 1}),

@@ -1,6 +1,6 @@
 """Human mechanisms: ignitions that rise then fall with population, suppression, cropland.
 
-Facts and sources: ``/work/shared/design/MECHANISMS.md`` items 3, 17, 18 and the ConFire
+Facts and sources: each record's references and notes, and the ConFire
 structure. Inputs in catalog units: ``popd`` persons km-2, ``cropland`` fraction (both static).
 """
 
@@ -43,7 +43,7 @@ register(
         equation="min(1, (0.5 * b_pop * sqrt(popd))^2 * exp(2 - b_pop * sqrt(popd)))",
         references=("Thonicke2010",),
         notes=(
-            "[S] per MECHANISMS.md item 17: SPITFIRE human ignitions = 30 exp(-0.5 sqrt(D)) "
+            "[S] SPITFIRE human ignitions = 30 exp(-0.5 sqrt(D)) "
             "a(N_D) D/100, peak at D = 16 persons km-2. Generalised to D exp(-b sqrt(D)) (peak "
             "at D = 4/b^2; b = 0.5 is SPITFIRE) and divided by its maximum (4/b^2) e^-2 so the "
             "peak is exactly 1; SPITFIRE's constant 30/100 and regional propensity a(N_D) "
@@ -146,8 +146,8 @@ register(
         notes=(
             "PROPOSAL [A]: Andela et al. (2017) find global burned area fell ~24% over "
             "1998-2015, mostly through agricultural expansion and intensification in savannas "
-            "and grasslands; they give no equation. exp(-k f_crop) is ours (MECHANISMS.md item "
-            "3); k_crop has no literature value. Compare cropland_fragmentation (CLM's "
+            "and grasslands; they give no equation. exp(-k f_crop) is ours; "
+            "k_crop has no literature value. Compare cropland_fragmentation (CLM's "
             "1 - f_crop)."
         ),
         shape=Shape(monotone={"cropland": -1}),
@@ -177,8 +177,8 @@ register(
         references=("Li2013", "ctsm"),
         notes=(
             "[S] ig contains (1 - cropf_col) in ESCOMP/CTSM src/biogeochem/CNFireLi2014Mod.F90 "
-            "(default p_crop = 1); MECHANISMS.md reports sqrt(natural-vegetation fraction) in "
-            "Li2024, approximated by p_crop = 0.5 (natural fraction ~ 1 - cropland; pasture and "
+            "(default p_crop = 1); Li2024 uses sqrt(natural-vegetation fraction), "
+            "approximated here by p_crop = 0.5 (natural fraction ~ 1 - cropland; pasture and "
             "urban land are not separated here)."
         ),
         shape=Shape(monotone={"cropland": -1}),

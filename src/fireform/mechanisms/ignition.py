@@ -1,6 +1,6 @@
 """Ignition-limited mechanisms: temperature seasonality, lightning, combined ignition counts.
 
-Facts and sources: ``/work/shared/design/MECHANISMS.md`` items 14, 16, 17 and the ConFire
+Facts and sources: each record's references and notes, and the ConFire
 structure. Inputs in catalog units: ``tas`` K, ``lightning`` cloud-to-ground flashes km-2 month-1,
 ``dry_days`` days, ``popd`` persons km-2.
 """
@@ -45,7 +45,7 @@ register(
             "PROPOSAL [A]: Archibald et al. (2009) examine what limits burnt area in southern "
             "Africa (top predictors: tree cover, rainfall of the previous two years, rainfall "
             "seasonality; ignitions were NOT limiting there) and publish no temperature "
-            "equation. The sigmoid S(T; T0, k) (MECHANISMS.md item 14: T0 ~ 273-300 K, "
+            "equation. The sigmoid S(T; T0, k) (T0 ~ 273-300 K, "
             "k ~ 0.05-1 K-1) generalises CLM Li2014's min(1, exp(pi (T - 273.15)/10)) "
             "(see clm_temperature_limiter) and SINFERNO's temperature sigmoid. No literature "
             "parameter values."
@@ -110,7 +110,7 @@ register(
         equation="clip((lightning - l_lo) / (l_hi - l_lo))",
         references=("AroraBoer2005",),
         notes=(
-            "[S] per MECHANISMS.md item 16: CTEM converts total flashes to cloud-to-ground "
+            "[S] CTEM converts total flashes to cloud-to-ground "
             "(0.22 exp(0.0059 |lat|)) and ramps the ignition probability linearly over 0.25..10 "
             "flashes km-2 month-1 (defaults). The catalog's lightning is already cloud-to-ground, "
             "so no conversion here. The CTEM source was not re-read for this library."
@@ -144,7 +144,7 @@ register(
         equation="1 - exp(-k_l * lightning * exp(-c_wet * (1 - dry_days / 31)))",
         references=("Kelley2019",),
         notes=(
-            "[S] per MECHANISMS.md item 16: LimFIRE dry lightning = 0.8533 CG exp(-2.835 "
+            "[S] LimFIRE dry lightning = 0.8533 CG exp(-2.835 "
             "wet-day fraction) (default c_wet = 2.835; 0.8533 is absorbed into k_l). "
             "Departures: wet-day fraction approximated as 1 - dry_days/31 (dry days have < 1 mm; "
             "short months never reach 1), and ignitions saturate as 1 - exp(-k_l x dry "
@@ -185,7 +185,7 @@ register(
             "(per km2 per month, divided there by 30*24 for hours) and "
             "ig = (lh + lnfm/(5.16 + 2.16 cos(3 lat)) 0.25) (1 - fs)(1 - cropf); alpha "
             "(pot_hmn_ign_counts_alpha) comes from the parameter file: 0.0035 (Li2014, "
-            "default) or 0.010 (Li2016+) per MECHANISMS.md. The code's flash efficiency is 0.25 "
+            "default) or 0.010 (Li2016+). The code's flash efficiency is 0.25 "
             "(Li et al. 2012 state 0.22). Departures: the catalog's lightning is already "
             "cloud-to-ground, so psi(lat) is dropped and eff_l multiplies it directly; the "
             "count is divided by i_sat and capped at 1 (no CLM value - fit it). Suppression "

@@ -1,6 +1,6 @@
 """Weather / dryness-driven mechanisms: humidity, soil wetness, dryness indices, rain, wind.
 
-Facts and sources: ``/work/shared/design/MECHANISMS.md`` items 7-15, the ED2 baseline and the
+Facts and sources: each record's references and notes, the ED2 baseline and the
 ConFire structure. Inputs in catalog units: ``rh`` percent, ``soil_moisture`` relative wetness
 (0 = wilting, 1 = saturation), ``vpd`` kPa, ``pr`` mm day-1, ``tas`` K, ``wind`` m s-1,
 ``dryness`` (-1..1, 1 = dry), ``nesterov`` delta degC.
@@ -52,7 +52,7 @@ register(
         notes=(
             "[S] 1 - max(0, min(1, (forc_rh - rh_low)/(rh_hgh - rh_low))) in ESCOMP/CTSM "
             "src/biogeochem/CNFireLi2014Mod.F90 (rh_low/rh_hgh from the parameter file; CLM "
-            "30/80 %, INFERNO 10/90 % per MECHANISMS.md). CLM applies it to sub-daily forcing; "
+            "30/80 %, INFERNO 10/90 %). CLM applies it to sub-daily forcing; "
             "here to monthly mean RH."
         ),
         shape=Shape(monotone={"rh": -1}),
@@ -111,7 +111,7 @@ register(
         equation="1 - tanh((1.75 * soil_moisture / e_sm)^2)",
         references=("AroraBoer2005",),
         notes=(
-            "[S] per MECHANISMS.md item 8 (CTEM/CLASSIC: 1 - tanh((1.75 theta/E)^2), E = 0.3 for "
+            "[S] (CTEM/CLASSIC: 1 - tanh((1.75 theta/E)^2), E = 0.3 for "
             "the root zone, 0.5 for litter); default e_sm = 0.3 (root zone, matching the "
             "catalog's root-zone soil_moisture). Source file not re-read for this library."
         ),
@@ -244,7 +244,7 @@ register(
         equation="exp(-c_pr * pr)",
         references=("Mangeon2016",),
         notes=(
-            "[S] per MECHANISMS.md item 13: INFERNO flammability carries exp(-2 P), P the "
+            "[S] INFERNO flammability carries exp(-2 P), P the "
             "precipitation rate in mm/day (JULES inferno_mod.F90). INFERNO applies it per time "
             "step; here to the monthly mean rate, which damps more weakly than daily rain would."
         ),
@@ -281,7 +281,7 @@ register(
         ),
         references=("Thonicke2001", "lpjml"),
         notes=(
-            "[S] per MECHANISMS.md item 12 (LPJmL src/soil/fire_sum.c; Thonicke et al. 2001): "
+            "[S] (LPJmL src/soil/fire_sum.c; Thonicke et al. 2001): "
             "daily p = exp(-pi (W/m_e)^2), m_e = 0.3; fire-season length s = sum(p)/365; annual "
             "burned fraction A(s) = s exp((s - 1)/(0.45(s-1)^3 + 2.83(s-1)^2 + 2.96(s-1) + 1.04)). "
             "MONTHLY ANALOGUE (departure): p is computed from the month's mean root-zone wetness "
@@ -316,7 +316,7 @@ register(
         references=("Longo2019", "ed2"),
         notes=(
             "[S] ED2 (EDmodel/ED2 ED/src/dynamics/fire.f90; INCLUDE_FIRE = 2, SM_FIRE = -1.4 MPa "
-            "in ED/src/init/ed_params.f90 and run/ED2IN per MECHANISMS.md): fire happens when "
+            "in ED/src/init/ed_params.f90 and run/ED2IN): fire happens when "
             "the monthly mean water W (surface + soil above 0.5 m) is below W_F, the water at "
             "soil potential SM_FIRE. Departures: the hard switch is a steep logistic (k_sw = 500 "
             "approximates it; not an ED2 value) and W/W_F become the catalog's root-zone relative "

@@ -1,6 +1,6 @@
 """Productivity-limited mechanisms: too little growth to build fuel, or (hump) too wet to burn.
 
-Facts and sources: ``/work/shared/design/MECHANISMS.md`` items 4, 5, 6 and the ConFire structure.
+Facts and sources: each record's references and notes, and the ConFire structure.
 All functions take inputs in catalog units (gC m-2 yr-1 for the productivity running means).
 """
 
@@ -40,9 +40,9 @@ register(
             "PROPOSAL [A]: Pausas & Ribeiro (2013) state the intermediate fire-productivity "
             "hypothesis (fire peaks at intermediate productivity: the low side limited by "
             "biomass, the high side by moisture) but publish no equation; the log-Gaussian form "
-            "is ours (MECHANISMS.md item 4). Default x_opt = 750 gC m-2 yr-1 is the middle of "
+            "is ours. Default x_opt = 750 gC m-2 yr-1 is the middle of "
             "van der Werf et al. (2008)'s observed NPP peak range (500-1000 gC m-2 yr-1); sigma "
-            "has no literature value (MECHANISMS.md suggests 0.5-1). NPP is floored at "
+            "has no literature value (0.5-1 is a plausible range). NPP is floored at "
             "1 gC m-2 yr-1 so the logarithm stays finite for zero or negative NPP (the factor is "
             "flat and small there)."
         ),
