@@ -24,6 +24,8 @@ class Variable:
     kind: str  # "dynamic" (time, lat, lon) or "static" (lat, lon)
     role: str  # "target" | "driver" | "derived"
     description: str
+    aliases: tuple[str, ...] = ()  # other names in files (CMOR names first), see catalog.yml
+    standard_names: tuple[str, ...] = ()  # CF standard names that mean exactly this variable
     seasonal: bool = False  # every land cell has a seasonal cycle (checked by the input checks)
 
     @property
@@ -46,6 +48,8 @@ def catalog() -> dict[str, Variable]:
             role=rec["role"],
             description=rec["description"],
             seasonal=bool(rec.get("seasonal", False)),
+            aliases=tuple(str(x) for x in rec.get("aliases", ())),
+            standard_names=tuple(str(x) for x in rec.get("standard_names", ())),
         )
         for name, rec in raw.items()
     }

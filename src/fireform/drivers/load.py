@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fireform.drivers.catalog import catalog, variable
+from fireform.drivers.catalog import variable
 from fireform.drivers.dataset import Drivers, spherical_cell_area
+from fireform.drivers.identify import identify
 from fireform.drivers.regions import RegionSet, region_set
 from fireform.drivers.units import conversion
 from fireform.exceptions import (
@@ -225,12 +226,18 @@ def _selection(srcs: list[Source], mapping: Mapping | None, target: str | None) 
         for name in sel:
             variable(name)  # unknown catalog names fail with the valid list
     else:
-        cat = catalog()
+        # every variable the catalog's vocabulary names (catalog name, CMOR name or alias,
+        # standard_name), as `fireform check` identifies it; exact catalog names win, then the
+        # first file; file-name guesses are left to `check`, too weak to load silently
         sel = {}
-        for s in srcs:
-            for v in data_vars(s.ds):
-                if v in cat and v not in sel:
-                    sel[v] = (s, v)
+        for exact in (True, False):
+            for s in srcs:
+                for v in data_vars(s.ds):
+                    i = identify(s.ds, v, s.label)
+                    if i.name is None or i.how not in ("name", "standard_name") or i.name in sel:
+                        continue
+                    if (v == i.name) == exact:
+                        sel[i.name] = (s, v)
     if target is not None and target not in sel:
         have = "; ".join(f"{x.label}: {', '.join(data_vars(x.ds)) or '-'}" for x in srcs)
         raise MissingVariableError(

@@ -19,11 +19,11 @@ region, file, message; every message carries the numbers behind it.
 
 from fireform.drivers.check.files import check_paths
 from fireform.drivers.check.gate import gate, gate_fields, gate_paths
-from fireform.drivers.check.identify import Identification, identify
 from fireform.drivers.check.report import COLUMNS, InputReport
 from fireform.drivers.check.rules import check_drivers
 from fireform.drivers.check.target import check_burned_field
 from fireform.drivers.check.thresholds import FILL_THRESHOLD, TYPICAL_MEDIAN
+from fireform.drivers.identify import Identification, identify
 
 __all__ = ["InputReport", "Identification", "check_paths", "check_drivers", "identify", "COLUMNS",
            "FILL_THRESHOLD", "TYPICAL_MEDIAN", "gate", "gate_paths", "gate_fields", "check_burned_field"]

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from fireform.drivers.catalog import catalog
-from fireform.drivers.check.identify import Identification, identify
 from fireform.drivers.check.report import InputReport, fmt, median, report, row
 from fireform.drivers.check.rules import check_drivers
 from fireform.drivers.check.thresholds import CANDIDATE_UNITS, FILL_THRESHOLD, RANGE_ERROR_SHARE, TYPICAL_MEDIAN
+from fireform.drivers.identify import Identification, identify
 from fireform.drivers.load import data_vars, grid_coords, load_drivers, month_index, open_file
 from fireform.drivers.units import conversion, parse_units
 from fireform.exceptions import FireformError, UnitsError

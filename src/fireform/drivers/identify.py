@@ -5,49 +5,28 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from fireform.drivers.catalog import catalog
 
 __all__ = ["Identification", "identify"]
 
-_STANDARD_NAMES = {
-    "precipitation_flux": "pr",
-    "precipitation_amount": "pr",
-    "air_temperature": "tas",
-    "relative_humidity": "rh",
-    "wind_speed": "wind",
-    "burned_area_fraction": "burned_fraction",
-    "gross_primary_productivity_of_biomass_expressed_as_carbon": "gpp",
-    "net_primary_productivity_of_biomass_expressed_as_carbon": "npp",
-    "vegetation_carbon_content": "agb",
-    "area_fraction": None,
-}
 
-# Aliases (lower case, longest first when matched) of variable and file names.
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "burned_fraction": ("burned_fraction", "burntfractionall", "percentage_of_area_burned",
-                        "burnt_area", "burned_area", "burntarea", "burnedarea", "burnt", "burned", "ba"),
-    "tasmax": ("tasmax", "tas_max", "tmax", "tx"),
-    "tas": ("tas_mean", "tas", "t2m", "tmean", "temperature"),
-    "pr": ("pr_mean", "precipitation", "precip", "prec", "pr", "tp"),
-    "vpd_max": ("vpd_max", "vpdmax"),
-    "vpd": ("vpd_mean", "vpd"),
-    "rh": ("rh", "hurs", "relative_humidity"),
-    "dry_days": ("dry_days", "drydays", "dry_day"),
-    "consec_dry_days": ("consec_dry", "cdd"),
-    "lightning": ("lightning", "cloud2ground", "flash_rate", "flashes", "lght"),
-    "tree_cover": ("tree_cover", "treecover", "tree_cover_vcf"),
-    "total_cover": ("total_cover", "totalcover"),
-    "agb": ("agb", "cveg", "biomass", "cvegag"),
-    "gpp": ("gpp",),
-    "npp": ("npp",),
-    "popd": ("popd", "population_density", "pop_den", "popden"),
-    "cropland": ("cropland", "crop", "crops"),
-    "soil_moisture": ("soil_moisture", "mrso", "swc", "sm"),
-    "wind": ("wind", "sfcwind", "ws"),
-    "fuel": ("fuel", "litter", "clitter"),
-}
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """(catalog name -> aliases incl. the name itself, standard_name -> catalog name), from the
+    catalog: the one vocabulary every command identifies variables with."""
+    aliases = {name: tuple(dict.fromkeys(_norm(a) for a in (name, *v.aliases))) for name, v in catalog().items()}
+    std: dict[str, str] = {}
+    for name, v in catalog().items():
+        for s in v.standard_names:
+            std.setdefault(s, name)  # first in catalog order (air_temperature: tas)
+    return aliases, std
 
 
 @dataclass(frozen=True)
@@ -62,14 +41,10 @@ class Identification:
 
 
 
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
-
-
 def _match_alias(text: str) -> str | None:
     t = _norm(text)
     best: tuple[int, str] | None = None
-    for name, aliases in _ALIASES.items():
+    for name, aliases in _vocabulary()[0].items():
         for a in aliases:
             if t == a or re.search(rf"(^|_){re.escape(a)}(_|$)", t):
                 if best is None or len(a) > best[0]:
@@ -95,10 +70,13 @@ def identify(ds, var: str, file: str, mapping: Mapping | None = None) -> Identif
     attrs = ds[var].attrs
     std = attrs.get("standard_name")
     guess, how = None, "unidentified"
+    std_names = _vocabulary()[1]
     if var in cat:
         guess, how = var, "name"
-    elif std in _STANDARD_NAMES and _STANDARD_NAMES[std]:
-        guess, how = _STANDARD_NAMES[std], "standard_name"
+    elif std == "air_temperature" and "maximum" in str(attrs.get("cell_methods", "")):
+        guess, how = "tasmax", "standard_name"  # CF: tasmax is air_temperature with a maximum
+    elif std in std_names:
+        guess, how = std_names[std], "standard_name"
     elif _match_alias(var):
         guess, how = _match_alias(var), "name"
     elif from_file:
