@@ -29,3 +29,6 @@ def test_pantanal_end_to_end(data_dir, tmp_path):
     assert dec["conventions"]["ilamb2"]["baseline"] == pytest.approx(overall(base, "ilamb2"))
     assert (rd / "report" / "index.html").exists()
     assert "fireform holdout | final" in r.stdout
+    # the Pantanal bundle has no GPP: the mechanisms that read it (or its running mean) are named with what they miss
+    gone = j.get_state("unavailable_mechanisms")
+    assert "gpp_mean_12m" in gone["gpp_gating"] and "mechanisms cannot run on these inputs" in r.stdout

@@ -35,6 +35,7 @@ from fireform.loop.lock import RunLock
 from fireform.loop.results_table import write_results_tsv
 from fireform.loop.spec import Spec, load_spec
 from fireform.loop.state import RunState
+from fireform.mechanisms import REGISTRY
 
 __all__ = ["RunResult", "run", "resume", "new_run_dir", "SPEC_NAME"]
 
@@ -115,6 +116,8 @@ def _prepare(st: RunState) -> None:
     st.say("data", f"{st.spec.data.source} {train.n_cells} cells, train {s.train_years[0]}-{s.train_years[1]} "
            f"({train.n_months} months), holdout sealed {s.holdout_years[0]}-{s.holdout_years[1]}, "
            f"{time.perf_counter() - t:.1f}s")
+    _unavailable_mechanisms(st)
+
     def journal(report) -> None:  # before any refusal: the journal says what refused the run
         st.journal.put_input_check(report)
         c = report.summary()
@@ -124,6 +127,17 @@ def _prepare(st: RunState) -> None:
     iy, ix = train.cell_index  # the grid, for residual maps in the report
     for name, a in (("grid/lat", train.lat), ("grid/lon", train.lon), ("grid/iy", iy), ("grid/ix", ix)):
         st.journal.put_array(name, a)
+
+
+def _unavailable_mechanisms(st: RunState) -> None:
+    """Name the library mechanisms these inputs cannot feed, with what each misses, so a
+    mechanism never leaves the search silently (journaled for the report)."""
+    have = set(st.train.variables)
+    missing = {m.id: sorted(set(m.inputs) - have) for m in REGISTRY if not set(m.inputs) <= have}
+    st.journal.put_state("unavailable_mechanisms", missing)
+    if missing:
+        st.say("inputs", f"{len(missing)} of {len(REGISTRY)} mechanisms cannot run on these inputs: "
+               + "; ".join(f"{k} (needs {', '.join(v)})" for k, v in sorted(missing.items())))
 
 
 def _sha256(path: Path) -> str:
