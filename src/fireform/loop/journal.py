@@ -249,6 +249,7 @@ class Journal:
     def add_fit(self, result: FitResult, *, role: str, noise: float | None = None) -> FitResult:
         """Journal a finished fit and (same transaction) its training score vector; returns it
         with its journal id."""
+        record = result.to_dict()  # serialised once: the trials frame is the bulk of it
         self.db.execute("BEGIN IMMEDIATE")
         try:
             cur = self.db.execute(
@@ -259,8 +260,8 @@ class Journal:
                  float(result.value), json.dumps(result.params), noise, float(result.wall_seconds),
                  float(result.sampler_seconds), float(result.eval_seconds),
                  json.dumps({"n_trials": result.n_trials, "stopped_early": result.stopped_early,
-                             "sampler": result.sampler, **result.to_dict()["extra"]}),
-                 time.time(), json.dumps(result.to_dict())),
+                             "sampler": result.sampler, **record["extra"]}),
+                 time.time(), json.dumps(record)),
             )
             fit_id = cur.lastrowid
             assert fit_id is not None  # set by the INSERT just run

@@ -122,16 +122,24 @@ class Run:
         return float((self._j.get_state("noise") or {}).get("value", np.nan))
 
     # -- the forms that matter ------------------------------------------------------------------
-    @property
-    def baseline(self) -> FitResult | None:
+    def _baseline_id(self) -> int | None:
         f = self.fits
         rows = f[f.role == "baseline"]
-        return None if rows.empty else self.fit(int(rows.iloc[0].id))
+        return None if rows.empty else int(rows.iloc[0].id)
+
+    def _final_id(self) -> int | None:
+        fid = self._j.get_state("final_fit")
+        return None if fid is None else int(fid)
+
+    @property
+    def baseline(self) -> FitResult | None:
+        fid = self._baseline_id()
+        return None if fid is None else self.fit(fid)
 
     @property
     def final(self) -> FitResult | None:
-        fid = self._j.get_state("final_fit")
-        return None if fid is None else self.fit(int(fid))
+        fid = self._final_id()
+        return None if fid is None else self.fit(fid)
 
     @property
     def final_form(self) -> Form | None:
@@ -146,21 +154,18 @@ class Run:
         return [self.fit(int(i)) for i in ids]
 
     def label(self, fit: FitResult) -> str:
-        """baseline | final | baseline = final | pruned | kept"""
-        base, final = self.baseline, self.final
-        is_base = base is not None and fit.id == base.id
-        is_final = final is not None and fit.id == final.id
+        """baseline | final | baseline = final | pruned | kept (from journal ids and roles: no
+        fit record is read back for it)."""
+        is_base = fit.id is not None and fit.id == self._baseline_id()
+        is_final = fit.id is not None and fit.id == self._final_id()
         if is_base and is_final:
             return "baseline = final"
         if is_base:
             return "baseline"
         if is_final:
             return "final"
-        return "pruned" if self._fit_role(fit) == "pruned" else "kept"
-
-    def _fit_role(self, fit: FitResult) -> str:
         f = self.fits
-        return str(f.loc[f.id == fit.id, "role"].iloc[0])
+        return "pruned" if str(f.loc[f.id == fit.id, "role"].iloc[0]) == "pruned" else "kept"
 
     # -- scores ---------------------------------------------------------------------------------
     def scores(self, fit: FitResult, period: str = "train") -> pd.DataFrame:
