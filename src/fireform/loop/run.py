@@ -124,7 +124,8 @@ def _prepare(st: RunState) -> None:
         c = report.summary()
         st.say("check", f"inputs ok={report.ok} errors={c['error']} warnings={c['warning']} info={c['info']}")
 
-    gate(train, on_report=journal)  # the input gate of fit/shapley/score (dropped cells included)
+    report = gate(train, on_report=journal)  # the input gate of fit/shapley/score (dropped cells included)
+    st.ctx.mark_checked({"input_check": "ok", "input_warnings": int(len(report.warnings))})
     iy, ix = train.cell_index  # the grid, for residual maps in the report
     for name, a in (("grid/lat", train.lat), ("grid/lon", train.lon), ("grid/iy", iy), ("grid/ix", ix)):
         st.journal.put_array(name, a)
