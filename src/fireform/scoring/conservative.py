@@ -4,8 +4,8 @@ Why here and not a library: ``xarray-regrid`` (0.4.2) installs here and was meas
 this module (0.5 to 1 degree, global, random field): identical to 7e-15 away from the poles, but
 1.1% off in the polar rows (its latitude weights approximate the spherical overlap there; this
 module matches a hand-computed overlap exactly), and its ``skipna`` normalisation is not ESMF's
-"fracarea" below, which burned-area conservation over coastlines needs. ``xesmf`` needs ESMF,
-which does not install from PyPI. On lat/lon grids the exact weights are short to write. The
+"fracarea" below, which burned-area conservation over coastlines needs. ``xesmf`` needs the
+ESMF library (conda-forge; PyPI has no wheel). On lat/lon grids the exact weights are short to write. The
 overlap of a source and a destination cell on the sphere is
 ``R^2 * overlap(lon) [rad] * overlap(sin lat)``: the product of a latitude overlap and a longitude
 overlap, so the weights are two small dense matrices, ``W_lat`` (n_dst_lat x n_src_lat) in sin(lat)
