@@ -93,3 +93,23 @@ def test_overlapping_time_chunks_are_refused_naming_both_files(world, tmp_path):
     extra.to_netcdf(tmp_path / "tas_b.nc")
     with pytest.raises(TimeMismatchError, match=r"tas_a\.nc and .*tas_b\.nc both hold 2002-01 \(12 shared months\)"):
         load_drivers([*paths, tmp_path / "tas_b.nc"])
+
+
+def test_check_sees_time_chunks_as_one_variable(world, tmp_path):
+    from fireform.drivers import check_paths
+
+    paths = []
+    for name, (cmor, units, factor) in CMOR.items():
+        da = (world[name] * factor).astype("float32")
+        da.attrs = {"units": units}
+        chunks = [da] if "time" not in da.dims else [da.sel(time="2001"), da.sel(time="2002")]
+        for k, c in enumerate(chunks):
+            p = tmp_path / f"{cmor}_Lmon_MODEL_hist_r1i1p1f1_gn_part{k}.nc"
+            c.to_dataset(name=cmor).to_netcdf(p)
+            paths.append(p)
+    f = check_paths(paths).findings
+    joined = f[(f.check == "identify") & f.message.str.contains("split in time over 2 files")]
+    assert {"tas", "burned_fraction", "gpp"} <= set(joined.variable)
+    assert not f.message.str.contains("files cover different periods").any()
+    assert not f.message.str.contains("variables identify as").any()
+    assert not f[f.check == "assemble"].shape[0], f[f.check == "assemble"].message.tolist()

@@ -227,7 +227,9 @@ def _selection(srcs: list[Source], mapping: Mapping | None,
     run split in time (CMIP's ``..._185001-189912.nc``, ``..._190001-194912.nc``)."""
     sel: dict[str, list[tuple[Source, str]]] = {}
     if mapping:
-        sel = {name: [_resolve(srcs, name, ref)] for name, ref in mapping.items()}
+        # a mapping value may list several refs: the time chunks of one variable
+        sel = {name: [_resolve(srcs, name, r) for r in (ref if isinstance(ref, list) else [ref])]
+               for name, ref in mapping.items()}
         for name in sel:
             variable(name)  # unknown catalog names fail with the valid list
     else:
@@ -370,7 +372,8 @@ def _check_grid(ref: _Loaded, other: _Loaded) -> None:
 def load_drivers(
     sources: str | os.PathLike | xr.Dataset | Sequence[str | os.PathLike | xr.Dataset | Source],
     *,
-    mapping: Mapping[str, str | tuple[str, str]] | None = None,
+    mapping: Mapping[str, str | tuple[str, str] | list[str | tuple[str, str]]]
+    | Mapping[str, list[tuple[str, str]]] | None = None,
     target: str | None = "burned_fraction",
     regions: str | RegionSet = "ilamb",
     mask: np.ndarray | None = None,
@@ -381,7 +384,7 @@ def load_drivers(
     sources: netCDF/zarr paths and/or xarray Datasets (or ``Source`` records: a Dataset with the
         label that messages should name, e.g. the file an in-memory correction came from).
     mapping: catalog name -> variable name (searched in every source), file (path, name or stem:
-        its single data variable) or (file, variable). Without a mapping every data variable whose
+        its single data variable) or (file, variable), or a list of those (time chunks). Without a mapping every data variable whose
         name is a catalog name is taken.
     target: catalog name of the target (None for drivers only).
     regions: "ilamb" (ILAMB 2.x boxes), "gfed" (basis-region map from the bundle in ``data_dir``
