@@ -4,18 +4,21 @@ decision under the frozen spec."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
 from fireform.fitting import FitResult
 from fireform.forms import Form
 from fireform.loop import uncertainty
 from fireform.loop.deploy import deployment_check
+from fireform.loop.spec import WinSpec
 from fireform.loop.state import RunState, fit_id, fmt
 from fireform.scoring import CONVENTIONS, Benchmark, Scores, overall
 from fireform.scoring.overall import undefined_components
 
-__all__ = ["leaderboard_fits", "score_holdout", "deploy", "decide"]
+__all__ = ["leaderboard_fits", "score_holdout", "deploy", "decide", "judge"]
 
 
 def leaderboard_fits(st: RunState) -> list[FitResult]:
@@ -146,7 +149,8 @@ def deploy(st: RunState) -> None:
            + (f"; first parts at cell {first['cell']} {first['month']}" if first else ""))
 
 
-def _undecidable(c: str, b: float, f: float, vb: dict, vf: dict, reasons: dict) -> str:
+def _undecidable(c: str, b: float, f: float, vb: Mapping[str, float], vf: Mapping[str, float],
+                 reasons: Mapping[str, Mapping[str, str]]) -> str:
     """Why convention ``c`` cannot decide (empty when both scores are defined)."""
     parts = []
     for label, x, v, why in (("baseline", b, vb, reasons.get("baseline", {})),
@@ -164,24 +168,19 @@ def _undecidable(c: str, b: float, f: float, vb: dict, vf: dict, reasons: dict) 
         "; the other form's score is defined, but one side alone decides nothing" if len(parts) == 1 else "")
 
 
-def decide(st: RunState) -> dict:
-    """WIN when the deployment check did not fail, at least one convention is decidable, and under
-    every decidable convention the final form beats the baseline on the holdout by more than
-    ``win.margin`` (with ``win.require_interval``: the lower end of the difference's interval
-    too). A convention is not decidable, with the reason, when either form's score is undefined
-    on the holdout (e.g. IAV with one holdout year) or, with ``require_interval``, when its
-    interval could not be computed; it counts neither as a loss nor as a win."""
-    j = st.journal
-    w = st.spec.win
-    vb = j.vector(fit_id(st.baseline), "holdout")
-    vf = j.vector(fit_id(st.final), "holdout")
-    reasons_all = j.get_state("holdout_reasons") or {}
-    reasons = {"baseline": reasons_all.get(str(fit_id(st.baseline)), {}),
-               "final": reasons_all.get(str(fit_id(st.final)), {})}
-    iv = j.get_state("holdout_intervals")
-    itab = uncertainty.interval_frame(iv).set_index(["convention", "quantity"])
+def judge(vb: Mapping[str, float], vf: Mapping[str, float], win: WinSpec, *,
+          intervals: pd.DataFrame | None = None, reasons: Mapping[str, Mapping[str, str]] | None = None,
+          replicates: int | None = None) -> dict[str, dict]:
+    """The verdict per convention of ``win`` from the holdout component vectors of the baseline
+    (``vb``) and the final form (``vf``); ``intervals``: :func:`uncertainty.interval_frame`;
+    ``reasons``: {"baseline"|"final": {component: why undefined}}. Each row: baseline, final,
+    difference, interval ({quantity: [lo, hi]} or None), level, decidable, reason, wins (None
+    when not decidable)."""
+    itab = (intervals if intervals is not None else uncertainty.interval_frame(None)).set_index(
+        ["convention", "quantity"])
+    reasons = reasons or {}
     rows = {}
-    for c in w.names():
+    for c in win.names():
         b, f = overall(vb, c), overall(vf, c)
         reason = _undecidable(c, b, f, vb, vf, reasons)
         interval = None
@@ -189,17 +188,35 @@ def decide(st: RunState) -> dict:
             interval = {q: [float(itab.loc[(c, q), "lo"]), float(itab.loc[(c, q), "hi"])]
                         for q in ("baseline", "final", "difference")}
         lo = interval["difference"][0] if interval else float("nan")
-        if not reason and w.require_interval and not np.isfinite(lo):
+        if not reason and win.require_interval and not np.isfinite(lo):
             reason = ("win.require_interval, but no interval of the difference: "
                       + ("none computed (win.bootstrap = 0 or the holdout was read before)" if interval is None
-                         else f"fewer than half of the {iv['replicates']} bootstrap replicates are defined"))
+                         else f"fewer than half of the {replicates or 'bootstrap'} replicates are defined"))
         decidable = not reason
         wins = None
         if decidable:
-            wins = bool(f - b > w.margin and (not w.require_interval or lo > w.margin))
+            wins = bool(f - b > win.margin and (not win.require_interval or lo > win.margin))
         rows[c] = {"baseline": b, "final": f, "difference": f - b, "interval": interval,
-                   "level": w.interval if interval else None, "decidable": decidable, "reason": reason,
+                   "level": win.interval if interval else None, "decidable": decidable, "reason": reason,
                    "wins": wins}
+    return rows
+
+
+def decide(st: RunState) -> dict:
+    """WIN when the deployment check did not fail, at least one convention is decidable, and under
+    every decidable convention the final form beats the baseline on the holdout by more than
+    ``win.margin`` (with ``win.require_interval``: the lower end of the difference's interval
+    too). A convention is not decidable, with the reason, when either form's score is undefined
+    on the holdout (e.g. IAV with one holdout year) or, with ``require_interval``, when its
+    interval could not be computed; it counts neither as a loss nor as a win (:func:`judge`)."""
+    j = st.journal
+    w = st.spec.win
+    reasons_all = j.get_state("holdout_reasons") or {}
+    iv = j.get_state("holdout_intervals")
+    rows = judge(j.vector(fit_id(st.baseline), "holdout"), j.vector(fit_id(st.final), "holdout"), w,
+                 intervals=uncertainty.interval_frame(iv), replicates=iv["replicates"] if iv else None,
+                 reasons={"baseline": reasons_all.get(str(fit_id(st.baseline)), {}),
+                          "final": reasons_all.get(str(fit_id(st.final)), {})})
     dep = j.get_state("deploy") or {}
     decided = [r for r in rows.values() if r["decidable"]]
     win = bool(decided) and all(r["wins"] for r in decided) and dep.get("ok") is not False

@@ -269,6 +269,12 @@ class Run:
         return list((self._j.get_state(PARAM_KEY) or {}).get("replicates", []))
 
     @property
+    def param_refit_summary(self) -> dict:
+        """refits, trials (each), unmoved (refits that stayed at their warm start)."""
+        ps = self._j.get_state(PARAM_KEY) or {}
+        return {"refits": len(ps.get("replicates", [])), "trials": ps.get("trials"), "unmoved": ps.get("unmoved", 0)}
+
+    @property
     def holdout_reads(self) -> pd.DataFrame:
         return self._j.holdout_reads()
 
