@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from fireform.exceptions import ScoringError
 from fireform.fitting import FitResult
 from fireform.forms import Form
 from fireform.loop import uncertainty
@@ -94,8 +95,13 @@ def score_holdout(st: RunState) -> None:
         scores = {fid: hb.score(p) for fid, p in preds.items()}
         extra: dict = {"holdout_reasons": {str(fid): _nan_reasons(sc) for fid, sc in scores.items()}}
         if st.spec.win.bootstrap > 0:
-            extra["holdout_intervals"] = uncertainty.holdout_intervals(st, hold, hb, preds, base_seeds,
-                                                                       final_seeds)
+            try:
+                extra["holdout_intervals"] = uncertainty.holdout_intervals(st, hold, hb, preds, base_seeds,
+                                                                           final_seeds)
+            except (ScoringError, ArithmeticError, ValueError) as e:
+                # journaled with the read (which must be committed whatever happens here): the
+                # verdict then says the intervals are missing and why
+                extra["holdout_intervals_error"] = f"{type(e).__name__}: {e}"
         j.add_holdout_scores(st.holdout_read, [(fit_id(r), r.form_hash, scores[fit_id(r)].to_frame())
                                                for r in todo], state=extra)
         for r in todo:
@@ -112,8 +118,9 @@ def score_holdout(st: RunState) -> None:
         st.say("holdout", f"{label} [{r.form_hash}] " + " ".join(f"{c}={fmt(overall(v, c))}" for c in CONVENTIONS))
     iv = j.get_state("holdout_intervals")
     if iv is None:
-        st.say("interval", "no holdout intervals (win.bootstrap = 0, or the holdout was read before "
-               "they were computed)")
+        err = j.get_state("holdout_intervals_error")
+        st.say("interval", f"no holdout intervals: {err}" if err else "no holdout intervals (win.bootstrap "
+               "= 0, or the holdout was read before they were computed)")
         return
     t = uncertainty.interval_frame(iv).set_index(["convention", "quantity"])
     st.say("interval", f"{iv['level']:.0%} intervals, {iv['how']}, seeds {len(iv['baseline_fits'])}+"
