@@ -3,8 +3,10 @@
 Everything a reader of a run wants, without SQL or journal keys: the frozen spec, the status,
 the leaderboard (one frame in the :class:`~fireform.scoring.ScoreCard` schema, training and
 holdout periods), proposals, fits (as :class:`~fireform.fitting.FitResult`), Shapley tables, the
-final form with its parameters, the decision, the input checks, the deployment check and the
-residual arrays. The report is built from a ``Run`` only.
+final form with its parameters and their spread (``param_spread``), the decision and its
+per-convention verdict with intervals and the reasons a convention is not decidable
+(``verdict``, ``intervals``), the input checks, the deployment check and the residual arrays.
+The report is built from a ``Run`` only.
 """
 
 from __future__ import annotations
