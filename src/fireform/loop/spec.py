@@ -178,8 +178,7 @@ class BudgetSpec(_Strict):
     # their spread alone would let a 0.0002 training gain (a spurious fifth term in the demo) in
     min_noise: float = Field(default=1e-3, ge=0.0)
     # the final form's parameters: refits on block-bootstrapped training years (0: none), each
-    # warm-started from the final fit with the run's sampler and param_trials trials (default:
-    # trials, the protocol of the seed fits, so both spreads compare)
+    # with the final fit's protocol (sampler, warm start) and param_trials trials (default: trials)
     param_bootstrap: int = Field(default=4, ge=0, le=50)
     param_trials: int | None = Field(default=None, ge=4, le=100_000)
 

@@ -157,9 +157,10 @@ def param_table(fits: list[tuple[str, FitResult]], spread: pd.DataFrame | None =
     spread_note = (" Final form: seed range = the values of its fits with the run's optimizer seeds on "
                    f"the same data (fit noise); bootstrap range = min .. max over {refits} refits"
                    f"{f' of {trials} trials' if trials else ''} on training years redrawn with replacement "
-                   "(one-year blocks), warm-started from the fit: how firmly the data pin the number"
-                   + (f" ({unmoved} of them found nothing better than their warm start, so the range is a "
-                      "lower bound)" if unmoved else "")
+                   "(one-year blocks), each the final fit's own protocol (sampler, warm start): how "
+                   "firmly the data and the fitting pin the number"
+                   + (f" ({unmoved} of them found nothing better than their warm start: those show the "
+                      "start, not the data)" if unmoved else "")
                    + ". SLACK: the value and its refits span more than 25% of the box (log10 for log "
                    "parameters): quote it with its range, not alone." if sp is not None else "")
     return table(pd.DataFrame(rows), cls="params",
