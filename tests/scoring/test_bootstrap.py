@@ -130,3 +130,18 @@ def test_bad_blocks_are_refused_with_the_shape():
     bench, obs, *_ = _world(years=1)
     with pytest.raises(ScoringError, match=r"blocks must be \(120,\)"):
         bootstrap_scores(bench, [obs], blocks=np.zeros(5, int), replicates=2)
+
+
+def test_the_drop_from_duplicated_years_is_removed_and_reported():
+    """Redrawn years repeat some: the climatologies compared are noisier and the raw replicates
+    score lower than the observed period; the intervals are corrected for that drop and say how
+    large it was."""
+    bench, obs, rng, iy, ix = _world()
+    fit = [_noisy(obs, rng, 0.3)]
+    boot = bootstrap_scores(bench, fit, replicates=300, seed=2)  # years only
+    raw = boot.values[0, :, list(boot.conventions).index("ilamb2")]
+    assert np.mean(raw < boot.observed[0, 0]) > 0.6  # the artefact the correction removes
+    t = compare(boot, baseline=[0], final=[0], point_baseline=0, point_final=0).set_index(["convention", "quantity"])
+    f = t.loc[("ilamb2", "final")]
+    assert f["shift"] < 0 and f.lo < f.point < f.hi
+    assert f["shift"] == pytest.approx(np.mean(raw) - f.point)

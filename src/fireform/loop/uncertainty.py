@@ -144,8 +144,8 @@ def holdout_intervals(st: RunState, hold: Drivers, bench: Benchmark, preds: dict
 
 def interval_frame(payload: dict | None) -> pd.DataFrame:
     """The journaled intervals as a tidy frame: convention, quantity, point, lo, hi, n, seed_min,
-    seed_max, level (empty when none were computed)."""
-    cols = ["convention", "quantity", "point", "lo", "hi", "n", "seed_min", "seed_max", "level"]
+    seed_max, level, shift (empty when none were computed)."""
+    cols = ["convention", "quantity", "point", "lo", "hi", "n", "seed_min", "seed_max", "level", "shift"]
     if not payload:
         return pd.DataFrame(columns=cols)
     return pd.DataFrame(payload["rows"], columns=cols).astype({c: float for c in cols[2:] if c != "n"})

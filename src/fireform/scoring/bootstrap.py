@@ -23,11 +23,20 @@ into percentile intervals that combine both sources of doubt: replicate b scores
 at random for each form on data draw b, and the difference final - baseline is taken on the same
 draw (paired). Percentile intervals, level ``level`` (two-sided: ``[q((1-level)/2),
 q((1+level)/2)]``), over the finite replicates; none when fewer than half are finite.
+
+Bias correction: each fit's replicates are first shifted so that their mean equals its score on
+the observed period. A redraw of years with replacement holds fewer distinct years, so the
+climatologies and period means it compares are noisier and nearly every score drops: measured on
+the demo's 4-year holdout, 92% of a near-truth form's replicates scored below its observed ilamb2
+score (mean 0.653 vs 0.667). That drop is an artefact of duplicated years, not doubt about the
+score; left in, the observed score would sit at the top of its own interval. The shift removed
+is reported (``shift``: mean raw minus mean corrected replicate, per row).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -225,9 +234,10 @@ def compare(boot: BootstrapScores, *, baseline: Sequence[int], final: Sequence[i
 
     ``baseline`` / ``final``: the indices (into the bootstrapped predictions) of each form's seed
     fits; ``point_*``: the index of the fit the run reports (its point value is its score on the
-    observed period). Replicate b draws one seed fit of each form (module docstring). Tidy: one
-    row per (convention, quantity) with point, lo, hi, n (finite replicates), seed_min and
-    seed_max (the seed fits' observed scores: the fit noise alone), level."""
+    observed period). Replicate b draws one seed fit of each form; every fit's replicates are
+    bias-corrected first (module docstring). Tidy: one row per (convention, quantity) with point,
+    lo, hi, n (finite replicates), seed_min and seed_max (the seed fits' observed scores: the fit
+    noise alone), level, shift (the mean resampling drop removed)."""
     if not baseline or not final:
         raise ScoringError("compare needs at least one fit of each form")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1819]))
@@ -235,10 +245,15 @@ def compare(boot: BootstrapScores, *, baseline: Sequence[int], final: Sequence[i
     kb = np.asarray(baseline)[rng.integers(len(baseline), size=B)]
     kf = np.asarray(final)[rng.integers(len(final), size=B)]
     r = np.arange(B)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a fit undefined on every replicate
+        shift = np.nanmean(boot.values, axis=1) - boot.observed  # (n_preds, n_conventions)
+    vals = boot.values - shift[:, None, :]
     rows = []
     for j, c in enumerate(boot.conventions):
-        reps = {"baseline": boot.values[kb, r, j], "final": boot.values[kf, r, j]}
+        reps = {"baseline": vals[kb, r, j], "final": vals[kf, r, j]}
         reps["difference"] = reps["final"] - reps["baseline"]
+        raw_diff = boot.values[kf, r, j] - boot.values[kb, r, j]
         obs = boot.observed[:, j]
         seeds = {"baseline": obs[list(baseline)], "final": obs[list(final)]}
         seeds["difference"] = (obs[list(final)][:, None] - obs[list(baseline)][None, :]).ravel()
@@ -246,8 +261,13 @@ def compare(boot: BootstrapScores, *, baseline: Sequence[int], final: Sequence[i
         point["difference"] = point["final"] - point["baseline"]
         for q in QUANTITIES:
             lo, hi, nf = percentile_interval(reps[q], level)
+            if q != "difference":  # a score stays in [0, 1] after the shift
+                lo, hi = float(np.clip(lo, 0.0, 1.0)), float(np.clip(hi, 0.0, 1.0))
             s = seeds[q][np.isfinite(seeds[q])]
+            raw = {"baseline": boot.values[kb, r, j], "final": boot.values[kf, r, j], "difference": raw_diff}[q]
+            fin = np.isfinite(raw)
             rows.append({"convention": c, "quantity": q, "point": float(point[q]), "lo": lo, "hi": hi,
                          "n": nf, "seed_min": float(s.min()) if s.size else float("nan"),
-                         "seed_max": float(s.max()) if s.size else float("nan"), "level": float(level)})
+                         "seed_max": float(s.max()) if s.size else float("nan"), "level": float(level),
+                         "shift": float(np.mean(raw[fin]) - np.mean(reps[q][fin])) if fin.any() else float("nan")})
     return pd.DataFrame(rows)
