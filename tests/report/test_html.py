@@ -16,7 +16,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VIEWS = {
     "portrait": "img", "taylor": "img", "maps": "img", "totals": "img", "residuals": "img",
     "response": "img", "biomes": "table", "gfed": "table", "params": "table", "formula": "img",
-    "regions": "table", "leaderboard": "table", "shapley": "img", "convergence": "img",
+    "regions": "table", "leaderboard": "table", "shapley": "img", "convergence": "img", "decision": "img",
 }
 
 
@@ -100,6 +100,18 @@ def test_formula_spec_and_citations_are_readable(finished_run):
     assert 'source = &quot;twin&quot;' in spec and "paths = []" not in spec and "mapping = {}" not in spec
     assert "design/" not in text and "ILAMB_SCORING.md" not in text and "ARCHITECTURE.md" not in text
     assert "AT BOUND" in _section(text, "params") or "flag" in _section(text, "params")
+
+
+def test_decision_and_params_show_intervals_and_reasons(finished_run):
+    res, _ = finished_run
+    text = res.report.read_text()
+    dec = _section(text, "decision")
+    assert "not decidable (" in dec and "IAV needs &gt;= 2 whole years; the period has 1" in dec
+    assert re.search(r"<td>-?\d\.\d{4} \[-?\d\.\d{4}, -?\d\.\d{4}\]</td>", dec)  # point [lo, hi]
+    assert "lower end of the 90% interval" in dec and "replicates" in dec
+    params = _section(text, "params")
+    assert "<th>seed range</th>" in params and "<th>bootstrap range</th>" in params
+    assert re.search(r"<td>[-\d.e+]+ \.\. [-\d.e+]+</td>", params)
 
 
 @pytest.mark.requires_chromium

@@ -11,7 +11,7 @@ from fireform.fitting.repeats import Repeats, fit_repeats
 from fireform.fitting.result import FitResult
 from fireform.fitting.samplers import DEFAULT_SAMPLER, SAMPLERS, SUBSET_SAMPLER, SamplerSpec, make_sampler, search_space
 from fireform.fitting.split import HoldoutRead, Split, fitting_active
-from fireform.fitting.stability import Stability, perturb, stability
+from fireform.fitting.stability import Stability, perturb, spread_table, stability
 from fireform.fitting.study import warm_points
 
 __all__ = [
@@ -19,5 +19,5 @@ __all__ = [
     "FitCache", "fit_key", "warm_points",
     "SAMPLERS", "DEFAULT_SAMPLER", "SUBSET_SAMPLER", "SamplerSpec", "make_sampler", "search_space",
     "Split", "HoldoutRead", "fitting_active",
-    "fit_repeats", "Repeats", "stability", "Stability", "perturb",
+    "fit_repeats", "Repeats", "stability", "Stability", "perturb", "spread_table",
 ]

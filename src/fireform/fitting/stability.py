@@ -21,6 +21,7 @@ parameters scored on the unperturbed training data (what a user would get from t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,20 +34,24 @@ from fireform.fitting.fit import FitResult, fit
 from fireform.fitting.objective import Objective
 from fireform.fitting.split import training_drivers
 
-__all__ = ["Stability", "stability", "perturb"]
+__all__ = ["Stability", "stability", "perturb", "spread_table"]
 
 
 def perturb(drivers, *, rng: np.random.Generator, bootstrap: bool = True, noise: float = 0.02,
-            variables=None):
-    """Perturbed copy of ``drivers`` (see the module docstring)."""
+            variables=None, years: Sequence[int] | None = None):
+    """Perturbed copy of ``drivers`` (see the module docstring). ``years``: the years to lay end
+    to end (default: drawn from ``rng`` with replacement, as many as there are)."""
     ds = drivers.ds
     if bootstrap:
-        years = np.unique(drivers.time.year)
-        pick = rng.choice(years, size=years.size, replace=True)
+        have = np.unique(drivers.time.year)
+        pick = rng.choice(have, size=have.size, replace=True) if years is None else np.asarray(years, int)
+        missing = sorted(set(pick.tolist()) - set(have.tolist()))
+        if missing:
+            raise ValueError(f"perturb: years {missing} are not in the drivers ({have[0]}..{have[-1]})")
         parts = [ds.isel(time=np.nonzero(drivers.time.year == y)[0]) for y in pick]
         dyn = [v for v in ds.data_vars if "time" in ds[v].dims]
         cat = xr.concat([p[dyn] for p in parts], dim="time")
-        new_time = pd.date_range(f"{years[0]}-01-01", periods=cat.sizes["time"], freq="MS")
+        new_time = pd.date_range(f"{have[0]}-01-01", periods=cat.sizes["time"], freq="MS")
         cat = cat.assign_coords(time=new_time)
         static = ds[[v for v in ds.data_vars if "time" not in ds[v].dims]]
         ds = xr.merge([cat, static], combine_attrs="override")
@@ -134,3 +139,43 @@ def stability(
             "range_fraction": float(frac), "slack": bool(frac > slack),
         })
     return Stability(pd.DataFrame(prow), pd.DataFrame(rows), base, tuple(fits))
+
+
+def _coord(p, x):
+    """The sampler's coordinate of a value (log10 for log parameters)."""
+    return np.log10(x) if p.log else np.asarray(x, float)
+
+
+def spread_table(form, value: Mapping[str, float], seeds: Sequence[Mapping[str, float]] = (),
+                 boot: Sequence[Mapping[str, float]] = (), *, slack: float = 0.25,
+                 within: float = 1e-3) -> pd.DataFrame:
+    """The spread of each parameter of ``form`` around its fitted ``value``: over refits with other
+    seeds on the same data (``seeds``: the fit noise) and over refits on block-bootstrapped
+    training years (``boot``: what the data pin down).
+
+    One row per parameter: param, value, lo, hi, log, seed_min, seed_max, boot_min, boot_median,
+    boot_max, n_seeds, n_boot, range_fraction (the share of the box, in the sampler's
+    coordinates, spanned by the value and every refit), slack (range_fraction > ``slack``, as in
+    :func:`stability`), at_bound (the value within ``within`` of the box's width of a bound, as
+    ``FitResult.at_bounds``), boot_at_bound (refits at a bound)."""
+    rows = []
+    for p in form.params:
+        v = float(value[p.name])
+        sv = np.array([float(d[p.name]) for d in seeds], float)
+        bv = np.array([float(d[p.name]) for d in boot], float)
+        lo, hi = _coord(p, p.lo), _coord(p, p.hi)
+        allv = _coord(p, np.concatenate([[v], sv, bv]))
+        frac = float((allv.max() - allv.min()) / (hi - lo))
+        bc = _coord(p, bv) if bv.size else bv
+        edge = within * (hi - lo)
+        rows.append({
+            "param": p.name, "value": v, "lo": float(p.lo), "hi": float(p.hi), "log": bool(p.log),
+            "seed_min": float(sv.min()) if sv.size else np.nan, "seed_max": float(sv.max()) if sv.size else np.nan,
+            "boot_min": float(bv.min()) if bv.size else np.nan,
+            "boot_median": float(np.median(bv)) if bv.size else np.nan,
+            "boot_max": float(bv.max()) if bv.size else np.nan,
+            "n_seeds": int(sv.size), "n_boot": int(bv.size), "range_fraction": frac, "slack": bool(frac > slack),
+            "at_bound": bool(min(_coord(p, v) - lo, hi - _coord(p, v)) <= edge),
+            "boot_at_bound": int(np.sum(np.minimum(bc - lo, hi - bc) <= edge)),
+        })
+    return pd.DataFrame(rows)

@@ -4,16 +4,22 @@ decision under the frozen spec."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
+from fireform.exceptions import ScoringError
 from fireform.fitting import FitResult
 from fireform.forms import Form
+from fireform.loop import uncertainty
 from fireform.loop.deploy import deployment_check
+from fireform.loop.spec import WinSpec
 from fireform.loop.state import RunState, fit_id, fmt
-from fireform.scoring import CONVENTIONS, Benchmark, overall
+from fireform.scoring import CONVENTIONS, Benchmark, Scores, overall
+from fireform.scoring.overall import undefined_components
 
-__all__ = ["leaderboard_fits", "score_holdout", "deploy", "decide"]
+__all__ = ["leaderboard_fits", "score_holdout", "deploy", "decide", "judge"]
 
 
 def leaderboard_fits(st: RunState) -> list[FitResult]:
@@ -57,28 +63,52 @@ def _residual_arrays(st: RunState, rec: FitResult, form: Form, bench: Benchmark,
     j.put_state(f"{base}/regions", json.loads(res.regions.to_json(orient="records")))
 
 
+def _nan_reasons(scores: Scores) -> dict[str, str]:
+    """The global region's undefined components and why (the scorer's reasons)."""
+    return {c: scores.reasons.get(("global", c), "undefined") for c, v in scores.vector("global").items()
+            if not np.isfinite(v)} if "global" in scores.regions else {}
+
+
 def score_holdout(st: RunState) -> None:
-    """Score the leaderboard's fits on the holdout: one unseal (journaled per fit) for the fits
-    not scored yet; a resumed run never reads it again."""
+    """Score on the holdout, in one unseal (journaled per fit): the leaderboard's fits, the seed
+    fits of the baseline and the final form, and the block-bootstrap intervals
+    (:func:`fireform.loop.uncertainty.holdout_intervals`); scores, reasons for undefined
+    components and intervals are committed with the read in one transaction. A run whose
+    holdout was read once never reads it again."""
     j = st.journal
     j.put_state("final_fit", fit_id(st.final))
     recs = leaderboard_fits(st)
     j.put_state("leaderboard_fits", [r.id for r in recs])
+    base_seeds, final_seeds = uncertainty.seed_fits(st, st.baseline), uncertainty.seed_fits(st, st.final)
+    allfits = list({fit_id(r): r for r in [*recs, *base_seeds, *final_seeds]}.values())
     done = set(j.scores(period="holdout").fit_id)
-    todo = [r for r in recs if r.id not in done]
-    if not todo:
-        st.say("holdout", "already scored (journaled); not read again")
-    else:
-        hold = st.split.unseal("final scoring: leaderboard of baseline, kept and final forms")
+    todo = [r for r in allfits if r.id not in done]
+    if not j.holdout_reads().empty:
+        st.say("holdout", "already scored (journaled); not read again"
+               + (f" ({len(todo)} fits left unscored by the earlier read)" if todo else ""))
+    elif todo:
+        hold = st.split.unseal("final scoring: leaderboard of baseline, kept and final forms; seed fits "
+                               "of the baseline and final forms; bootstrap intervals")
         assert st.holdout_read is not None, "the split journals every unseal through its callback"
         hb = Benchmark.from_drivers(hold)
-        preds = {fit_id(r): j.form(r.form_hash).evaluate(r.params, hold) for r in todo}
-        j.add_holdout_scores(st.holdout_read, [(fit_id(r), r.form_hash, hb.score(preds[fit_id(r)]).to_frame())
-                                               for r in todo])
+        preds = {fit_id(r): np.asarray(j.form(r.form_hash).evaluate(r.params, hold)) for r in todo}
+        scores = {fid: hb.score(p) for fid, p in preds.items()}
+        extra: dict = {"holdout_reasons": {str(fid): _nan_reasons(sc) for fid, sc in scores.items()}}
+        if st.spec.win.bootstrap > 0:
+            try:
+                extra["holdout_intervals"] = uncertainty.holdout_intervals(st, hold, hb, preds, base_seeds,
+                                                                           final_seeds)
+            except (ScoringError, ArithmeticError, ValueError) as e:
+                # journaled with the read (which must be committed whatever happens here): the
+                # verdict then says the intervals are missing and why
+                extra["holdout_intervals_error"] = f"{type(e).__name__}: {e}"
+        j.add_holdout_scores(st.holdout_read, [(fit_id(r), r.form_hash, scores[fit_id(r)].to_frame())
+                                               for r in todo], state=extra)
         for r in todo:
             if r.id in (st.final.id, st.baseline.id):
                 _residual_arrays(st, r, j.form(r.form_hash), hb, preds[fit_id(r)], "holdout")
-        st.say("holdout", f"read once for {len(todo)} forms (journaled)")
+        st.say("holdout", f"read once for {len(todo)} fits of {len({r.form_hash for r in todo})} forms "
+               "(journaled)")
     for r in (st.baseline, st.final):
         if j.get_array(f"resid/train/{r.id}/cell_bias") is None:
             form = j.form(r.form_hash)
@@ -86,6 +116,22 @@ def score_holdout(st: RunState) -> None:
     for r, label in ((st.baseline, "baseline"), (st.final, "final")):
         v = j.vector(fit_id(r), "holdout")
         st.say("holdout", f"{label} [{r.form_hash}] " + " ".join(f"{c}={fmt(overall(v, c))}" for c in CONVENTIONS))
+    iv = j.get_state("holdout_intervals")
+    if iv is None:
+        err = j.get_state("holdout_intervals_error")
+        st.say("interval", f"no holdout intervals: {err}" if err else "no holdout intervals (win.bootstrap "
+               "= 0, or the holdout was read before they were computed)")
+        return
+    t = uncertainty.interval_frame(iv).set_index(["convention", "quantity"])
+    st.say("interval", f"{iv['level']:.0%} intervals, {iv['how']}, seeds {len(iv['baseline_fits'])}+"
+           f"{len(iv['final_fits'])}, {iv['seconds']:.1f}s | "
+           + " ".join(f"{c}: diff {_pm(t.loc[(c, 'difference')])}" for c in dict.fromkeys(t.index.get_level_values(0))))
+
+
+def _pm(row) -> str:
+    if not np.isfinite(row["point"]):
+        return "undefined"
+    return f"{row['point']:+.4f} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
 
 
 def deploy(st: RunState) -> None:
@@ -110,28 +156,93 @@ def deploy(st: RunState) -> None:
            + (f"; first parts at cell {first['cell']} {first['month']}" if first else ""))
 
 
-def decide(st: RunState) -> dict:
-    """WIN when the final form beats the baseline on the holdout by more than ``win.margin`` under
-    every decidable convention and the deployment check did not fail."""
-    j = st.journal
-    vb = j.vector(fit_id(st.baseline), "holdout")
-    vf = j.vector(fit_id(st.final), "holdout")
+def _undecidable(c: str, b: float, f: float, vb: Mapping[str, float], vf: Mapping[str, float],
+                 reasons: Mapping[str, Mapping[str, str]]) -> str:
+    """Why convention ``c`` cannot decide (empty when both scores are defined)."""
+    parts = []
+    for label, x, v, why in (("baseline", b, vb, reasons.get("baseline", {})),
+                             ("final", f, vf, reasons.get("final", {}))):
+        if np.isfinite(x):
+            continue
+        comps = undefined_components(v, c) if v else []
+        detail = "; ".join(f"{k}: {why.get(k, 'undefined')}" for k in comps) or "no holdout scores"
+        parts.append((label, detail))
+    if not parts:
+        return ""
+    if len(parts) == 2 and parts[0][1] == parts[1][1]:
+        return f"undefined on the holdout for both forms ({parts[0][1]})"
+    return "; ".join(f"{label} undefined on the holdout ({d})" for label, d in parts) + (
+        "; the other form's score is defined, but one side alone decides nothing" if len(parts) == 1 else "")
+
+
+def judge(vb: Mapping[str, float], vf: Mapping[str, float], win: WinSpec, *,
+          intervals: pd.DataFrame | None = None, reasons: Mapping[str, Mapping[str, str]] | None = None,
+          replicates: int | None = None) -> dict[str, dict]:
+    """The verdict per convention of ``win`` from the holdout component vectors of the baseline
+    (``vb``) and the final form (``vf``); ``intervals``: :func:`uncertainty.interval_frame`;
+    ``reasons``: {"baseline"|"final": {component: why undefined}}. Each row: baseline, final,
+    difference, interval ({quantity: [lo, hi]} or None), level, decidable, reason, wins (None
+    when not decidable)."""
+    itab = (intervals if intervals is not None else uncertainty.interval_frame(None)).set_index(
+        ["convention", "quantity"])
+    reasons = reasons or {}
     rows = {}
-    for c in st.spec.win.names():
+    for c in win.names():
         b, f = overall(vb, c), overall(vf, c)
-        # A convention undefined on the holdout for both (e.g. IAV on a one-year holdout) cannot
-        # be decided: reported as not applicable, not counted as a loss.
-        applicable = bool(np.isfinite(b) or np.isfinite(f))
-        rows[c] = {"baseline": b, "final": f, "margin": f - b, "applicable": applicable,
-                   "wins": bool(np.isfinite(f) and np.isfinite(b) and f - b > st.spec.win.margin)}
+        reason = _undecidable(c, b, f, vb, vf, reasons)
+        interval = None
+        if (c, "difference") in itab.index:
+            interval = {q: [float(itab.loc[(c, q), "lo"]), float(itab.loc[(c, q), "hi"])]
+                        for q in ("baseline", "final", "difference")}
+        lo = interval["difference"][0] if interval else float("nan")
+        if not reason and win.require_interval and not np.isfinite(lo):
+            reason = ("win.require_interval, but no interval of the difference: "
+                      + ("none computed (win.bootstrap = 0 or the holdout was read before)" if interval is None
+                         else f"fewer than half of the {replicates or 'bootstrap'} replicates are defined"))
+        decidable = not reason
+        wins = None
+        if decidable:
+            wins = bool(f - b > win.margin and (not win.require_interval or lo > win.margin))
+        rows[c] = {"baseline": b, "final": f, "difference": f - b, "interval": interval,
+                   "level": win.interval if interval else None, "decidable": decidable, "reason": reason,
+                   "wins": wins}
+    return rows
+
+
+def decide(st: RunState) -> dict:
+    """WIN when the deployment check did not fail, at least one convention is decidable, and under
+    every decidable convention the final form beats the baseline on the holdout by more than
+    ``win.margin`` (with ``win.require_interval``: the lower end of the difference's interval
+    too). A convention is not decidable, with the reason, when either form's score is undefined
+    on the holdout (e.g. IAV with one holdout year) or, with ``require_interval``, when its
+    interval could not be computed; it counts neither as a loss nor as a win (:func:`judge`)."""
+    j = st.journal
+    w = st.spec.win
+    reasons_all = j.get_state("holdout_reasons") or {}
+    iv = j.get_state("holdout_intervals")
+    rows = judge(j.vector(fit_id(st.baseline), "holdout"), j.vector(fit_id(st.final), "holdout"), w,
+                 intervals=uncertainty.interval_frame(iv), replicates=iv["replicates"] if iv else None,
+                 reasons={"baseline": reasons_all.get(str(fit_id(st.baseline)), {}),
+                          "final": reasons_all.get(str(fit_id(st.final)), {})})
     dep = j.get_state("deploy") or {}
-    decided = [r for r in rows.values() if r["applicable"]]
+    decided = [r for r in rows.values() if r["decidable"]]
     win = bool(decided) and all(r["wins"] for r in decided) and dep.get("ok") is not False
     final_form = j.form(st.final.form_hash)
-    decision = {"win": bool(win), "margin_required": st.spec.win.margin, "conventions": rows,
+    decision = {"win": bool(win), "margin_required": w.margin, "require_interval": w.require_interval,
+                "interval_level": w.interval, "conventions": rows,
+                "not_decidable": {c: r["reason"] for c, r in rows.items() if not r["decidable"]},
                 "deploy_ok": dep.get("ok"), "final_hash": final_form.hash,
                 "final_terms": list(final_form.term_ids), "baseline_hash": st.baseline.form_hash}
     j.put_state("decision", decision)
-    st.say("decision", f"{'WIN' if win else 'no win'} final {','.join(final_form.term_ids)} | "
-           + " ".join(f"{c}:{fmt(r['baseline'])}->{fmt(r['final'])}" for c, r in rows.items()))
+    st.say("decision", f"{'WIN' if win else 'no win'} final {','.join(final_form.term_ids)} | margin "
+           f"{w.margin:g}{f', interval lower end must clear it ({w.interval:.0%})' if w.require_interval else ''} | "
+           + " ".join(_verdict(c, r) for c, r in rows.items()))
     return decision
+
+
+def _verdict(c: str, r: dict) -> str:
+    if not r["decidable"]:
+        return f"{c}: not decidable ({r['reason']})"
+    iv = r["interval"]["difference"] if r["interval"] else None
+    band = f" [{fmt(iv[0])}, {fmt(iv[1])}]" if iv else ""
+    return f"{c}: {fmt(r['baseline'])}->{fmt(r['final'])} diff {r['difference']:+.4f}{band} {'win' if r['wins'] else 'no win'}"

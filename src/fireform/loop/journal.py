@@ -306,13 +306,18 @@ class Journal:
         return {r.component: (np.nan if r.value is None else float(r.value)) for r in df.itertuples()}
 
     # -- holdout ----------------------------------------------------------------------------
-    def add_holdout_scores(self, read: HoldoutRead, scored: Iterable[tuple[int, str, pd.DataFrame]]) -> None:
+    def add_holdout_scores(self, read: HoldoutRead, scored: Iterable[tuple[int, str, pd.DataFrame]],
+                           state: Mapping[str, Any] | None = None) -> None:
         """One holdout read (one unseal) and the scores it produced, in one transaction: a kill
         before the commit leaves neither (the read had no effect), after it both, so a resumed
-        run never reads the holdout a second time. One read row per fit scored."""
+        run never reads the holdout a second time. One read row per fit scored. ``state``: more
+        results of the same read (intervals, reasons), written in the same transaction."""
         years = json.dumps(list(read.years))
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            for key, value in (state or {}).items():
+                self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)",
+                                (key, json.dumps(value, default=_default)))
             for fid, form_hash, frame in scored:
                 self.db.execute("INSERT INTO holdout_reads (fit_id, form_hash, purpose, t, years, fingerprint) "
                                 "VALUES (?, ?, ?, ?, ?, ?)",

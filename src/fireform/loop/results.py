@@ -3,8 +3,10 @@
 Everything a reader of a run wants, without SQL or journal keys: the frozen spec, the status,
 the leaderboard (one frame in the :class:`~fireform.scoring.ScoreCard` schema, training and
 holdout periods), proposals, fits (as :class:`~fireform.fitting.FitResult`), Shapley tables, the
-final form with its parameters, the decision, the input checks, the deployment check and the
-residual arrays. The report is built from a ``Run`` only.
+final form with its parameters and their spread (``param_spread``), the decision and its
+per-convention verdict with intervals and the reasons a convention is not decidable
+(``verdict``, ``intervals``), the input checks, the deployment check and the residual arrays.
+The report is built from a ``Run`` only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fireform.loop.journal import Journal
 from fireform.loop.lock import holder
 from fireform.loop.results_table import results_frame
 from fireform.loop.spec import Spec
+from fireform.loop.uncertainty import PARAM_KEY, interval_frame
 from fireform.scoring import CONVENTIONS, overall
 from fireform.scoring.card import COLUMNS as CARD_COLUMNS
 
@@ -221,6 +224,57 @@ class Run:
     @property
     def decision(self) -> dict | None:
         return self._j.get_state("decision")
+
+    @property
+    def verdict(self) -> pd.DataFrame:
+        """The decision per convention, tidy: convention, baseline, final, difference, and the
+        interval bounds of each (``*_lo``, ``*_hi``; NaN without intervals), level, decidable,
+        reason (why not decidable; empty otherwise), wins (None when not decidable)."""
+        cols = ["convention", "baseline", "final", "difference", "baseline_lo", "baseline_hi", "final_lo",
+                "final_hi", "difference_lo", "difference_hi", "level", "decidable", "reason", "wins"]
+        dec = self.decision
+        rows = []
+        for c, r in (dec or {}).get("conventions", {}).items():
+            iv = r.get("interval") or {}
+            row = {"convention": c, "baseline": r["baseline"], "final": r["final"],
+                   "difference": r.get("difference", r.get("margin")), "level": r.get("level"),
+                   "decidable": bool(r.get("decidable", r.get("applicable", True))),
+                   "reason": r.get("reason", ""), "wins": r.get("wins")}
+            for q in ("baseline", "final", "difference"):
+                lo, hi = iv.get(q, [np.nan, np.nan])
+                row[f"{q}_lo"], row[f"{q}_hi"] = lo, hi
+            rows.append(row)
+        return pd.DataFrame(rows, columns=cols)
+
+    @property
+    def intervals(self) -> pd.DataFrame:
+        """The holdout intervals (tidy: convention, quantity baseline | final | difference, point,
+        lo, hi, n, seed_min, seed_max, level); empty when none were computed."""
+        return interval_frame(self._j.get_state("holdout_intervals"))
+
+    @property
+    def interval_method(self) -> dict | None:
+        """How the intervals were made: level, replicates, blocks, years, the seed fits' ids."""
+        iv = self._j.get_state("holdout_intervals")
+        return None if iv is None else {k: v for k, v in iv.items() if k != "rows"}
+
+    @property
+    def param_spread(self) -> pd.DataFrame | None:
+        """The final form's parameters with their spread over seeds and bootstrapped training
+        years and their flags (``fireform.fitting.spread_table``); None when not computed."""
+        ps = self._j.get_state(PARAM_KEY)
+        return None if not ps or "table" not in ps else pd.DataFrame(ps["table"])
+
+    @property
+    def param_refits(self) -> list[dict]:
+        """The refits on bootstrapped training years: replicate, years, value, params."""
+        return list((self._j.get_state(PARAM_KEY) or {}).get("replicates", []))
+
+    @property
+    def param_refit_summary(self) -> dict:
+        """refits, trials (each), unmoved (refits that stayed at their warm start)."""
+        ps = self._j.get_state(PARAM_KEY) or {}
+        return {"refits": len(ps.get("replicates", [])), "trials": ps.get("trials"), "unmoved": ps.get("unmoved", 0)}
 
     @property
     def holdout_reads(self) -> pd.DataFrame:

@@ -79,7 +79,7 @@ def _formula(run: Run, out: Path) -> str:
 
 def _params(run: Run) -> str:
     fits = [(lbl, f) for lbl, f in (("baseline", run.baseline), ("final", run.final)) if f is not None]
-    return formula.param_table(fits) if fits else "<p>No fits.</p>"
+    return formula.param_table(fits, run.param_spread, **run.param_refit_summary) if fits else "<p>No fits.</p>"
 
 
 def _grid_views(run: Run, out: Path) -> dict[str, Callable[[], str]]:
@@ -139,7 +139,7 @@ def build_report(run_dir: str | Path, *, self_contained: bool = False,
             "params": lambda: _params(run), "shapley": lambda: search.shapley(run, out),
             "convergence": lambda: search.convergence(run, out), "lineage": lambda: search.lineage(run),
             "formula": lambda: _formula(run, out), "deployment": lambda: scores.deployment(run),
-            "decision": lambda: scores.decision(run), **grid,
+            "decision": lambda: scores.decision(run, out), **grid,
         }
         body = "\n".join(f"<section id='{k}'><h2>{_TITLES[k]}</h2>{views[k]()}</section>" for k in SECTIONS)
         nav = " ".join(f"<a href='#{k}'>{_TITLES[k]}</a>" for k in SECTIONS)

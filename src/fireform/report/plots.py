@@ -13,7 +13,7 @@ import pandas as pd
 from fireform.ablation.plots import draw_interactions
 
 __all__ = ["residual_map", "seasonal_cycles", "shapley_bars", "interaction_heatmap", "convergence",
-           "formula_png"]
+           "formula_png", "verdict_intervals"]
 
 
 def _plt():
@@ -115,6 +115,42 @@ def convergence(path: Path, it: np.ndarray, value: np.ndarray, status: list[str]
     ax.set_ylabel("training objective")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("convergence of the search (training objective only)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def verdict_intervals(path: Path, verdict: pd.DataFrame, *, margin: float, title: str) -> Path:
+    """Left: baseline and final holdout Overall per convention with their intervals; right: the
+    difference with its interval against the margin. Undecidable conventions are marked."""
+    plt = _plt()
+    v = verdict.reset_index(drop=True)
+    y = np.arange(len(v))[::-1]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 0.55 * len(v) + 1.6), dpi=90, sharey=True)
+    for q, off, col in (("baseline", 0.12, "C0"), ("final", -0.12, "C3")):
+        x = v[q].to_numpy(float)
+        err = np.array([x - v[f"{q}_lo"].to_numpy(float), v[f"{q}_hi"].to_numpy(float) - x])
+        err = np.where(np.isfinite(err), np.maximum(err, 0.0), 0.0)
+        a1.errorbar(x, y + off, xerr=err, fmt="o", color=col, capsize=3, label=q)
+    a1.set_xlabel("holdout Overall score")
+    a1.legend(fontsize=8, loc="lower left")
+    d = v["difference"].to_numpy(float)
+    err = np.array([d - v["difference_lo"].to_numpy(float), v["difference_hi"].to_numpy(float) - d])
+    err = np.where(np.isfinite(err), np.maximum(err, 0.0), 0.0)
+    cols = ["C2" if w is True else ("C3" if w is False else "C7") for w in v["wins"]]
+    for k in range(len(v)):
+        if np.isfinite(d[k]):
+            a2.errorbar(d[k], y[k], xerr=err[:, k:k + 1], fmt="o", color=cols[k], capsize=3)
+        else:
+            a2.text(0.0, y[k], "not decidable", va="center", fontsize=8, color="C7")
+    a2.axvline(margin, color="k", lw=1.0, ls="--", label=f"margin {margin:g}")
+    a2.axvline(0.0, color="k", lw=0.5, alpha=0.4)
+    a2.set_xlabel("final - baseline")
+    a2.legend(fontsize=8, loc="lower right")
+    a1.set_yticks(y)
+    a1.set_yticklabels(v["convention"].astype(str))
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

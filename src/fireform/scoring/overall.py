@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from fireform.exceptions import UnknownNameError
 
-__all__ = ["CONVENTIONS", "overall", "DESCRIPTIONS"]
+__all__ = ["CONVENTIONS", "overall", "DESCRIPTIONS", "USES", "undefined_components"]
 
 CONVENTIONS: tuple[str, ...] = ("ilamb2", "ilamb2_iav", "ilamb3", "worst", "geometric")
 
@@ -36,6 +36,25 @@ DESCRIPTIONS = {
 }
 
 _W2 = {"bias": 1.0, "rmse": 2.0, "seasonal": 1.0, "spatial": 1.0}
+
+# The components each convention reads (``ilamb3`` is NaN only when all four are).
+USES: dict[str, tuple[str, ...]] = {
+    "ilamb2": tuple(_W2),
+    "ilamb2_iav": (*_W2, "iav"),
+    "ilamb3": ("bias_ilamb3", "rmse_ilamb3", "seasonal_ilamb3", "spatial_ilamb3"),
+    "worst": tuple(_W2),
+    "geometric": tuple(_W2),
+}
+
+
+def undefined_components(vector: Mapping[str, float], convention: str) -> list[str]:
+    """The components that make ``overall(vector, convention)`` NaN (empty when it is defined)."""
+    if convention not in USES:
+        raise UnknownNameError(f"unknown convention {convention!r}; valid: {', '.join(CONVENTIONS)}")
+    nan = [k for k in USES[convention] if math.isnan(float(vector.get(k, math.nan)))]
+    if convention == "ilamb3":
+        return nan if len(nan) == len(USES["ilamb3"]) else []
+    return nan
 
 
 def _weighted(v: Mapping[str, float], weights: Mapping[str, float]) -> float:

@@ -25,7 +25,7 @@ from fireform.scoring.overall import overall
 from fireform.scoring.residuals import Residuals, residuals
 from fireform.scoring.timeaxis import TimeAxis
 
-__all__ = ["Benchmark", "Scores"]
+__all__ = ["Benchmark", "Scores", "values_from_sums"]
 
 _IDX = {c: i for i, c in enumerate(COMPONENTS)}
 
@@ -217,39 +217,10 @@ class Benchmark:
     # -- internals --------------------------------------------------------------------------
     def _assemble(self, acc: np.ndarray) -> Scores:
         """Region scores from the region sums of ``fast.score_regions`` (n_regions, N_ACC)."""
-        out = np.full((len(self.region_labels), len(COMPONENTS)), np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for name, a in (("bias", F.A_BIAS), ("rmse_cycle", F.A_RMSE_CYCLE),
-                            ("rmse_series", F.A_RMSE_SERIES), ("seasonal", F.A_SEASONAL),
-                            ("iav", F.A_IAV), ("bias_ilamb3", F.A_BIAS3),
-                            ("rmse_ilamb3", F.A_RMSE3), ("seasonal_ilamb3", F.A_SEASONAL3)):
-                num, den = acc[:, a], acc[:, a + 1]
-                out[:, _IDX[name]] = np.where(den > 0, num / den, np.nan)
-        out[:, _IDX["rmse"]] = out[:, _IDX["rmse_cycle" if self.rmse_basis == "cycle" else "rmse_series"]]
-        self._spatial(out, acc)
+        p = self.pre
+        out = values_from_sums(acc, rmse_basis=self.rmse_basis, n_grid=float(self.n_grid),
+                               ref_std3=p["ref_std3"], ref_std3_ok=p["ref_std3_ok"])
         return Scores(out, self.region_labels, COMPONENTS, self._reasons(out, None))
-
-    def _spatial(self, out, acc):
-        cnt, sx, sy, sxx, syy, sxy = acc[:, F.A_SP:F.A_SP + 6].T
-        with np.errstate(divide="ignore", invalid="ignore"):
-            std0 = np.maximum(np.sqrt(np.maximum(sxx / cnt - (sx / cnt) ** 2, 0.0)), 1e-12)
-            std = np.maximum(np.sqrt(np.maximum(syy / cnt - (sy / cnt) ** 2, 0.0)), 1e-12) / std0
-            N = float(self.n_grid)
-            rq = (sxy - sx * sy / N) / (np.sqrt(sxx - sx * sx / N) * np.sqrt(syy - sy * sy / N))
-            vx, vy = sxx - sx * sx / cnt, syy - sy * sy / cnt
-            rp = (sxy - sx * sy / cnt) / (np.sqrt(vx) * np.sqrt(vy))
-            f = (std + 1.0 / std) ** 2 * 2.0
-            out[:, _IDX["spatial"]] = np.where(cnt > 0, 4.0 * (1.0 + rq) / f, np.nan)
-            out[:, _IDX["spatial_plain"]] = np.where(cnt > 0, 4.0 * (1.0 + rp) / f, np.nan)
-            # ilamb3: std over each map's own defined cells, correlation over both
-            p = self.pre
-            ny, sy3, syy3 = acc[:, F.A_SY3:F.A_SY3 + 3].T
-            com_std = np.sqrt(np.maximum(syy3 / ny - (sy3 / ny) ** 2, 0.0))
-            nb, bx, by, bxx, byy, bxy = acc[:, F.A_SB3:F.A_SB3 + 6].T
-            corr = (bxy - bx * by / nb) / (np.sqrt(bxx - bx * bx / nb) * np.sqrt(byy - by * by / nb))
-            sd = com_std / p["ref_std3"]
-            s3 = 4 * (1 + corr) / ((sd + 1 / sd) ** 2 * 2)
-        out[:, _IDX["spatial_ilamb3"]] = np.where(p["ref_std3_ok"], s3, np.nan)
 
     def _reasons(self, values: np.ndarray, pred) -> dict:
         p, reasons = self.pre, {}
@@ -259,6 +230,9 @@ class Benchmark:
                 why = "no cell of this region has reference data"
             elif p["ref_burns"][i] == 0:
                 why = "the reference never burns in this region"
+            elif comp == "iav" and self.axis.cycle_years == 1:
+                # one year's climatology is the year itself: no interannual variability to score
+                why = "IAV needs >= 2 whole years; the period has 1"
             elif comp in ("rmse_cycle", "seasonal", "iav") or (comp == "rmse" and self.rmse_basis == "cycle"):
                 why = "no whole year from the first January: no annual cycle" if self.axis.cycle_years == 0 else "no cell with a defined score"
             elif comp == "rmse_ilamb3" and self.axis.n < 24:
@@ -269,6 +243,45 @@ class Benchmark:
                 why = "no cell with a defined score (prediction missing or reference constant)"
             reasons[(reg, comp)] = why
         return reasons
+
+
+def values_from_sums(acc: np.ndarray, *, rmse_basis: str, n_grid, ref_std3: np.ndarray,
+                     ref_std3_ok: np.ndarray) -> np.ndarray:
+    """Component scores (rows, n_components) from sums of ``fast.score_regions`` (rows, N_ACC).
+
+    A row is any set of cells whose sums were added up: a region, or a bootstrap replicate's
+    resampled blocks (:mod:`fireform.scoring.bootstrap`). ``n_grid`` (scalar or per row): the
+    cells 2.x's spatial correlation counts; ``ref_std3`` / ``ref_std3_ok``: the reference's
+    spatial std over the row's cells and whether ilamb3 scores the row (per row)."""
+    out = np.full((acc.shape[0], len(COMPONENTS)), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, a in (("bias", F.A_BIAS), ("rmse_cycle", F.A_RMSE_CYCLE),
+                        ("rmse_series", F.A_RMSE_SERIES), ("seasonal", F.A_SEASONAL),
+                        ("iav", F.A_IAV), ("bias_ilamb3", F.A_BIAS3),
+                        ("rmse_ilamb3", F.A_RMSE3), ("seasonal_ilamb3", F.A_SEASONAL3)):
+            num, den = acc[:, a], acc[:, a + 1]
+            out[:, _IDX[name]] = np.where(den > 0, num / den, np.nan)
+    out[:, _IDX["rmse"]] = out[:, _IDX["rmse_cycle" if rmse_basis == "cycle" else "rmse_series"]]
+    cnt, sx, sy, sxx, syy, sxy = acc[:, F.A_SP:F.A_SP + 6].T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        std0 = np.maximum(np.sqrt(np.maximum(sxx / cnt - (sx / cnt) ** 2, 0.0)), 1e-12)
+        std = np.maximum(np.sqrt(np.maximum(syy / cnt - (sy / cnt) ** 2, 0.0)), 1e-12) / std0
+        N = np.asarray(n_grid, dtype=float)
+        rq = (sxy - sx * sy / N) / (np.sqrt(sxx - sx * sx / N) * np.sqrt(syy - sy * sy / N))
+        vx, vy = sxx - sx * sx / cnt, syy - sy * sy / cnt
+        rp = (sxy - sx * sy / cnt) / (np.sqrt(vx) * np.sqrt(vy))
+        f = (std + 1.0 / std) ** 2 * 2.0
+        out[:, _IDX["spatial"]] = np.where(cnt > 0, 4.0 * (1.0 + rq) / f, np.nan)
+        out[:, _IDX["spatial_plain"]] = np.where(cnt > 0, 4.0 * (1.0 + rp) / f, np.nan)
+        # ilamb3: std over each map's own defined cells, correlation over both
+        ny, sy3, syy3 = acc[:, F.A_SY3:F.A_SY3 + 3].T
+        com_std = np.sqrt(np.maximum(syy3 / ny - (sy3 / ny) ** 2, 0.0))
+        nb, bx, by, bxx, byy, bxy = acc[:, F.A_SB3:F.A_SB3 + 6].T
+        corr = (bxy - bx * by / nb) / (np.sqrt(bxx - bx * bx / nb) * np.sqrt(byy - by * by / nb))
+        sd = com_std / ref_std3
+        s3 = 4 * (1 + corr) / ((sd + 1 / sd) ** 2 * 2)
+    out[:, _IDX["spatial_ilamb3"]] = np.where(ref_std3_ok, s3, np.nan)
+    return out
 
 
 def _precompute(obs, area, axis: TimeAxis, rm: np.ndarray, mass: bool, area_diff: np.ndarray) -> dict:

@@ -128,20 +128,45 @@ def citations(form: Form) -> str:
     return f"<ul class=refs>{items}</ul>" if refs else "<p>No references.</p>"
 
 
-def param_table(fits: list[tuple[str, FitResult]]) -> str:
+def _range(lo, hi) -> str:
+    return "" if lo != lo else f"{sig(lo)} .. {sig(hi)}"  # NaN: not computed
+
+
+def param_table(fits: list[tuple[str, FitResult]], spread: pd.DataFrame | None = None,
+                refits: int = 0, trials: int | None = None, unmoved: int = 0) -> str:
+    """Fitted parameters with their box and flags; the final form's rows also show its spread
+    (``Run.param_spread``): over its seed fits and over ``refits`` refits on bootstrapped
+    training years."""
+    sp = spread.set_index("param") if spread is not None and not spread.empty else None
     rows = []
     for label, fit in fits:
         flagged = set(fit.at_bounds())
         for p in fit.form.params:
+            s = sp.loc[p.name] if sp is not None and label == "final" and p.name in sp.index else None
+            flags = ["AT BOUND"] if p.name in flagged else []
+            if s is not None and bool(s["slack"]):
+                flags.append(f"SLACK ({s['range_fraction']:.0%} of the box)")
+            if s is not None and int(s["boot_at_bound"]):
+                flags.append(f"at a bound in {int(s['boot_at_bound'])}/{int(s['n_boot'])} refits")
             rows.append({"form": label, "parameter": p.name, "value": sig(fit.params[p.name]),
                          "lower bound": f"{p.lo:g}", "upper bound": f"{p.hi:g}",
                          "scale": "log" if p.log else "linear", "units": p.units,
-                         "flag": "AT BOUND" if p.name in flagged else "",
-                         "description": p.description})
+                         "seed range": _range(s["seed_min"], s["seed_max"]) if s is not None else "",
+                         "bootstrap range": _range(s["boot_min"], s["boot_max"]) if s is not None else "",
+                         "flag": ", ".join(flags), "description": p.description})
+    spread_note = (" Final form: seed range = the values of its fits with the run's optimizer seeds on "
+                   f"the same data (fit noise); bootstrap range = min .. max over {refits} refits"
+                   f"{f' of {trials} trials' if trials else ''} on training years redrawn with replacement "
+                   "(one-year blocks), each the final fit's own protocol (sampler, warm start): how "
+                   "firmly the data and the fitting pin the number"
+                   + (f" ({unmoved} of them found nothing better than their warm start: those show the "
+                      "start, not the data)" if unmoved else "")
+                   + ". SLACK: the value and its refits span more than 25% of the box (log10 for log "
+                   "parameters): quote it with its range, not alone." if sp is not None else "")
     return table(pd.DataFrame(rows), cls="params",
                  caption="Fitted parameters (4 significant digits) with their search box. AT BOUND: "
                          "within 0.1% of the box's width of a bound (log10 for log parameters): the "
-                         "bound, not the data, set it; widen the box or question the term.")
+                         "bound, not the data, set it; widen the box or question the term." + spread_note)
 
 
 # [data] keys that apply to each data source; the other keys keep their defaults and are hidden.

@@ -10,7 +10,7 @@ import pandas as pd
 
 from fireform.loop import Run
 from fireform.report import plots
-from fireform.report.views.common import esc, figure, table
+from fireform.report.views.common import esc, figure, num, table
 from fireform.scoring import CONVENTIONS, overall
 from fireform.scoring.overall import DESCRIPTIONS
 
@@ -131,11 +131,55 @@ def deployment(run: Run) -> str:
             f"training cell-months: <b>{verdict}</b>.</p>" + table(pd.DataFrame([dict(d)])))
 
 
-def decision(run: Run) -> str:
+def _largest_shift(run: Run) -> float:
+    sh = run.intervals["shift"].abs()
+    return float(sh.max()) if sh.notna().any() else 0.0
+
+
+def _band(point, lo, hi) -> str:
+    if not np.isfinite(point):
+        return "undefined"
+    return f"{point:.4f} [{num(lo)}, {num(hi)}]" if np.isfinite(lo) else f"{point:.4f}"
+
+
+def decision(run: Run, out: Path | None = None) -> str:
     dec = run.decision
     if dec is None:
         return f"<p>No decision (run status {esc(run.status)}).</p>"
-    t = pd.DataFrame([{"convention": c, **r} for c, r in dec["conventions"].items()])
+    v = run.verdict
+    level = dec.get("interval_level")
+    need = dec.get("require_interval", False)
+    rule = (f"the final form must beat the baseline on the holdout by more than {dec['margin_required']:g}"
+            + (f", and so must the lower end of the {level:.0%} interval of the difference" if need else
+               " (point values; the intervals are shown but not required by the spec)"))
+    rows = []
+    for r in v.itertuples():
+        verdict = ("win" if r.wins else "no win") if r.decidable else f"not decidable ({r.reason})"
+        rows.append({"convention": r.convention, "baseline": _band(r.baseline, r.baseline_lo, r.baseline_hi),
+                     "final": _band(r.final, r.final_lo, r.final_hi),
+                     "final - baseline": _band(r.difference, r.difference_lo, r.difference_hi), "verdict": verdict})
+    how = run.interval_method
+    method = (f"<p>Intervals ({how['level']:.0%}, percentile): {esc(how['how'])}; each replicate scores one "
+              f"seed fit drawn at random per form ({len(how['baseline_fits'])} baseline, "
+              f"{len(how['final_fits'])} final seed fits), so they combine the fit noise with the doubt "
+              "from which years and regions the holdout happens to hold; the difference is taken on "
+              "the same replicate (paired). Each fit's replicates are first shifted so their mean is its "
+              "observed score: redrawn years repeat some, which lowers every score by itself "
+              f"(largest drop removed here: {_largest_shift(run):.3f}).</p>" if how else
+              "<p class=skip>No intervals were computed (win.bootstrap = 0, or the holdout was read "
+              "before this run computed them).</p>")
+    fig = ""
+    if out is not None and not v.empty:
+        plots.verdict_intervals(out / "verdict.png", v, margin=float(dec["margin_required"]),
+                                title="holdout Overall per convention, with intervals")
+        fig = figure("verdict.png", "holdout scores and their difference with intervals",
+                     "Left: each form's holdout Overall with its interval. Right: final minus baseline "
+                     "(green: win, red: no win, grey: not decidable) against the dashed margin. Look for "
+                     "intervals that cross the margin: there the data cannot tell the forms apart, "
+                     "whatever the point value says.")
     return (f"<p class=verdict>{'WIN' if dec['win'] else 'NO WIN'}: final form "
-            f"{esc(', '.join(dec['final_terms']))} vs baseline on the holdout, margin "
-            f"required {dec['margin_required']} under {', '.join(dec['conventions'])}.</p>" + table(t))
+            f"{esc(', '.join(dec['final_terms']))} vs baseline. Rule: {esc(rule)}, under every "
+            f"decidable convention of {esc(', '.join(dec['conventions']))}; a convention that cannot be "
+            "decided counts neither way.</p>"
+            + table(pd.DataFrame(rows), caption="Point value [interval] per convention; "
+                    "not decidable: the reason.") + method + fig)
