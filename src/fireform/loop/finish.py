@@ -9,6 +9,7 @@ import numpy as np
 
 from fireform.fitting import FitResult
 from fireform.forms import Form
+from fireform.loop.data import COMPARISON_FIT_ID, COMPARISON_LABEL, MODEL_FIRE
 from fireform.loop.deploy import deployment_check
 from fireform.loop.state import RunState, fit_id, fmt
 from fireform.scoring import CONVENTIONS, Benchmark, overall
@@ -66,15 +67,21 @@ def score_holdout(st: RunState) -> None:
     j.put_state("leaderboard_fits", [r.id for r in recs])
     done = set(j.scores(period="holdout").fit_id)
     todo = [r for r in recs if r.id not in done]
-    if not todo:
+    # the model's own fire output (data.model), scored as the comparison row: never fitted, and
+    # its holdout months read in the same unseal as the forms'
+    compare = MODEL_FIRE in st.train and COMPARISON_FIT_ID not in done
+    if not todo and not compare:
         st.say("holdout", "already scored (journaled); not read again")
     else:
-        hold = st.split.unseal("final scoring: leaderboard of baseline, kept and final forms")
+        hold = st.split.unseal("final scoring: leaderboard of baseline, kept and final forms"
+                               + (f" and {COMPARISON_LABEL!r} (the model's own burned area)" if compare else ""))
         assert st.holdout_read is not None, "the split journals every unseal through its callback"
         hb = Benchmark.from_drivers(hold)
         preds = {fit_id(r): j.form(r.form_hash).evaluate(r.params, hold) for r in todo}
-        j.add_holdout_scores(st.holdout_read, [(fit_id(r), r.form_hash, hb.score(preds[fit_id(r)]).to_frame())
-                                               for r in todo])
+        scored = [(fit_id(r), r.form_hash, hb.score(preds[fit_id(r)]).to_frame()) for r in todo]
+        if compare:
+            scored.append((COMPARISON_FIT_ID, "model", hb.score(hold.array(MODEL_FIRE)).to_frame()))
+        j.add_holdout_scores(st.holdout_read, scored)
         for r in todo:
             if r.id in (st.final.id, st.baseline.id):
                 _residual_arrays(st, r, j.form(r.form_hash), hb, preds[fit_id(r)], "holdout")
@@ -83,9 +90,16 @@ def score_holdout(st: RunState) -> None:
         if j.get_array(f"resid/train/{r.id}/cell_bias") is None:
             form = j.form(r.form_hash)
             _residual_arrays(st, r, form, st.bench, form.evaluate(r.params, st.train), "train")
+    if MODEL_FIRE in st.train and j.scores(COMPARISON_FIT_ID, "train").empty:
+        j.add_scores(COMPARISON_FIT_ID, "train", st.bench.score(st.train.array(MODEL_FIRE)).to_frame())
     for r, label in ((st.baseline, "baseline"), (st.final, "final")):
         v = j.vector(fit_id(r), "holdout")
         st.say("holdout", f"{label} [{r.form_hash}] " + " ".join(f"{c}={fmt(overall(v, c))}" for c in CONVENTIONS))
+    if MODEL_FIRE in st.train:
+        for period in ("train", "holdout"):
+            v = j.vector(COMPARISON_FIT_ID, period)
+            st.say("compare", f"{COMPARISON_LABEL} (the model's own burned area, not fitted) {period} "
+                   + " ".join(f"{c}={fmt(overall(v, c))}" for c in CONVENTIONS))
 
 
 def deploy(st: RunState) -> None:

@@ -9,7 +9,9 @@ Sections (see ``examples/twin.toml`` and ``examples/pantanal.toml``)::
 
     name = "twin-demo"
     [data]      source = "twin" | "pantanal" | "files"; twin: res, years, seed, truth, noise;
-                files: paths, mapping, regions; derived = [derived drivers to add]
+                files: paths (drivers and target together) or model + obs (model output and
+                observations apart: globs relative to the spec file's folder), mapping, obs_var,
+                regions; derived = [derived drivers to add]
     [split]     train_years = [first, last]; holdout_years = [first, last]; holdout_regions = []
     [objective] convention = "ilamb2"; region = "global"
     [baseline]  form = "ed2_stock" (a baseline name) | path to a form JSON; or mechanisms = [...]
@@ -67,9 +69,15 @@ class DataSpec(_Strict):
     seed: int = Field(default=0, ge=0)
     truth: str = "demo"  # name of a demo truth, or a path to a form JSON with defaults
     noise: float = Field(default=0.2, ge=0.0, le=2.0)  # sigma of the multiplicative lognormal noise
-    # files
+    # files: ``paths`` holds drivers and target together; ``model`` (the model's output: the
+    # drivers, and its own burned area for the comparison row) and ``obs`` (the observations:
+    # the target) keep them apart. Globs; relative entries are resolved against the spec file's
+    # folder by ``load_spec``.
     paths: list[str] = Field(default_factory=list)
-    mapping: dict[str, str] = Field(default_factory=dict)
+    model: list[str] = Field(default_factory=list)
+    obs: list[str] = Field(default_factory=list)
+    obs_var: str | None = None  # the observations' burned-area variable (default: identified)
+    mapping: dict[str, str] = Field(default_factory=dict)  # adds to the identified variables
     regions: str = "ilamb"
     data_dir: str | None = None  # default: $FIREFORM_DATA
     derived: list[str] = Field(default_factory=list)
@@ -78,8 +86,17 @@ class DataSpec(_Strict):
     def _check(self) -> "DataSpec":
         if self.years[0] > self.years[1]:
             raise ValueError(f"data.years {list(self.years)}: first must be <= last")
-        if self.source == "files" and not self.paths:
-            raise ValueError("data.source = 'files' needs data.paths")
+        if self.source != "files" and (self.model or self.obs):
+            raise ValueError(f"data.model and data.obs need data.source = 'files' (it is {self.source!r})")
+        if self.source == "files":
+            if self.paths and (self.model or self.obs):
+                raise ValueError("data: give paths (drivers and target in the same files) or model + obs "
+                                 "(model output and observations apart), not both")
+            if not self.paths and not (self.model and self.obs):
+                have = "data.model without data.obs" if self.model else (
+                    "data.obs without data.model" if self.obs else "neither")
+                raise ValueError(f"data.source = 'files' needs data.paths, or data.model (model output: the "
+                                 f"drivers) and data.obs (observed burned area: the target); got {have}")
         return self
 
 
@@ -237,13 +254,23 @@ class Spec(_Strict):
         return _to_toml(self.canonical())
 
 
-def parse_spec(data: dict | str, *, source: str = "<spec>") -> Spec:
-    """Validate a dict or TOML text; errors name the file, the field and what was expected."""
+def parse_spec(data: dict | str, *, source: str = "<spec>", base_dir: str | Path | None = None) -> Spec:
+    """Validate a dict or TOML text; errors name the file, the field and what was expected.
+    ``base_dir``: the folder relative ``data.model`` / ``data.obs`` entries are resolved against
+    (the spec file's folder; the frozen spec holds absolute patterns, so a run folder's copy of the
+    spec reads the same files)."""
     if isinstance(data, str):
         try:
             data = tomllib.loads(data)
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{source}: not valid TOML: {e}") from None
+    if base_dir is not None and isinstance(data.get("data"), dict):
+        sec = dict(data["data"])
+        for key in ("model", "obs"):
+            if isinstance(sec.get(key), list):
+                sec[key] = [str(Path(base_dir).resolve() / x) if isinstance(x, str) and not Path(x).is_absolute()
+                            else x for x in sec[key]]
+        data = {**data, "data": sec}
     try:
         return Spec.model_validate(data)
     except ValidationError as e:
@@ -261,7 +288,7 @@ def load_spec(path: str | Path) -> Spec:
     except UnicodeDecodeError as e:
         raise SpecError(f"spec file {str(p)!r} is not UTF-8 text (byte {e.start}: {e.reason}); "
                         "save it as UTF-8") from None
-    return parse_spec(text, source=str(p))
+    return parse_spec(text, source=str(p), base_dir=p.parent)
 
 
 def demo_spec(**budget) -> Spec:

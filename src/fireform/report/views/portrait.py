@@ -46,11 +46,13 @@ def read_model_card(path: str | Path, spec_periods: dict[str, tuple[int, ...]]) 
 def portrait_scores(run: Run, extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tidy: model, period, region, component (COMPONENTS), value."""
     rows = []
-    for label, fit in (("baseline", run.baseline), ("final", run.final)):
-        if fit is None:
-            continue
+    scored = [(label, (lambda p, f=fit: run.scores(f, p))) for label, fit in
+              (("baseline", run.baseline), ("final", run.final)) if fit is not None]
+    if run.has_comparison:  # the model's own burned area from the run's model files
+        scored.append((run.comparison_label, run.comparison_scores))
+    for label, scores in scored:
         for period in ("train", "holdout"):
-            for reg, v in _vectors(run.scores(fit, period)):
+            for reg, v in _vectors(scores(period)):
                 rows += [{"model": label, "period": period, "region": reg, "component": c,
                           "value": float(v.get(c, np.nan))} for c in COMPONENTS[:-1]]
                 rows.append({"model": label, "period": period, "region": reg,
@@ -115,7 +117,7 @@ def portrait(run: Run, out: Path, extra: pd.DataFrame | None = None) -> str:
     periods = [p for p in ("train", "holdout") if (df.period == p).any()]
     _draw(out / "portrait.png", df, periods)
     models = ", ".join(dict.fromkeys(df.model))
-    note = "" if extra is not None and not extra.empty else (
+    note = "" if (extra is not None and not extra.empty) or run.has_comparison else (
         "<p>No model fire output given (<code>fireform report RUN --model-card card.csv</code>, a "
         "ScoreCard from <code>fireform score --out</code>, adds one column per component).</p>")
     return figure("portrait.png", f"portrait plot of {models} per region and component",
