@@ -8,7 +8,7 @@ import errno
 import typer
 from typer.core import TyperGroup
 
-from fireform.cli import ablation, data, deploy, fitting, forms, mechanisms, runs, scoring, synth
+from fireform.cli import ablation, data, deploy, fitting, forms, mechanisms, runs, scoring, specs, synth
 from fireform.cli.common import spread_multi
 from fireform.exceptions import FireformError
 
@@ -52,7 +52,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _group in (data, synth, mechanisms, forms, scoring, fitting, ablation, runs, deploy):
+for _group in (data, synth, mechanisms, forms, scoring, fitting, ablation, runs, specs, deploy):
     _group.register(app)
 
 

@@ -28,7 +28,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fireform.drivers import Drivers, add_derived, derived_spec, load_drivers, load_pantanal, open_file
+from fireform.drivers import (
+    Drivers,
+    InputReport,
+    add_derived,
+    check_drivers,
+    check_paths,
+    derived_spec,
+    load_drivers,
+    load_pantanal,
+    open_file,
+)
 from fireform.drivers.identify import identify
 from fireform.drivers.load import data_vars
 from fireform.exceptions import DataNotFoundError, SpecError, TimeMismatchError
@@ -41,7 +51,7 @@ from fireform.twin import add_truth, demo_truth, make_world, world_drivers
 
 __all__ = ["LIBRARY_DERIVED", "MODEL_FIRE", "COMPARISON_FIT_ID", "COMPARISON_LABEL", "truth_form",
            "expand_paths", "identified_mapping", "load_model_obs", "regrid_target", "load_run_drivers",
-           "run_split"]
+           "run_split", "check_spec_data"]
 
 LIBRARY_DERIVED = ("gpp_mean_12m", "npp_mean_12m", "pr_annual", "dryness", "nesterov")
 # The model's own burned fraction (from the model files), carried in the Drivers under a name no
@@ -231,3 +241,21 @@ def run_split(drivers: Drivers, derived: list[str], spec: Spec, *,
 
     return Split(drivers, train_years=tuple(s.train_years), holdout_years=tuple(s.holdout_years),
                  on_read=on_read, exclude_cells=_region_cells(drivers, s.holdout_regions), derive=derive)
+
+
+def check_spec_data(spec: Spec) -> InputReport:
+    """The input checks of a spec's data, as a run makes them: the raw files (model files and
+    observations apart, or ``paths``) as ``fireform check`` checks them, then the drivers-level
+    rules on the training drivers the run would fit on (its input gate, derived drivers added;
+    the sealed holdout is not read). A report, not a refusal: the caller decides."""
+    d = spec.data
+    raw = None
+    if d.source == "files" and d.model:
+        raw = check_paths(expand_paths(d.model, what="data.model"), mapping=dict(d.mapping) or None, assemble=False)
+        raw = raw + check_paths(expand_paths(d.obs, what="data.obs"), target=d.obs_var, assemble=False)
+    elif d.source == "files":
+        raw = check_paths(expand_paths(d.paths, what="data.paths"), mapping=dict(d.mapping) or None, assemble=False)
+    drivers, derived = load_run_drivers(spec)
+    split = run_split(drivers, derived, spec, on_read=lambda r: None)
+    rep = check_drivers(split.train)
+    return rep if raw is None else raw + rep

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fireform.agent.llm.secrets import secret_in
 from fireform.exceptions import SpecError
 from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS
+from fireform.mechanisms import BASELINES
 from fireform.scoring import CONVENTIONS
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "parse_spec",
     "spec_diff",
     "demo_spec",
+    "files_spec_toml",
 ]
 
 
@@ -352,3 +354,73 @@ def _to_toml(d: dict) -> str:
         else:
             top.append(f"{k} = {_toml_value(v)}")
     return "\n".join(top) + "\n\n" + "\n\n".join(tables) + "\n"
+
+
+def files_spec_toml(*, name: str, model: list[str], obs: list[str], train: tuple[int, int],
+                    holdout: tuple[int, int], baseline: str = "ed2_stock", mapping: dict[str, str] | None = None,
+                    obs_var: str | None = None, regions: str = "ilamb", description: str = "") -> str:
+    """A complete spec (every section, each value commented) for model output and observations
+    apart (``data.model`` / ``data.obs``, paths relative to the spec file's folder); validated
+    before it is returned (SpecError naming the field otherwise)."""
+    q = json.dumps
+    lst = lambda xs: "[" + ", ".join(q(x) for x in xs) + "]"  # noqa: E731
+    ov = (f"obs_var = {q(obs_var)}" if obs_var else
+          '# obs_var = "burntArea"     # the observations\' variable, when it is not identified')
+    mp = "{" + ", ".join(f"{k} = {q(v)}" for k, v in (mapping or {}).items()) + "}"
+    text = f"""# fireform experiment spec, written by `fireform spec new` from the files it identified.
+# Check the data with `fireform check <this file>`, then `fireform run <this file>`.
+name = {q(name)}
+description = {q(description or f"{name}: a burned-area formula for this model's output, scored against the observations")}
+seed = 0                       # seed of every fit and proposal (a run is reproducible)
+
+[data]
+source = "files"
+# model output: the drivers (one variable per file is fine; CMOR/TRENDY names are identified by the
+# catalog's vocabulary, units converted once), and the model's own burned area (burntFractionAll),
+# scored beside the forms as "your model today", never fitted. Globs, relative to this file's folder.
+model = {lst(model)}
+# observed burned area: the target; remapped conservatively onto the model grid when grids differ
+obs = {lst(obs)}
+{ov}
+mapping = {mp}                   # catalog name = variable in the files; adds to what was identified
+regions = {q(regions)}             # ilamb (ILAMB 2.x regions) | gfed | global
+derived = []                   # [] = every library derived driver the inputs allow
+
+[split]
+train_years = [{train[0]}, {train[1]}]     # fitted on
+holdout_years = [{holdout[0]}, {holdout[1]}]   # sealed: scored once, at the end, every read journaled
+holdout_regions = []           # regions held out of training too (names from the regions above)
+
+[objective]
+convention = "ilamb2"          # the Overall score the optimizer maximises: (B + 2R + S + D)/5
+region = "global"
+
+[baseline]
+form = {q(baseline)}          # the form to beat: a baseline name ({", ".join(BASELINES)}) or a form JSON
+
+[win]
+margin = 0.0                   # the final form must beat the baseline on the holdout by more than this ...
+conventions = "all"            # ... under every Overall convention
+
+[budget]
+iterations = 10                # proposals
+trials = 300                   # Optuna trials per fit
+repeats = 3                    # fits with different seeds: the fit noise
+sampler = {q(DEFAULT_SAMPLER)}
+wall_minutes = 60.0            # stop proposing after this much wall time
+
+[proposer]
+name = "heuristic"             # offline; an LLM proposer needs settings and a key in the environment
+
+[shapley]
+enabled = true                 # exact Shapley ablation of the incumbent's mechanisms, then pruning
+prune_share = 0.05             # mechanisms carrying less than this share are pruned
+max_players = 10
+
+[deploy]
+fortran = true                 # the final form exported to Fortran, compiled, run: must match Python
+rel_tol = 1e-5
+"""
+    parse_spec(text, source=f"spec for {name}")
+    return text
+
