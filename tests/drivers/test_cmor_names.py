@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fireform.drivers import catalog, load_drivers
+from fireform.drivers.from_model import ABOVE_GROUND_FRACTION
 from fireform.twin import DEMO_TRUTH, add_truth, make_world
 from fireform.forms import Form
 
@@ -19,7 +20,7 @@ CMOR = {
     "pr": ("pr", "kg m-2 s-1", 1.0 / SECONDS_PER_DAY),  # mm/day -> kg m-2 s-1
     "rh": ("hurs", "%", 1.0),
     "gpp": ("gpp", "kg m-2 s-1", 1e-3 / SECONDS_PER_YEAR),  # g m-2 yr-1 -> kg m-2 s-1
-    "agb": ("cVeg", "kg m-2", 1.0),
+    "agb": ("cVeg", "kg m-2", 1.0 / ABOVE_GROUND_FRACTION),  # whole-plant carbon: agb is 0.75 of it
     "fuel": ("cLitter", "kg m-2", 1e-3),  # g m-2 -> kg m-2
     "wind": ("sfcWind", "m s-1", 1.0),
     "cropland": ("cropFrac", "%", 100.0),

@@ -87,6 +87,33 @@ def test_fit_api_raises_input_check_error(world, case):
     assert _named(str(e.value), case), str(e.value)
 
 
+@pytest.mark.parametrize("case", CASES[:3], ids=IDS[:3])
+def test_a_hand_built_fit_context_is_gated_too(world, case):
+    """A FitContext is an entry point of its own: built by hand on bad drivers, its first fit
+    (and a Shapley ablation on it) is refused like a fit of the drivers."""
+    from fireform.fitting import FitContext
+
+    try:
+        drivers = load_drivers(str(world["files"][case.name]))
+    except FireformError:
+        drivers = world_drivers(case.plant(world["ds"]))
+    ctx = FitContext(drivers)
+    with pytest.raises(InputCheckError) as e:
+        fit(demo_truth(), ctx, trials=2)
+    assert _named(str(e.value), case), str(e.value)
+    assert ctx.n_evaluations == 0 and ctx.input_check is None  # nothing evaluated, nothing marked
+
+
+def test_a_context_is_gated_once_and_remembers_it(world):
+    from fireform.fitting import FitContext
+
+    ctx = FitContext(load_drivers(str(world["files"]["clean"])))
+    r1 = fit(demo_truth(), ctx, trials=2, sampler="random")
+    assert r1.extra["input_check"] == "ok" and ctx.input_check is not None
+    r2 = fit(demo_truth(), ctx, trials=2, sampler="random", seed=1)
+    assert r2.extra["input_check"] == "ok"
+
+
 def _run_spec(path: Path):
     return parse_spec({
         "name": "fault", "data": {"source": "files", "paths": [str(path)]},

@@ -165,9 +165,10 @@ class ShapleyResult:
 
 def _context(drivers: Drivers | Split | FitContext, objective: Objective | None, *, check: bool = True,
              override: bool = False) -> FitContext:
-    # The input gate once for every subset fit (they share this context); a FitContext passes.
-    gate_inputs(drivers, check=check, override=override)
-    return FitContext.of(drivers, objective=objective)
+    # The input gate once for every subset fit (they share this context, which remembers it).
+    ctx = FitContext.of(drivers, objective=objective)
+    gate_inputs(ctx, check=check, override=override)
+    return ctx
 
 
 def shapley(

@@ -92,7 +92,8 @@ def worker_context(data_key: str, objective: Objective, drivers: Drivers | None 
             d = drivers if drivers is not None else _DRIVERS.get(data_key)
             if d is None:
                 raise RuntimeError(f"worker has no drivers for data {data_key}")
-            ctx = FitContext(d, objective=objective)
+            # the parent gated these drivers before sending them (ablation.shapley._context)
+            ctx = FitContext(d, objective=objective).mark_checked("checked by the Shapley caller")
             _CONTEXTS[k] = ctx
         return ctx
 

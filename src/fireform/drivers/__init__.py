@@ -6,6 +6,7 @@ from fireform.drivers.catalog import Variable, catalog, variable
 from fireform.drivers.check import InputReport, check_drivers, check_paths, gate, gate_paths
 from fireform.drivers.dataset import Drivers, month_lengths, spherical_cell_area
 from fireform.drivers.derived import DERIVED, add_derived, derived_spec
+from fireform.drivers.from_model import DERIVATIONS, AssumptionWarning, derivations
 from fireform.drivers.load import Source, load_drivers, month_index, open_file
 from fireform.drivers.paths import bundle_info, bundle_path, data_root
 from fireform.drivers.regions import (
@@ -26,5 +27,5 @@ __all__ = [
     "RegionSet", "REGION_SETS", "region_set", "global_region", "ilamb_regions", "gfed_regions",
     "load_gfed_regions", "month_lengths", "spherical_cell_area", "conversion", "convert",
     "parse_years", "year_list", "IsimipAR6", "BIOME_NAMES", "data_root", "bundle_path", "bundle_info",
-    "load_biomes", "load_isimip3a_ar6", "load_pantanal",
+    "load_biomes", "load_isimip3a_ar6", "load_pantanal", "DERIVATIONS", "AssumptionWarning", "derivations",
 ]

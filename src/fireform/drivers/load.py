@@ -23,6 +23,7 @@ import xarray as xr
 
 from fireform.drivers.catalog import variable
 from fireform.drivers.dataset import Drivers, spherical_cell_area
+from fireform.drivers.from_model import derive_from_model
 from fireform.drivers.identify import identify
 from fireform.drivers.regions import RegionSet, region_set
 from fireform.drivers.units import conversion
@@ -394,6 +395,9 @@ def load_drivers(
             pos = x.months.get_indexer(common)
             whole = pos.size == x.months.size and np.array_equal(pos, np.arange(pos.size))
             data[x.name] = (("time", "lat", "lon"), x.data if whole else x.data[pos], attrs)
+    origin = {x.name: x.label for x in loaded}
+    # VPD, soil wetness, agb and fuel from the model outputs they come from (stated formulas)
+    derive_from_model(data, origin)
     ds = xr.Dataset(data, coords={"time": common.values, "lat": lat, "lon": lon})
     valid = np.ones((lat.size, lon.size), dtype=bool)
     for name, da in ds.data_vars.items():
@@ -418,5 +422,5 @@ def load_drivers(
         mask=valid,
         regions=region_set(regions, lat, lon, data_dir=data_dir),
         target=target,
-        sources={x.name: x.label for x in loaded},
+        sources=origin,
     )

@@ -70,6 +70,13 @@ def _where(file: str | None, var: str | None) -> str:
 # " C " between units is carbon ("kg C m-2", "gC m-2"), not coulomb: carbon mass is the
 # catalog's convention already, so the token carries no conversion.
 _CARBON = re.compile(r"(?<![A-Za-z_])(k?g)?C(?![A-Za-z_0-9])")
+# Counted things (lightning flashes, people) are numbers, not units: "flashes km-2 day-1" is
+# km-2 day-1. "fl" would otherwise parse as femtolitre, turning a flash density into a volume.
+_COUNTS = re.compile(
+    r"(?<![A-Za-z_])(flashes|flash|fl|strokes|stroke|inhabitants|inhabitant|people|persons|person|"
+    r"individuals|capita|counts|count)(?![A-Za-z_0-9])",
+    re.IGNORECASE,
+)
 
 
 def parse_units(units: str | None, *, file: str | None = None, var: str | None = None):
@@ -79,7 +86,9 @@ def parse_units(units: str | None, *, file: str | None = None, var: str | None =
     """
     if units is None or str(units).strip() == "":
         raise UnitsError(f"{_where(file, var)}: units are missing (no 'units' attribute)")
-    s = _CARBON.sub(lambda m: f" {m.group(1) or ''} ", str(units)).strip()
+    s = _CARBON.sub(lambda m: f" {m.group(1) or ''} ", str(units))
+    s = _COUNTS.sub(" ", s).strip()
+    s = re.sub(r"^\s*/", "1/", s) or "1"  # "flashes/km2/day" leaves "/km2/day"
     try:
         q = ureg().parse_expression(s)
     except Exception as e:  # pint raises several types for bad strings

@@ -71,6 +71,14 @@ class FitContext:
             )
         self.fingerprint = drivers.fingerprint()
         self.years = years_of(drivers)
+        # the input gate's outcome (fitting.inputs): None until the first fit gates these drivers
+        self.input_check: dict | None = None
+
+    def mark_checked(self, note: dict | str) -> "FitContext":
+        """Record that these training drivers passed the input gate (``note``: its outcome, or
+        who gated them) so fits on this context do not check them again."""
+        self.input_check = dict(note) if isinstance(note, dict) else {"input_check": str(note)}
+        return self
 
     @classmethod
     def of(cls, data, *, objective: Objective | None = None) -> "FitContext":

@@ -111,7 +111,8 @@ def stability(
         rng = np.random.default_rng(child)
         d = perturb(drivers, rng=rng, bootstrap=bootstrap, noise=noise,
                     variables=[v for v in form.inputs if v in drivers])
-        rctx = FitContext(d, objective=ctx.objective)
+        # a resample of gated drivers: the base fit's gate stands for it
+        rctx = FitContext(d, objective=ctx.objective).mark_checked("resample of gated training drivers")
         f = fit(form, rctx, trials=trials, seed=seed + r + 1, **fit_kwargs)
         fits.append(f)
         rows.append({"replicate": r, "value_perturbed": f.value,

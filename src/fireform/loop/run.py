@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fireform.agent import Proposer
-from fireform.drivers import Drivers, gate
+from fireform.drivers import Drivers, derivations, gate
 from fireform.exceptions import DataChangedError, FireformError
 from fireform.loop import ablate, finish, search
 from fireform.loop.data import load_run_drivers, run_split
@@ -107,6 +107,7 @@ def _prepare(st: RunState) -> None:
     s = st.spec.split
     drivers, derived = load_run_drivers(st.spec)
     _fingerprints(st, drivers)
+    _derived_from_model(st, drivers)
     st.start_fitting(run_split(drivers, derived, st.spec, on_read=st.on_holdout_read))
     inputs = st.journal.get_state("inputs")
     if "training" not in inputs:  # the training drivers with their derived arrays, as fitted
@@ -123,7 +124,8 @@ def _prepare(st: RunState) -> None:
         c = report.summary()
         st.say("check", f"inputs ok={report.ok} errors={c['error']} warnings={c['warning']} info={c['info']}")
 
-    gate(train, on_report=journal)  # the input gate of fit/shapley/score (dropped cells included)
+    report = gate(train, on_report=journal)  # the input gate of fit/shapley/score (dropped cells included)
+    st.ctx.mark_checked({"input_check": "ok", "input_warnings": int(len(report.warnings))})
     iy, ix = train.cell_index  # the grid, for residual maps in the report
     for name, a in (("grid/lat", train.lat), ("grid/lon", train.lon), ("grid/iy", iy), ("grid/ix", ix)):
         st.journal.put_array(name, a)
@@ -134,6 +136,16 @@ def unavailable_mechanisms(variables) -> dict[str, list[str]]:
     cannot run on them)."""
     have = set(variables)
     return {m.id: sorted(set(m.inputs) - have) for m in REGISTRY if not set(m.inputs) <= have}
+
+
+def _derived_from_model(st: RunState, drivers: Drivers) -> None:
+    """Name the drivers derived from model outputs at load (VPD from tas + hurs, ...), with the
+    formula and any assumption, in the run log and the journal (for the report)."""
+    table = derivations(drivers)
+    st.journal.put_state("derived_from_model", table.to_dict(orient="records"))
+    for r in table.itertuples():
+        st.say("inputs", f"{r.variable} derived from {r.derived_from.replace(' ', ' + ')}: {r.formula}"
+               + (f" (assumes: {r.assumption})" if r.assumption else ""))
 
 
 def _unavailable_mechanisms(st: RunState) -> None:

@@ -4,6 +4,7 @@ corrections); when the files assemble into Drivers, the drivers-level rules run 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from fireform.drivers.catalog import catalog
 from fireform.drivers.check.report import InputReport, fmt, median, report, row
 from fireform.drivers.check.rules import check_drivers
 from fireform.drivers.check.thresholds import CANDIDATE_UNITS, FILL_THRESHOLD, RANGE_ERROR_SHARE, TYPICAL_MEDIAN
+from fireform.drivers.from_model import AssumptionWarning, derivations
 from fireform.drivers.identify import Identification, identify
 from fireform.drivers.load import data_vars, grid_coords, load_drivers, month_index, open_file
 from fireform.drivers.units import conversion, parse_units
@@ -161,11 +163,17 @@ def check_paths(
     tname = tid.name if tid is not None and tid.name in good else None
     if assemble and good and (tname or target is None):
         try:
-            d = load_drivers([str(p) for p in paths if str(p) in {f for f, _ in good.values()}],
-                             mapping=good, target=tname, regions=regions)
+            with warnings.catch_warnings():  # assumptions become report rows below
+                warnings.simplefilter("ignore", AssumptionWarning)
+                d = load_drivers([str(p) for p in paths if str(p) in {f for f, _ in good.values()}],
+                                 mapping=good, target=tname, regions=regions)
         except FireformError as e:
             out += report([row("warning", "assemble", "", "", "", f"drivers-level checks skipped: {e}")])
         else:
+            out += report([row("warning" if r.assumption else "info", "derive", r.variable, "", d.sources[r.variable],
+                               f"{r.variable} derived from {r.derived_from.replace(' ', ' + ')}: {r.formula}"
+                               + (f"; assumes {r.assumption}" if r.assumption else ""))
+                           for r in derivations(d).itertuples()])
             out += check_drivers(d, holdout_years=holdout_years)
     return out
 

@@ -29,6 +29,7 @@ TYPICAL_MEDIAN: dict[str, tuple[float, float]] = {
     "lightning": (1e-4, 50.0),
     "wind": (0.1, 20.0),
     "agb": (0.01, 40.0),
+    "cveg": (0.01, 30.0),  # whole-plant carbon: a domain median above 30 kg C m-2 exceeds tropical forest
 }
 
 # Variables whose median over a regional domain can really fall below TYPICAL_MEDIAN's lower
@@ -36,7 +37,7 @@ TYPICAL_MEDIAN: dict[str, tuple[float, float]] = {
 # regional grid their median is an error only below lower bound / REGIONAL_LOW_FACTOR (a unit
 # slip is a factor of 1000 or more), a warning in between. Near-global grids are held to the
 # typical range.
-REGIONAL_LOW_MEDIAN = frozenset({"pr", "lightning", "gpp", "agb", "vpd", "vpd_max"})
+REGIONAL_LOW_MEDIAN = frozenset({"pr", "lightning", "gpp", "agb", "cveg", "vpd", "vpd_max"})
 REGIONAL_LOW_FACTOR = 100.0
 
 # Units a value might really be in, tried when the declared ones look wrong (by dimensionality
