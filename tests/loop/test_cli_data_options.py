@@ -19,7 +19,7 @@ from fireform.twin import demo_truth
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    return write_cmor_bundle(tmp_path_factory.mktemp("cmor"), res=5.0, years=(2001, 2003), vpd=True)
+    return write_cmor_bundle(tmp_path_factory.mktemp("cmor"), res=5.0, years=(2001, 2003))
 
 
 @pytest.mark.parametrize("args, want", [
@@ -56,7 +56,7 @@ def test_fit_takes_several_files_in_one_option_and_obs_apart(bundle, tmp_path):
     form = tmp_path / "truth.json"
     form.write_text(demo_truth().to_json())
     out = tmp_path / "params.json"
-    files = [str(bundle.model_dir / f"{v}_TWIN-ESM.nc") for v in ("tas", "pr", "gpp", "vpd", "hurs")]
+    files = [str(bundle.model_dir / f"{v}_TWIN-ESM.nc") for v in ("tas", "pr", "gpp", "hurs")]
     r = CliRunner().invoke(app, ["fit", str(form), "--data", *files, "--obs", str(bundle.obs_file),
                                  "--trials", "6", "--quiet", "--out", str(out)])
     assert r.exit_code == 0, r.output

@@ -28,7 +28,7 @@ SMALL = {"iterations": 0, "trials": 12, "repeats": 2, "wall_minutes": 5.0}
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    return write_cmor_bundle(tmp_path_factory.mktemp("cmor"), res=RES, years=YEARS, vpd=True)
+    return write_cmor_bundle(tmp_path_factory.mktemp("cmor"), res=RES, years=YEARS)
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +58,17 @@ def test_spec_new_identifies_cmor_names_and_writes_a_valid_spec(bundle, spec_fil
     raw = tomllib.loads(out.read_text())["data"]
     assert not raw["model"][0].startswith("/") and not raw["obs"][0].startswith("/")
     assert spec.data.obs == [str(bundle.obs_file)]
-    for cat, cmor in (("rh", "hurs"), ("agb", "cVeg"), ("fuel", "cLitter"), ("cropland", "cropFrac"),
-                      ("wind", "sfcWind"), ("tas", "tas")):
+    for cat, cmor in (("rh", "hurs"), ("cveg", "cVeg"), ("clitter", "cLitter"), ("cropland", "cropFrac"),
+                      ("wind", "sfcWind"), ("tas", "tas"), ("mrso", "mrso"), ("mrsofc", "mrsofc")):
         assert re.search(rf"^\s+{cat}\s+<- {cmor}_\S+: {cmor} ", text, re.M), (cat, text)
+    # what is derived from model outputs, with its formula
+    for derived in ("vpd", "soil_moisture", "agb", "fuel"):
+        assert re.search(rf"^derived: {derived} from ", text, re.M), (derived, text)
     assert "burntFractionAll" in text and "your model today" in text
     assert re.search(r"burned_fraction\s+<- burntArea.nc: burntArea .*the target", text)
     assert "mechanisms these inputs allow" in text and "gpp_gating" in text
+    # dry days have no CMOR source: the mechanism that needs them is named with what it misses
+    assert re.search(r"cannot run \(\d+\): .*dry_lightning_ignition \(needs dry_days\)", text)
     # every section is there, each value commented
     for section in ("data", "split", "objective", "baseline", "win", "budget", "proposer", "shapley", "deploy"):
         assert f"[{section}]" in out.read_text()
@@ -87,7 +92,8 @@ def test_bundle_loads_as_the_original_world(bundle, spec_file):
     w = bundle.world.assign_coords(lon=np.mod(bundle.world.lon.values, 360.0)).sortby("lon")
     assert np.array_equal(drivers.lon, w.lon.values) and np.array_equal(drivers.lat, w.lat.values)
     assert drivers.time[0].year == YEARS[0] and drivers.n_months == 12 * (YEARS[1] - YEARS[0] + 1)
-    for name in ("burned_fraction", "tas", "pr", "rh", "gpp", "agb", "fuel", "lightning", "cropland", "wind"):
+    for name in ("burned_fraction", "tas", "pr", "rh", "gpp", "agb", "fuel", "lightning", "cropland", "wind",
+                 "vpd", "soil_moisture"):  # the last two derived at load from tas + hurs, mrso / mrsofc
         a, b = drivers.ds[name].values, w[name].values
         assert np.array_equal(np.isnan(a), np.isnan(b)), name
         ok = np.isfinite(b)

@@ -101,7 +101,7 @@ def test_same_grid_other_longitude_convention_is_not_remapped():
 def test_a_partial_mapping_adds_to_what_was_identified(bundle):
     files = [str(p) for p in bundle.model_files]
     auto = identified_mapping(files)
-    assert {"tas", "rh", "agb", "fuel", "cropland", "burned_fraction"} <= set(auto)
+    assert {"tas", "rh", "cveg", "clitter", "mrso", "mrsofc", "cropland", "burned_fraction"} <= set(auto)
     # map one variable under another catalog name: it moves, every other identification stays
     part = identified_mapping(files, {"tree_cover": "cropFrac"})
     assert part["tree_cover"] == "cropFrac" and "cropland" not in part

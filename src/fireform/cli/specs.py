@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from fireform.cli.common import parse_mapping
-from fireform.drivers import open_file, parse_years
+from fireform.drivers import derivations, open_file, parse_years
 from fireform.drivers.identify import identify
 from fireform.drivers.load import data_vars
 from fireform.exceptions import FireformError
@@ -84,6 +84,8 @@ def register(app: typer.Typer) -> None:
         spec = parse_spec(files_spec_toml(**kw, baseline=baseline_name or "ed2_stock"), source=str(out),
                           base_dir=folder)
         drivers, addable = load_run_drivers(spec)  # the run's own loader: what it finds, the run finds
+        made = derivations(drivers)
+        sources = {src: r.variable for r in made.itertuples() for src in str(r.derived_from).split()}
         typer.echo(f"model files ({len(model_files)}):")
         for f, v, cat, how in _identified(model_files, maps):
             if cat == "burned_fraction":
@@ -91,6 +93,9 @@ def register(app: typer.Typer) -> None:
                            "area, scored as 'your model today' (not fitted)")
             elif cat and cat in drivers:
                 typer.echo(f"  {cat:<16} <- {Path(f).name}: {v} ({how})")
+            elif cat in sources:
+                typer.echo(f"  {cat:<16} <- {Path(f).name}: {v} ({how}): model output, {sources[cat]} is derived "
+                           "from it")
             else:
                 typer.echo(f"  {'-':<16}    {Path(f).name}: {v} not used"
                            + (f" (identified as {cat!r} by {how})" if cat else " (not identified)"))
@@ -98,8 +103,10 @@ def register(app: typer.Typer) -> None:
         for f, v, cat, how in _identified(obs_files, {"burned_fraction": target} if target else {}):
             if cat == "burned_fraction":
                 typer.echo(f"  {'burned_fraction':<16} <- {Path(f).name}: {v} ({how}): the target")
-        derived_on_load = [v for v in drivers.variables if drivers.sources.get(v) == "derived"]
-        typer.echo("derived: " + (", ".join(derived_on_load + list(addable)) or "nothing"))
+        for r in made.itertuples():
+            typer.echo(f"derived: {r.variable} from {' + '.join(str(r.derived_from).split())}: {r.formula}"
+                       + (f" (assumes: {r.assumption})" if r.assumption else ""))
+        typer.echo("derived by the library at fit time: " + (", ".join(addable) or "nothing"))
         have = [v for v in drivers.variables if v not in (MODEL_FIRE, "burned_fraction")] + list(addable)
         missing = unavailable_mechanisms(have)
         ok = [m.id for m in REGISTRY if m.id not in missing]

@@ -15,8 +15,10 @@ same values builds) the way CMIP/TRENDY model output and GFED-style observations
   model cell split in four), a standard calendar counted from 1990, longitudes -180..180.
 
 Values are converted with the loader's own conversions (``drivers.conversion``), so reading the
-bundle back gives the world's values to float32 rounding. ``vpd`` (no CMOR name) is written only
-with ``vpd=True``; relative soil wetness is written as ``mrso`` = wetness x ``mrsofc``.
+bundle back gives the world's values to float32 rounding, through the loader's derivations from
+model outputs (``drivers.from_model``): VPD from ``tas`` + ``hurs`` (``vpd`` itself, which CMOR
+lacks, only with ``vpd=True``), soil wetness from ``mrso`` = wetness x ``mrsofc``, above-ground
+biomass from ``cVeg`` = agb / ``ABOVE_GROUND_FRACTION``, fine fuel from ``cLitter``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import xarray as xr
 
 from fireform.drivers import conversion, variable
+from fireform.drivers.from_model import ABOVE_GROUND_FRACTION
 from fireform.twin import add_truth, demo_truth, make_world
 
 __all__ = ["CmorBundle", "write_cmor_bundle", "CMOR_FILES"]
@@ -42,7 +45,7 @@ CMOR_FILES: dict[str, tuple[str, str]] = {
     "rh": ("hurs", "%"),
     "gpp": ("gpp", "kg m-2 s-1"),
     "npp": ("npp", "kg m-2 s-1"),
-    "agb": ("cVeg", "kg m-2"),
+    "agb": ("cVeg", "kg m-2"),  # whole-plant carbon: agb / ABOVE_GROUND_FRACTION
     "fuel": ("cLitter", "kg m-2"),
     "wind": ("sfcWind", "m s-1"),
     "lightning": ("lightning", "km-2 day-1"),
@@ -132,7 +135,8 @@ def write_cmor_bundle(folder: str | Path, *, res: float = 5.0, years: tuple[int,
     if vpd:
         table["vpd"] = ("vpd", "kPa")
     for name, (cmor, units) in table.items():
-        da = _model_grid(world[name].copy(data=_to(world[name].values, name, units)))
+        vals = world[name].values / (ABOVE_GROUND_FRACTION if cmor == "cVeg" else 1.0)
+        da = _model_grid(world[name].copy(data=_to(vals, name, units)))
         files.append(_write(mdir / f"{cmor}_{model_name}.nc", cmor, da, units, tnum, tbnds, "noleap",
                             "days since 1700-01-01"))
     # soil moisture: a field capacity per cell and the water content it implies
