@@ -137,6 +137,7 @@ def test_cmor_run_equals_the_original_world_run_within_fit_noise(bundle, spec_fi
     assert np.isfinite(noise) and noise > 0
     for c in CONVENTIONS:
         a, b = (overall(r.vector(r.final, "holdout"), c) for r in runs)
+        print(f"holdout {c}: cmor {a:.4f} twin {b:.4f} (fit noise {noise:.4f})")  # shown with -s
         if np.isnan(a) and np.isnan(b):
             continue  # undefined on a one-year holdout (IAV) for both
         assert abs(a - b) <= 2 * noise, (c, a, b, noise)
