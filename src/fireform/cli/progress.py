@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 import optuna
+from optuna.storages.journal import JournalFileBackend
 
 __all__ = ["FitProgress", "eta_line"]
 
@@ -83,7 +84,7 @@ class FitProgress:
         if not files:
             return None
         # a second reader of the fit's journal file (Optuna's journal storage allows several)
-        backend = optuna.storages.journal.JournalFileBackend(str(files[-1]))
+        backend = JournalFileBackend(str(files[-1]))
         return optuna.storages.JournalStorage(backend)
 
     def state(self) -> tuple[int, float | None]:

@@ -80,9 +80,11 @@ def register(app: typer.Typer) -> None:
         rel_model = [_rel(m, folder) for m in model]
         rel_obs = [_rel(o, folder) for o in obs]
         stem = "".join(c if c.isalnum() or c in "_.-" else "-" for c in (name or out.stem)).strip("-.") or "run"
-        kw = dict(name=stem[:64], model=rel_model, obs=rel_obs, train=tr, holdout=ho, mapping=maps, obs_var=target)
-        spec = parse_spec(files_spec_toml(**kw, baseline=baseline_name or "ed2_stock"), source=str(out),
-                          base_dir=folder)
+        def toml(base: str) -> str:
+            return files_spec_toml(name=stem[:64], model=rel_model, obs=rel_obs, train=tr, holdout=ho, mapping=maps,
+                                   obs_var=target, baseline=base)
+
+        spec = parse_spec(toml(baseline_name or "ed2_stock"), source=str(out), base_dir=folder)
         drivers, addable = load_run_drivers(spec)  # the run's own loader: what it finds, the run finds
         made = derivations(drivers)
         sources = {src: r.variable for r in made.itertuples() for src in str(r.derived_from).split()}
@@ -122,7 +124,7 @@ def register(app: typer.Typer) -> None:
                         fg=typer.colors.YELLOW, err=True)
         elif chosen != (baseline_name or "ed2_stock"):
             typer.echo(f"baseline: {chosen} (ed2_stock needs {', '.join(need['ed2_stock'])}, not in these inputs)")
-        text = files_spec_toml(**kw, baseline=chosen)
+        text = toml(chosen)
         years = sorted(int(y) for y in drivers.years)
         typer.echo(f"months shared by model and observations: {drivers.time[0]:%Y-%m}..{drivers.time[-1]:%Y-%m}; "
                    f"{drivers.n_cells} cells")

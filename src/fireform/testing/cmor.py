@@ -100,9 +100,9 @@ def _write(path: Path, name: str, da: xr.DataArray, units: str, tnum, tbnds, cal
     if name in _STANDARD:
         attrs["standard_name"] = _STANDARD[name]
     values = np.asarray(da.values, np.float32)
-    coords = {"lat": ("lat", da.lat.values, {"units": "degrees_north", "standard_name": "latitude"}),
+    coords: dict[str, tuple] = {"lat": ("lat", da.lat.values, {"units": "degrees_north", "standard_name": "latitude"}),
               "lon": ("lon", da.lon.values, {"units": "degrees_east", "standard_name": "longitude"})}
-    data_vars = {}
+    data_vars: dict[str, tuple] = {}
     if "time" in da.dims:
         coords["time"] = ("time", tnum, {"units": tunits, "calendar": calendar, "bounds": "time_bnds",
                                          "standard_name": "time"})
@@ -110,7 +110,7 @@ def _write(path: Path, name: str, da: xr.DataArray, units: str, tnum, tbnds, cal
     data_vars[name] = (da.dims, values, attrs)
     ds = xr.Dataset(data_vars, coords=coords, attrs={"Conventions": "CF-1.7 CMIP-6.2",
                                                     "source": "fireform.testing.cmor (twin world)"})
-    enc = {name: {"_FillValue": np.float32(FILL), "dtype": "float32"}, "lat": {"_FillValue": None},
+    enc: dict[str, dict] = {name: {"_FillValue": np.float32(FILL), "dtype": "float32"}, "lat": {"_FillValue": None},
            "lon": {"_FillValue": None}}
     if "time" in da.dims:
         enc["time"] = {"_FillValue": None}

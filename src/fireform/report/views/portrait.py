@@ -5,6 +5,8 @@ period. Colours follow ILAMB's relative rule per (region, component):
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +48,9 @@ def read_model_card(path: str | Path, spec_periods: dict[str, tuple[int, ...]]) 
 def portrait_scores(run: Run, extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tidy: model, period, region, component (COMPONENTS), value."""
     rows = []
-    scored = [(label, (lambda p, f=fit: run.scores(f, p))) for label, fit in
-              (("baseline", run.baseline), ("final", run.final)) if fit is not None]
+    scored: list[tuple[str, Callable[[str], pd.DataFrame]]] = [
+        (label, functools.partial(run.scores, fit)) for label, fit in
+        (("baseline", run.baseline), ("final", run.final)) if fit is not None]
     if run.has_comparison:  # the model's own burned area from the run's model files
         scored.append((run.comparison_label, run.comparison_scores))
     for label, scores in scored:
