@@ -107,3 +107,15 @@ def test_a_partial_mapping_adds_to_what_was_identified(bundle):
     assert part["tree_cover"] == "cropFrac" and "cropland" not in part
     assert {k: v for k, v in part.items() if k not in ("tree_cover", "cropland")} == \
         {k: v for k, v in auto.items() if k not in ("tree_cover", "cropland")}
+
+
+def test_specs_without_model_and_obs_keep_their_hash():
+    """The new fields are left out of the canonical spec while unused: a run started before them
+    resumes (its frozen hash is the hash of the same spec read now)."""
+    from fireform.loop import demo_spec
+
+    d = demo_spec().canonical()["data"]
+    assert not {"model", "obs", "obs_var"} & set(d)
+    s = parse_spec({"name": "x", "data": {"source": "files", "model": ["/m/*.nc"], "obs": ["/o.nc"]}, "split": SPLIT})
+    assert s.canonical()["data"]["model"] == ["/m/*.nc"]
+    assert parse_spec(s.to_toml()).hash == s.hash

@@ -242,7 +242,13 @@ class Spec(_Strict):
 
     # -- freezing ---------------------------------------------------------------------------
     def canonical(self) -> dict:
-        return json.loads(self.model_dump_json())
+        d = json.loads(self.model_dump_json())
+        # fields added later are left out while unused, so a spec written before them keeps its
+        # hash (and a run started then can still be resumed)
+        for key, unused in (("model", []), ("obs", []), ("obs_var", None)):
+            if d["data"].get(key) == unused:
+                del d["data"][key]
+        return d
 
     def canonical_json(self) -> str:
         return json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
