@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from fireform.cli import app
 from fireform.cli.common import DataOptions, load_data, spread_multi
+from fireform.cli.progress import eta_line
 from fireform.loop import MODEL_FIRE
 from fireform.testing.cmor import write_cmor_bundle
 from fireform.twin import demo_truth
@@ -99,7 +100,5 @@ def test_fit_progress_lines_every_tenth_off_a_terminal(bundle, tmp_path):
 @pytest.mark.parametrize("done, total, elapsed, eta", [(0, 100, 3.0, "?"), (25, 100, 10.0, "30s"),
                                                       (10, 1000, 6.0, "9m54s"), (100, 100, 80.0, "0s")])
 def test_eta_from_the_mean_time_per_trial(done, total, elapsed, eta):
-    from fireform.cli.progress import eta_line
-
     line = eta_line(done, total, 0.5 if done else None, elapsed)
     assert line.endswith(f"ETA {eta}") and f"{done}/{total} trials" in line

@@ -10,7 +10,7 @@ import xarray as xr
 
 from fireform.drivers import spherical_cell_area
 from fireform.exceptions import DataNotFoundError, SpecError
-from fireform.loop import expand_paths, identified_mapping, load_spec, parse_spec
+from fireform.loop import demo_spec, expand_paths, identified_mapping, load_spec, parse_spec
 from fireform.loop.data import regrid_target
 from fireform.testing.cmor import write_cmor_bundle
 
@@ -112,8 +112,6 @@ def test_a_partial_mapping_adds_to_what_was_identified(bundle):
 def test_specs_without_model_and_obs_keep_their_hash():
     """The new fields are left out of the canonical spec while unused: a run started before them
     resumes (its frozen hash is the hash of the same spec read now)."""
-    from fireform.loop import demo_spec
-
     d = demo_spec().canonical()["data"]
     assert not {"model", "obs", "obs_var"} & set(d)
     s = parse_spec({"name": "x", "data": {"source": "files", "model": ["/m/*.nc"], "obs": ["/o.nc"]}, "split": SPLIT})
