@@ -11,9 +11,11 @@ import tomllib
 
 import numpy as np
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from fireform.cli import app
+from fireform.drivers import spherical_cell_area
 from fireform.loop import MODEL_FIRE, load_spec, open_run, parse_spec, run
 from fireform.loop.data import load_run_drivers
 from fireform.scoring import CONVENTIONS, overall
@@ -141,3 +143,29 @@ def test_cmor_run_equals_the_original_world_run_within_fit_noise(bundle, spec_fi
         if np.isnan(a) and np.isnan(b):
             continue  # undefined on a one-year holdout (IAV) for both
         assert abs(a - b) <= 2 * noise, (c, a, b, noise)
+
+
+@pytest.mark.parametrize("variation", [
+    {"calendar": "360_day", "obs_refine": 3, "obs_percent": False},
+    {"calendar": "standard", "obs_refine": 1, "obs_lon_360": True},
+    {"calendar": "noleap", "obs_refine": 2, "obs_lat_north_first": True, "obs_lon_360": True},
+])
+def test_other_bundles_load_as_the_world_and_conserve_burned_area(tmp_path, variation):
+    """Other calendars, observations on the same grid or three times finer, as a fraction, on
+    0..360, north to south: the target on the model grid is the world's, and the observed burned
+    area (fraction x cell area, every month) is conserved to 1e-6."""
+    b = write_cmor_bundle(tmp_path, res=RES, years=(2001, 2002), **variation)
+    spec = parse_spec({"name": "v", "data": {"source": "files", "model": [str(b.model_dir / "*.nc")],
+                                             "obs": [str(b.obs_file)]},
+                       "split": {"train_years": [2001, 2001], "holdout_years": [2002, 2002]}})
+    drivers, _ = load_run_drivers(spec)
+    w = b.world.assign_coords(lon=np.mod(b.world.lon.values, 360.0)).sortby("lon")
+    got, want = drivers.ds.burned_fraction.values, w.burned_fraction.values
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=2e-6, atol=1e-9)
+    with xr.open_dataset(b.obs_file) as o:  # CF decoding: fills masked, percent as written
+        frac = o.burntArea.values / (100.0 if variation.get("obs_percent", True) else 1.0)
+        area = spherical_cell_area(np.sort(o.lat.values), np.sort(o.lon.values))
+    before = np.nansum(frac * area[None], axis=(1, 2))
+    after = np.nansum(got.astype(np.float64) * drivers.cell_area[None], axis=(1, 2))
+    np.testing.assert_allclose(after, before, rtol=1e-6)

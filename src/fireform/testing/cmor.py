@@ -76,14 +76,15 @@ def _to(values: np.ndarray, name: str, units: str) -> np.ndarray:
     return ((np.asarray(values, np.float64) - c.offset) / c.scale).astype(np.float32)
 
 
-def _noleap_time(years: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _model_time(years: tuple[int, int], calendar: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-month stamps and month bounds in days since 1700-01-01 of ``calendar``."""
     lo, hi = [], []
     for y in range(years[0], years[1] + 1):
         for m in range(1, 13):
-            a = cftime.DatetimeNoLeap(y, m, 1)
-            b = cftime.DatetimeNoLeap(y + (m == 12), m % 12 + 1, 1)
-            lo.append(cftime.date2num(a, "days since 1700-01-01", calendar="noleap"))
-            hi.append(cftime.date2num(b, "days since 1700-01-01", calendar="noleap"))
+            a = cftime.datetime(y, m, 1, calendar=calendar)
+            b = cftime.datetime(y + (m == 12), m % 12 + 1, 1, calendar=calendar)
+            lo.append(cftime.date2num(a, "days since 1700-01-01", calendar=calendar))
+            hi.append(cftime.date2num(b, "days since 1700-01-01", calendar=calendar))
     bnds = np.stack([lo, hi], axis=1).astype(float)
     return bnds.mean(axis=1), bnds
 
@@ -121,15 +122,21 @@ def _write(path: Path, name: str, da: xr.DataArray, units: str, tnum, tbnds, cal
 
 def write_cmor_bundle(folder: str | Path, *, res: float = 5.0, years: tuple[int, int] = (2001, 2006),
                       seed: int = 0, noise: float = 0.2, fire_bias: float = 0.6, vpd: bool = False,
-                      model_name: str = "TWIN-ESM") -> CmorBundle:
-    """Write the bundle (module docstring) into ``folder``; returns where everything is."""
+                      model_name: str = "TWIN-ESM", calendar: str = "noleap", obs_refine: int = 2,
+                      obs_percent: bool = True, obs_lon_360: bool = False, obs_lat_north_first: bool = False,
+                      ) -> CmorBundle:
+    """Write the bundle (module docstring) into ``folder``; returns where everything is.
+
+    Variations: ``calendar`` of the model files (noleap, 360_day, standard, ...); the
+    observations ``obs_refine`` times finer (1: the model's grid), in percent or as a fraction,
+    on longitudes -180..180 or 0..360, latitude south-to-north or north-to-south."""
     root = Path(folder)
     mdir, odir = root / "model", root / "obs"
     mdir.mkdir(parents=True, exist_ok=True)
     odir.mkdir(parents=True, exist_ok=True)
     world = add_truth(make_world(res=res, years=years, seed=seed), demo_truth(), sigma=noise, seed=seed)
     clean = add_truth(make_world(res=res, years=years, seed=seed), demo_truth(), sigma=0.0, seed=seed)
-    tnum, tbnds = _noleap_time(years)
+    tnum, tbnds = _model_time(years, calendar)
     files = []
     table = dict(CMOR_FILES)
     if vpd:
@@ -137,7 +144,7 @@ def write_cmor_bundle(folder: str | Path, *, res: float = 5.0, years: tuple[int,
     for name, (cmor, units) in table.items():
         vals = world[name].values / (ABOVE_GROUND_FRACTION if cmor == "cVeg" else 1.0)
         da = _model_grid(world[name].copy(data=_to(vals, name, units)))
-        files.append(_write(mdir / f"{cmor}_{model_name}.nc", cmor, da, units, tnum, tbnds, "noleap",
+        files.append(_write(mdir / f"{cmor}_{model_name}.nc", cmor, da, units, tnum, tbnds, calendar,
                             "days since 1700-01-01"))
     # soil moisture: a field capacity per cell and the water content it implies
     fc = (300.0 + 400.0 * (0.5 + 0.5 * np.cos(np.deg2rad(world.lat.values)))[:, None]
@@ -145,27 +152,33 @@ def write_cmor_bundle(folder: str | Path, *, res: float = 5.0, years: tuple[int,
     fc_da = _model_grid(xr.DataArray(np.where(np.isfinite(world["tas"].values[0]), fc, np.nan),
                                      dims=("lat", "lon"), coords={"lat": world.lat, "lon": world.lon}))
     files.append(_write(mdir / f"mrsofc_{model_name}.nc", "mrsofc", fc_da, "kg m-2", tnum, tbnds,
-                        "noleap", "days since 1700-01-01",
+                        calendar, "days since 1700-01-01",
                         {"standard_name": "soil_moisture_content_at_field_capacity"}))
     mrso = world["soil_moisture"] * xr.DataArray(fc, dims=("lat", "lon"), coords={"lat": world.lat, "lon": world.lon})
     files.append(_write(mdir / f"mrso_{model_name}.nc", "mrso", _model_grid(mrso.astype(np.float32)), "kg m-2",
-                        tnum, tbnds, "noleap", "days since 1700-01-01",
+                        tnum, tbnds, calendar, "days since 1700-01-01",
                         {"standard_name": "mass_content_of_water_in_soil"}))
     fire = _model_grid(clean["burned_fraction"] * fire_bias * 100.0)
     files.append(_write(mdir / f"burntFractionAll_{model_name}.nc", "burntFractionAll", fire, "%", tnum, tbnds,
-                        "noleap", "days since 1700-01-01"))
+                        calendar, "days since 1700-01-01"))
     # observations: twice as fine (each cell split in four), standard calendar, lon -180..180
-    obs = world["burned_fraction"] * 100.0
-    h = res / 4.0
-    fine = obs.values.repeat(2, axis=1).repeat(2, axis=2)
-    lat = np.repeat(world.lat.values, 2) + np.tile([-h, h], world.lat.size)
-    lon = np.repeat(world.lon.values, 2) + np.tile([-h, h], world.lon.size)
+    obs = world["burned_fraction"] * (100.0 if obs_percent else 1.0)
+    k = int(obs_refine)
+    off = (np.arange(k) - (k - 1) / 2) * res / k  # sub-cell centres around each model cell's centre
+    fine = obs.values.repeat(k, axis=1).repeat(k, axis=2)
+    lat = np.repeat(world.lat.values, k) + np.tile(off, world.lat.size)
+    lon = np.repeat(world.lon.values, k) + np.tile(off, world.lon.size)
     obs_da = xr.DataArray(fine, dims=("time", "lat", "lon"), coords={"time": world.time, "lat": lat, "lon": lon})
+    if obs_lon_360:
+        obs_da = obs_da.assign_coords(lon=np.mod(lon, 360.0)).sortby("lon")
+    if obs_lat_north_first:
+        obs_da = obs_da.isel(lat=slice(None, None, -1))
     lo = [cftime.DatetimeGregorian(y, m, 1) for y in range(years[0], years[1] + 1) for m in range(1, 13)]
     hi = [cftime.DatetimeGregorian(y + (m == 12), m % 12 + 1, 1) for y in range(years[0], years[1] + 1)
           for m in range(1, 13)]
     ob = np.stack([cftime.date2num(lo, "days since 1990-01-01", calendar="standard"),
                    cftime.date2num(hi, "days since 1990-01-01", calendar="standard")], axis=1).astype(float)
-    obs_file = _write(odir / "burntArea.nc", "burntArea", obs_da, "%", ob.mean(axis=1), ob, "standard",
+    obs_file = _write(odir / "burntArea.nc", "burntArea", obs_da, "%" if obs_percent else "1", ob.mean(axis=1), ob,
+                      "standard",
                       "days since 1990-01-01", {"long_name": "burned area (GFED-style)"})
     return CmorBundle(root, mdir, files, obs_file, world)
