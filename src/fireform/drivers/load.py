@@ -221,24 +221,33 @@ def _resolve(srcs: list[Source], name: str, ref) -> tuple[Source, str]:
     )
 
 
-def _selection(srcs: list[Source], mapping: Mapping | None, target: str | None) -> dict[str, tuple[Source, str]]:
+def _selection(srcs: list[Source], mapping: Mapping | None,
+               target: str | None) -> dict[str, list[tuple[Source, str]]]:
+    """Catalog name -> the (source, variable) parts that hold it: one, or several files of one
+    run split in time (CMIP's ``..._185001-189912.nc``, ``..._190001-194912.nc``)."""
+    sel: dict[str, list[tuple[Source, str]]] = {}
     if mapping:
-        sel = {name: _resolve(srcs, name, ref) for name, ref in mapping.items()}
+        # a mapping value may list several refs: the time chunks of one variable
+        sel = {name: [_resolve(srcs, name, r) for r in (ref if isinstance(ref, list) else [ref])]
+               for name, ref in mapping.items()}
         for name in sel:
             variable(name)  # unknown catalog names fail with the valid list
     else:
         # every variable the catalog's vocabulary names (catalog name, CMOR name or alias,
         # standard_name), as `fireform check` identifies it; exact catalog names win, then the
-        # first file; file-name guesses are left to `check`, too weak to load silently
-        sel = {}
+        # first file; file-name guesses are left to `check`, too weak to load silently. Further
+        # files with the same variable name are further time chunks of it.
         for exact in (True, False):
             for s in srcs:
                 for v in data_vars(s.ds):
                     i = identify(s.ds, v, s.label)
-                    if i.name is None or i.how not in ("name", "standard_name") or i.name in sel:
+                    if i.name is None or i.how not in ("name", "standard_name") or (v == i.name) != exact:
                         continue
-                    if (v == i.name) == exact:
-                        sel[i.name] = (s, v)
+                    parts = sel.get(i.name)
+                    if parts is None:
+                        sel[i.name] = [(s, v)]
+                    elif parts[0][1] == v and all(p[0] is not s for p in parts):
+                        parts.append((s, v))
     if target is not None and target not in sel:
         have = "; ".join(f"{x.label}: {', '.join(data_vars(x.ds)) or '-'}" for x in srcs)
         raise MissingVariableError(
@@ -319,6 +328,33 @@ def _load_one(name: str, src: Source, vname: str) -> _Loaded:
     return _Loaded(name, src.label, vals.astype(np.float32, copy=False), lat, lon, months, str(units))
 
 
+def _joined(parts: list[_Loaded]) -> _Loaded:
+    """One variable from the time chunks of a run split over several files: same grid, months
+    that do not overlap (an overlap is an error naming both files and the first shared month)."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    for p in parts[1:]:
+        _check_grid(first, p)
+        if first.months is None or p.months is None:
+            raise GridMismatchError(
+                f"{first.name}: two files give it ({first.label}, {p.label}) and one has no time axis; "
+                "a static variable belongs in one file"
+            )
+    parts = sorted(parts, key=lambda p: p.months[0])  # type: ignore[index]
+    for a, b in zip(parts, parts[1:]):
+        shared = a.months.intersection(b.months)  # type: ignore[union-attr]
+        if not shared.empty:
+            raise TimeMismatchError(
+                f"{first.name}: files {a.label} and {b.label} both hold {shared[0]:%Y-%m} "
+                f"({len(shared)} shared months); time chunks of one variable must not overlap"
+            )
+    months = parts[0].months.append([p.months for p in parts[1:]])  # type: ignore[union-attr]
+    return _Loaded(first.name, " + ".join(p.label for p in parts),
+                   np.concatenate([p.data for p in parts], axis=0), first.lat, first.lon,
+                   pd.DatetimeIndex(months), first.raw_units)
+
+
 def _check_grid(ref: _Loaded, other: _Loaded) -> None:
     for axis, a, b in (("lat", ref.lat, other.lat), ("lon", ref.lon, other.lon)):
         if a.shape != b.shape or not np.allclose(a, b, atol=1e-6, rtol=0):
@@ -336,7 +372,8 @@ def _check_grid(ref: _Loaded, other: _Loaded) -> None:
 def load_drivers(
     sources: str | os.PathLike | xr.Dataset | Sequence[str | os.PathLike | xr.Dataset | Source],
     *,
-    mapping: Mapping[str, str | tuple[str, str]] | None = None,
+    mapping: Mapping[str, str | tuple[str, str] | list[str | tuple[str, str]]]
+    | Mapping[str, list[tuple[str, str]]] | None = None,
     target: str | None = "burned_fraction",
     regions: str | RegionSet = "ilamb",
     mask: np.ndarray | None = None,
@@ -347,7 +384,7 @@ def load_drivers(
     sources: netCDF/zarr paths and/or xarray Datasets (or ``Source`` records: a Dataset with the
         label that messages should name, e.g. the file an in-memory correction came from).
     mapping: catalog name -> variable name (searched in every source), file (path, name or stem:
-        its single data variable) or (file, variable). Without a mapping every data variable whose
+        its single data variable) or (file, variable), or a list of those (time chunks). Without a mapping every data variable whose
         name is a catalog name is taken.
     target: catalog name of the target (None for drivers only).
     regions: "ilamb" (ILAMB 2.x boxes), "gfed" (basis-region map from the bundle in ``data_dir``
@@ -357,7 +394,7 @@ def load_drivers(
     srcs = _open_sources(sources)
     try:
         sel = _selection(srcs, mapping, target)
-        loaded = [_load_one(name, s, v) for name, (s, v) in sel.items()]
+        loaded = [_joined([_load_one(name, s, v) for s, v in parts]) for name, parts in sel.items()]
     finally:
         for s in srcs:
             if not s.label.startswith("<"):

@@ -169,7 +169,8 @@ def _sha256(path: Path) -> str:
 def _fingerprints(st: RunState, drivers: Drivers) -> None:
     """Journal a content hash of every input file and of the drivers read from them; a resumed
     run whose inputs changed is refused, naming what changed (fits of two datasets never mix)."""
-    files = sorted({s for s in drivers.sources.values() if Path(s).is_file()})
+    # a variable split in time over files has the label "a.nc + b.nc": every chunk is hashed
+    files = sorted({f for s in drivers.sources.values() for f in s.split(" + ") if Path(f).is_file()})
     now: dict[str, Any] = {"drivers": drivers.fingerprint(), "files": {f: _sha256(Path(f)) for f in files}}
     then = st.journal.get_state("inputs")
     if then is None:

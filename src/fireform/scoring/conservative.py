@@ -1,8 +1,12 @@
 """First-order conservative remapping between regular lat/lon grids (numpy).
 
-Why here and not a library: neither ``xarray-regrid`` nor ``xesmf`` (ESMF) is a dependency of
-fireform or installed in its environment, and on lat/lon grids the exact weights are short to
-write. The overlap of a source and a destination cell on the sphere is
+Why here and not a library: ``xarray-regrid`` (0.4.2) installs here and was measured against
+this module (0.5 to 1 degree, global, random field): identical to 7e-15 away from the poles, but
+1.1% off in the polar rows (its latitude weights approximate the spherical overlap there; this
+module matches a hand-computed overlap exactly), and its ``skipna`` normalisation is not ESMF's
+"fracarea" below, which burned-area conservation over coastlines needs. ``xesmf`` needs the
+ESMF library (conda-forge; PyPI has no wheel). On lat/lon grids the exact weights are short to write. The
+overlap of a source and a destination cell on the sphere is
 ``R^2 * overlap(lon) [rad] * overlap(sin lat)``: the product of a latitude overlap and a longitude
 overlap, so the weights are two small dense matrices, ``W_lat`` (n_dst_lat x n_src_lat) in sin(lat)
 and ``W_lon`` (n_dst_lon x n_src_lon) in radians, and a remap is two matrix products per month.

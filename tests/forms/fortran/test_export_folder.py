@@ -96,3 +96,17 @@ def test_host_kind_chain_and_makefile_build_with_werror(tmp_path):
     subprocess.run(["./fireform_driver"], cwd=out, check=True, capture_output=True)
     got = np.fromfile(out / "burned_fraction.bin")
     np.testing.assert_array_equal(got, np.fromfile(tmp_path / "check" / "burned_fraction.bin"))
+
+
+def test_readme_says_how_to_make_inputs_cmip_output_lacks():
+    from fireform.forms import Form
+    from fireform.forms.fortran import fortran_sources
+    from fireform.twin import DEMO_TRUTH
+
+    f = Form.from_json(DEMO_TRUTH)  # reads vpd, which CMIP output does not have
+    text = fortran_sources(f, f.default_theta())["README.md"]
+    assert "## Inputs a land model writes under other names" in text
+    assert "`vpd` from `tas` + `hurs`: VPD = e_s(T) (1 - RH/100)" in text
+    assert "`vpd` from `tas` + `huss` + `ps`" in text
+    nesterov = all_derived_form(["nesterov"])  # reads tas, pr, rh...: nothing to derive from model output
+    assert "under other names" not in fortran_sources(nesterov, theta_of(nesterov, 0))["README.md"]

@@ -106,8 +106,13 @@ def check_paths(
     # Several files claiming the same catalog variable: prefer those whose file name agrees.
     ids.sort(key=lambda i: bool(i.conflict))
     named = pd.Series([i.name for i in ids if i.name], dtype=object)
+    chunked = _time_chunks(ids, dict(opened))
     for name, n in named.value_counts().items():
-        if n > 1:
+        if name in chunked:
+            rows.append(row("info", "identify", name, "", "",
+                             f"{name!r} is split in time over {n} files ({', '.join(Path(f).name for f in chunked[name])}); "
+                             "joined in time order"))
+        elif n > 1:
             who = [f"{Path(i.file).name}:{i.var}" for i in ids if i.name == name]
             rows.append(row("warning", "identify", name, "", "",
                              f"{n} variables identify as {name!r} ({', '.join(who)}); the first usable one is "
@@ -127,7 +132,7 @@ def check_paths(
     elif target:
         rows.append(row("error", "target", target, "", "", f"target {target!r} is in none of the files"))
     encodings: dict[str, dict] = {}
-    good: dict[str, tuple[str, str]] = {}
+    good: dict[str, list[tuple[str, str]]] = {}
     times: dict[str, tuple[dict | None, list[dict]]] = {}  # per file: one time axis, decoded once
     for i in ids:
         if i.name is None:
@@ -141,8 +146,8 @@ def check_paths(
         rows += trows
         if enc is not None:
             encodings[i.file] = enc
-        if ok and i.name not in good and not trows:
-            good[i.name] = (i.file, i.var)
+        if ok and not trows and (i.name not in good or (i.name in chunked and i.file in chunked[i.name])):
+            good.setdefault(i.name, []).append((i.file, i.var))
     if len({(e["units"], e["calendar"], e["stamp"]) for e in encodings.values()}) > 1:
         groups: dict[str, list[str]] = {}
         for f, en in encodings.items():
@@ -151,7 +156,14 @@ def check_paths(
         detail = "; ".join(f"{', '.join(fs)}: {k}" for k, fs in groups.items())
         rows.append(row("warning", "time", "time", "", "",
                          f"time encodings differ between files (aligned on year-month): {detail}"))
-    periods = {(e["first"], e["last"]) for e in encodings.values()}
+    # a variable's period is the union of its time chunks
+    span: dict[str, tuple[str, str]] = {}
+    for i in ids:
+        if i.name and i.file in encodings:
+            enc_i = encodings[i.file]
+            first, last = span.get(i.name, (enc_i["first"], enc_i["last"]))
+            span[i.name] = (min(first, enc_i["first"]), max(last, enc_i["last"]))
+    periods = set(span.values())
     if len(periods) > 1:
         rows.append(row("warning", "time", "time", "", "",
                          f"files cover different periods ({', '.join(f'{a}..{b}' for a, b in sorted(periods))}); "
@@ -165,7 +177,7 @@ def check_paths(
         try:
             with warnings.catch_warnings():  # assumptions become report rows below
                 warnings.simplefilter("ignore", AssumptionWarning)
-                d = load_drivers([str(p) for p in paths if str(p) in {f for f, _ in good.values()}],
+                d = load_drivers([str(p) for p in paths if str(p) in {f for parts in good.values() for f, _ in parts}],
                                  mapping=good, target=tname, regions=regions)
         except FireformError as e:
             out += report([row("warning", "assemble", "", "", "", f"drivers-level checks skipped: {e}")])
@@ -175,6 +187,27 @@ def check_paths(
                                + (f"; assumes {r.assumption}" if r.assumption else ""))
                            for r in derivations(d).itertuples()])
             out += check_drivers(d, holdout_years=holdout_years)
+    return out
+
+
+def _time_chunks(ids: list[Identification], opened: dict) -> dict[str, list[str]]:
+    """Catalog name -> its files, for a variable split in time over files: the same variable
+    name in every file and month ranges that do not overlap (else: rival files, warned about)."""
+    out: dict[str, list[str]] = {}
+    by_name: dict[str, list[Identification]] = {}
+    for i in ids:
+        if i.name:
+            by_name.setdefault(i.name, []).append(i)
+    for name, group in by_name.items():
+        if len(group) < 2 or len({i.var for i in group}) > 1 or len({i.file for i in group}) < len(group):
+            continue
+        try:
+            spans = sorted(((month_index(opened[i.file], label=i.file), i.file) for i in group),
+                           key=lambda m: m[0][0])
+        except (FireformError, KeyError, TypeError, ValueError):  # no time axis, undecodable: not chunks
+            continue
+        if all(a[-1] < b[0] for (a, _), (b, _) in zip(spans, spans[1:])):
+            out[name] = [f for _, f in spans]
     return out
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from fireform.drivers.catalog import catalog
 from fireform.drivers.derived_defs import DAILY_DEFS, MONTH_DAYS, derived_def
+from fireform.drivers.from_model import DERIVATIONS
 from fireform.forms.fortran.common import Kind
 from fireform.forms.fortran.derived import NAN_RULE, module_name, type_name
 from fireform.forms.fortran.driver import OUTPUT_FILE, PROGRAM, ChainPlan
@@ -60,6 +61,18 @@ def readme(form: Form, plan: ChainPlan, files: list[str], *, kind: Kind, formula
             f"`{module_name(v)}` (count of daily values)" if v in plan.counted else
             "host model, static" if v in plan.static else "host model, monthly mean")
         L.append(f"| `{v}` | {cat[v].units} | {how} | {cat[v].description} |")
+    rules = [r for r in DERIVATIONS if r.name in plan.raw]
+    if rules:
+        # what fireform did at load when a run's model output lacked these inputs: the host
+        # model must compute them the same way, or the fitted numbers do not apply
+        L += ["", "## Inputs a land model writes under other names", "",
+              "CMIP-style output has no such variable for some inputs; fireform derives them when it "
+              "reads model output (`fireform.drivers.from_model`). Compute them in the host model "
+              "exactly so, in the units above, before the call (the first rule whose inputs exist "
+              "is the one fireform used; the run log names it):", ""]
+        for r in rules:
+            ins = " + ".join(f"`{cat[n].aliases[0] if cat[n].aliases else n}`" for n in r.needs)
+            L.append(f"- `{r.name}` from {ins}: {r.formula}" + (f" (assumes {r.assumption})" if r.assumption else ""))
     if plan.derived:
         L += ["", "## Derived inputs: monthly state routines", "",
               "Each derived input has its own module with a derived type holding the state "
