@@ -11,7 +11,7 @@ import xarray as xr
 from fireform.drivers import spherical_cell_area
 from fireform.exceptions import DataNotFoundError, SpecError
 from fireform.loop import demo_spec, expand_paths, identified_mapping, load_spec, parse_spec
-from fireform.loop.data import regrid_target
+from fireform.loop.data import load_run_drivers, regrid_target
 from fireform.testing.cmor import write_cmor_bundle
 
 SPLIT = {"train_years": [2001, 2002], "holdout_years": [2003, 2003]}
@@ -104,7 +104,8 @@ def test_a_partial_mapping_adds_to_what_was_identified(bundle):
     assert {"tas", "rh", "cveg", "clitter", "mrso", "mrsofc", "cropland", "burned_fraction"} <= set(auto)
     # map one variable under another catalog name: it moves, every other identification stays
     part = identified_mapping(files, {"tree_cover": "cropFrac"})
-    assert part["tree_cover"] == "cropFrac" and "cropland" not in part
+    assert part["tree_cover"] == [(str(bundle.model_dir / "cropFrac_TWIN-ESM.nc"), "cropFrac")]
+    assert "cropland" not in part
     assert {k: v for k, v in part.items() if k not in ("tree_cover", "cropland")} == \
         {k: v for k, v in auto.items() if k not in ("tree_cover", "cropland")}
 
@@ -117,3 +118,25 @@ def test_specs_without_model_and_obs_keep_their_hash():
     s = parse_spec({"name": "x", "data": {"source": "files", "model": ["/m/*.nc"], "obs": ["/o.nc"]}, "split": SPLIT})
     assert s.canonical()["data"]["model"] == ["/m/*.nc"]
     assert parse_spec(s.to_toml()).hash == s.hash
+
+
+def test_a_model_variable_split_over_files_in_time_loads_whole(tmp_path):
+    """CMIP period chunks (tas_..._200101-200112.nc, tas_..._200201-200312.nc) through data.model,
+    identified or mapped: every chunk is read (the loader joins them in time)."""
+    b = write_cmor_bundle(tmp_path, res=5.0, years=(2001, 2003))
+    whole = b.model_dir / "tas_TWIN-ESM.nc"
+    with xr.open_dataset(whole, decode_times=False) as ds:
+        ds.load()
+    for name, sl in (("tas_TWIN-ESM_200101-200112.nc", slice(0, 12)), ("tas_TWIN-ESM_200201-200312.nc", slice(12, None))):
+        ds.isel(time=sl).to_netcdf(b.model_dir / name)
+    whole.unlink()
+    files = expand_paths([str(b.model_dir)])
+    assert len(identified_mapping(files)["tas"]) == 2
+    assert len(identified_mapping(files, {"tasmax": "tas"})["tasmax"]) == 2  # a mapped name takes every chunk
+    spec = parse_spec({"name": "c", "data": {"source": "files", "model": [str(b.model_dir / "*.nc")],
+                                             "obs": [str(b.obs_file)]}, "split": SPLIT})
+    drivers, _ = load_run_drivers(spec)
+    w = b.world.assign_coords(lon=np.mod(b.world.lon.values, 360.0)).sortby("lon")
+    assert drivers.n_months == 36
+    ok = np.isfinite(w.tas.values)
+    np.testing.assert_allclose(drivers.ds.tas.values[ok], w.tas.values[ok], rtol=1e-6)

@@ -37,12 +37,17 @@ def _burned(files: list[str], var: str | None, mapping: dict, what: str) -> tupl
                 ds.close()
         raise MissingVariableError(f"{what}: no file of {', '.join(files)} holds variable {var!r}")
     ref = identified_mapping(files, mapping).get("burned_fraction")
-    if not isinstance(ref, tuple):
+    if not isinstance(ref, list):
         raise MissingVariableError(
             f"{what}: no variable of {', '.join(files)} is identified as burned area (by name, e.g. "
             "burntFractionAll or burntArea, or standard_name burned_area_fraction); name it with "
             + ("--target VAR" if what == "--obs" else "--mapping burned_fraction=VAR"))
-    return ref
+    if len(ref) > 1:
+        raise MissingVariableError(f"{what}: the burned area is split over {len(ref)} files in time "
+                                   f"({', '.join(str(p[0]) for p in ref)}); score reads one file: join them first")
+    part = ref[0]  # identified parts are (file, variable)
+    assert isinstance(part, tuple)
+    return str(part[0]), str(part[1])
 
 
 def register(app: typer.Typer) -> None:

@@ -91,32 +91,42 @@ def expand_paths(patterns: Sequence[str], *, what: str = "data") -> list[str]:
 
 
 def identified_mapping(paths: Sequence[str], mapping: Mapping[str, str] | None = None
-                       ) -> dict[str, str | tuple[str, str]]:
-    """Catalog name -> (file, variable) for every variable of ``paths`` the catalog's vocabulary
-    names (by name or standard_name, as ``load_drivers`` does without a mapping: exact catalog
-    names first), then ``mapping`` on top: a partial mapping adds or corrects entries and never
-    drops a variable that was identified."""
-    sel: dict[str, str | tuple[str, str]] = {}
-    taken: dict[tuple[str, str], str] = {}
+                       ) -> dict[str, str | list[str | tuple[str, str]]]:
+    """Catalog name -> its (file, variable) parts (several: one variable split over files in time)
+    for every variable of ``paths`` the catalog's vocabulary names (by name or standard_name, as
+    ``load_drivers`` does without a mapping: exact catalog names first), then ``mapping`` on top:
+    a partial mapping adds or corrects entries and never drops a variable that was identified."""
+    sel: dict[str, str | list[str | tuple[str, str]]] = {}
+    found: dict[str, list[str]] = {}  # file -> its gridded variables
+    ids: dict[tuple[str, str], str] = {}
+    for f in paths:
+        ds = open_file(f)
+        try:
+            found[f] = data_vars(ds)
+            for v in found[f]:
+                i = identify(ds, v, f)
+                if i.name is not None and i.how in ("name", "standard_name"):
+                    ids[(f, v)] = i.name
+        finally:
+            ds.close()
     for exact in (True, False):
         for f in paths:
-            ds = open_file(f)
-            try:
-                for v in data_vars(ds):
-                    i = identify(ds, v, f)
-                    if i.name is None or i.how not in ("name", "standard_name") or i.name in sel:
-                        continue
-                    if (v == i.name) == exact:
-                        sel[i.name] = (f, v)
-                        taken[(f, v)] = i.name
-            finally:
-                ds.close()
+            for v in found[f]:
+                name = ids.get((f, v))
+                if name is None or (v == name) != exact:
+                    continue
+                parts = sel.get(name)
+                if parts is None:
+                    sel[name] = [(f, v)]
+                elif isinstance(parts, list) and parts[0][1] == v and all(p[0] != f for p in parts):
+                    parts.append((f, v))  # a further time chunk of the same variable
     for name, ref in (mapping or {}).items():
         # the raw variable the user maps is no longer also loaded under the name it was identified as
-        for (f, v), was in list(taken.items()):
-            if v == ref and was != name and sel.get(was) == (f, v):
+        for was, parts in list(sel.items()):
+            if was != name and isinstance(parts, list) and parts[0][1] == ref:
                 del sel[was]
-        sel[name] = ref
+        chunks: list[str | tuple[str, str]] = [(f, ref) for f in paths if ref in found[f]]
+        sel[name] = chunks or ref  # not in any file: load_drivers names what the files hold
     return sel
 
 
