@@ -169,3 +169,22 @@ def test_other_bundles_load_as_the_world_and_conserve_burned_area(tmp_path, vari
     before = np.nansum(frac * area[None], axis=(1, 2))
     after = np.nansum(got.astype(np.float64) * drivers.cell_area[None], axis=(1, 2))
     np.testing.assert_allclose(after, before, rtol=1e-6)
+
+
+def test_spec_new_refuses_years_the_files_do_not_share(bundle, tmp_path):
+    out = tmp_path / "late.toml"
+    r = CliRunner().invoke(app, ["spec", "new", "--model", str(bundle.model_dir), "--obs", str(bundle.obs_file),
+                                 "--train", "2001-2003", "--holdout", "2005-2006", "--out", str(out)])
+    assert r.exit_code == 2 and "--holdout 2005-2006 is outside" in r.output and not out.exists()
+
+
+def test_check_names_an_empty_glob_and_its_folder(spec_file):
+    folder = spec_file[0].parent  # paths in the spec are relative to its folder
+    bad = folder / "bad.toml"
+    bad.write_text(spec_file[0].read_text().replace('obs = ["', 'obs = ["nothing_here_*.nc", "'))
+    try:
+        r = CliRunner().invoke(app, ["check", str(bad)])
+    finally:
+        bad.unlink()
+    assert r.exit_code == 2
+    assert "nothing_here_*.nc' matches no file in folder" in r.output and str(folder.resolve()) in r.output
