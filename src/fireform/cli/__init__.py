@@ -8,7 +8,8 @@ import errno
 import typer
 from typer.core import TyperGroup
 
-from fireform.cli import ablation, data, deploy, fitting, forms, mechanisms, runs, scoring, synth
+from fireform.cli import ablation, data, deploy, fitting, forms, mechanisms, runs, scoring, specs, synth
+from fireform.cli.common import spread_multi
 from fireform.exceptions import FireformError
 
 __all__ = ["app", "main"]
@@ -18,6 +19,9 @@ class _Group(TyperGroup):
     """Every command's failures end here: a deliberate FireformError prints its message (exit 2),
     Ctrl-C says how to go on (exit 130), a full disk or a read-only folder is named as such
     (exit 2); anything else is a bug and keeps its traceback."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, spread_multi(args))  # --data a.nc b.nc: several after one flag
 
     def invoke(self, ctx):
         if ctx.obj is None:
@@ -48,7 +52,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _group in (data, synth, mechanisms, forms, scoring, fitting, ablation, runs, deploy):
+for _group in (data, synth, mechanisms, forms, scoring, fitting, ablation, runs, specs, deploy):
     _group.register(app)
 
 

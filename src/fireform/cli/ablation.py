@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fireform.ablation import shapley, write_plots
-from fireform.cli.common import OVERRIDE_HELP, load_checked
+from fireform.cli.common import DataOptions, data_options, load_checked
 from fireform.fitting import SAMPLERS, SUBSET_SAMPLER, Objective, Split
 from fireform.forms import Form
 
@@ -18,9 +18,9 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     @app.command("shapley")
+    @data_options
     def shapley_cmd(
         form_path: Path = typer.Argument(..., help="form JSON (fireform.forms canonical shape)"),
-        data: list[str] = typer.Option(..., "--data", help="netCDF/zarr paths, 'pantanal', or 'demo[:RES]'"),
         workers: int = typer.Option(None, "--workers", help="local worker processes (default: all cores)"),
         scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://...) or scheduler file"),
         trials: int = typer.Option(250, "--trials", help="trials per subset fit (2+ terms)"),
@@ -36,12 +36,12 @@ def register(app: typer.Typer) -> None:
         metric: str = typer.Option("overall", "--metric"),
         region: str = typer.Option("global", "--region"),
         out: Path = typer.Option(Path("shapley_out"), "--out", help="output folder (tables, PNGs, fit cache)"),
-        override_checks: bool = typer.Option(False, "--override-checks", help=OVERRIDE_HELP),
+        data_opts: DataOptions = DataOptions(),
     ) -> None:
         """Fit every subset of FORM's mechanisms (exact up to 10, sampled above) and write the
         Shapley values, shares, interactions, per-region/component tables and plots to OUT."""
         form = Form.load(form_path)
-        drivers, _ = load_checked(data, override=override_checks)
+        drivers, _ = load_checked(data_opts)
         src = Split(drivers, train_years=train) if train else drivers
         obj = Objective(metric=metric, convention=convention, region=region)
         n = len(form.terms)
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
                         patience_generations=generations or None, first_trials=first_trials,
                         broad_size=broad_size, sampler=sampler, seed=seed, method=method, workers=workers,
                         scheduler=scheduler, cache=out / "cache", progress=progress,
-                        override_checks=override_checks)
+                        override_checks=data_opts.override)
         paths = r.to_dir(out)
         pngs = write_plots(r, out)
         typer.echo(r.line())

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fireform.drivers import bundle_info, check_paths, data_root
+from fireform.loop import check_spec_data, load_spec
 
 __all__ = ["register", "render_report"]
 
@@ -41,14 +42,22 @@ def render_report(report, *, console: Console | None = None, show_info: bool = T
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check(
-        paths: list[Path] = typer.Argument(..., help="netCDF/zarr files to check"),
+        paths: list[Path] = typer.Argument(..., help="netCDF/zarr files to check, or one experiment spec "
+                                           "(TOML): its data checked as a run checks it"),
         target: str = typer.Option(None, "--target", help="target variable (raw or catalog name)"),
         json_path: Path = typer.Option(None, "--json", help="also write the findings as JSON here"),
         holdout: str = typer.Option(None, "--holdout", help="holdout years for the drift check, e.g. 2014-2016"),
         quiet: bool = typer.Option(False, "--quiet", help="hide info findings"),
     ) -> None:
-        """Check raw input files; exit code 1 when any check reports an error."""
-        report = check_paths([str(p) for p in paths], target=target, holdout_years=holdout)
+        """Check raw input files, or a spec's data (``fireform check my.toml``: the raw files, then
+        the run's input gate on its training drivers); exit code 1 when any check reports an error."""
+        if len(paths) == 1 and paths[0].suffix.lower() == ".toml":
+            spec = load_spec(paths[0])
+            typer.echo(f"spec {paths[0]}: data source {spec.data.source!r}, training years "
+                       f"{spec.split.train_years[0]}-{spec.split.train_years[1]} (the holdout is not read)")
+            report = check_spec_data(spec)
+        else:
+            report = check_paths([str(p) for p in paths], target=target, holdout_years=holdout)
         render_report(report, show_info=not quiet)
         if json_path is not None:
             report.to_json(json_path)

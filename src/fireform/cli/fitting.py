@@ -5,21 +5,32 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import optuna
 import typer
 
-from fireform.cli.common import OVERRIDE_HELP, load_checked
+from fireform.cli.common import DataOptions, data_options, load_checked
+from fireform.cli.progress import FitProgress
 from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS, Objective, Split, fit
+from fireform.fitting.cache import resolve_storage
 from fireform.forms import Form
 from fireform.scoring import CONVENTIONS
 
 __all__ = ["register"]
 
 
+class _Nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("fit")
+    @data_options
     def fit_cmd(
         form_path: Path = typer.Argument(..., help="form JSON (fireform.forms canonical shape)"),
-        data: list[str] = typer.Option(..., "--data", help="netCDF/zarr paths, or 'pantanal'"),
         trials: int = typer.Option(1000, "--trials", help="number of trials"),
         sampler: str = typer.Option(DEFAULT_SAMPLER, "--sampler", help=" | ".join(SAMPLERS)),
         seed: int = typer.Option(0, "--seed"),
@@ -32,16 +43,22 @@ def register(app: typer.Typer) -> None:
         storage: str = typer.Option(None, "--storage", help="journal:PATH or an RDB URL"),
         out: Path = typer.Option(None, "--out", help="write the fitted parameters here (JSON that "
                                  "`form export --params` and `deploy-check --params` read)"),
-        override_checks: bool = typer.Option(False, "--override-checks", help=OVERRIDE_HELP),
+        quiet: bool = typer.Option(False, "--quiet", help="no progress line (trials, best, elapsed, ETA) on stderr"),
+        data_opts: DataOptions = DataOptions(),
     ) -> None:
         """Fit FORM's parameters with Optuna on the training years; print the best parameters
         and the training score vector under every Overall convention."""
         form = Form.load(form_path)
-        drivers, _ = load_checked(data, override=override_checks)
+        drivers, _ = load_checked(data_opts)
         src = Split(drivers, train_years=train) if train else drivers
         obj = Objective(metric=metric, convention=convention, region=region)
-        res = fit(form, src, objective=obj, trials=trials, sampler=sampler, seed=seed,
-                  cache=run_dir, storage=storage, in_flight=in_flight, override_checks=override_checks)
+        # the progress thread reads the study from the storage the fit writes to: the same object
+        # (in memory or given), or the run folder's study journal the fit cache picks
+        store = resolve_storage(storage) if storage else (None if run_dir else optuna.storages.InMemoryStorage())
+        progress = FitProgress(trials, storage=store, folder=run_dir if store is None else None)
+        with progress if not quiet else _Nothing():
+            res = fit(form, src, objective=obj, trials=trials, sampler=sampler, seed=seed,
+                      cache=run_dir, storage=store, in_flight=in_flight, override_checks=data_opts.override)
         typer.echo(res.line())
         typer.echo(f"form {form.name or form.hash}  [{form.hash}]  training years "
                    f"{res.years[0]}..{res.years[-1]}")

@@ -6,11 +6,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fireform.drivers import catalog
+from fireform.drivers import DERIVED, catalog
 from fireform.exceptions import UnknownNameError
 from fireform.mechanisms import REGIMES, REGISTRY, bib_entries, get
 
-__all__ = ["register", "list_table", "show_text"]
+__all__ = ["register", "list_table", "show_text", "catalog_markdown"]
 
 
 def _fmt(v: float | None) -> str:
@@ -29,6 +29,25 @@ def list_table(*, regime: str | None = None) -> Table:
         t.add_row(m.id, m.regime, m.tag, ", ".join(m.inputs), str(len(m.params)),
                   ", ".join(m.references))
     return t
+
+
+def catalog_markdown() -> str:
+    """The catalog as a Markdown table (the README's "Bring your own data" table is this text):
+    name, the names it goes by in files (CMOR/TRENDY names first), CF standard names, canonical
+    units, role, and the mechanisms that use it, directly or through a derived driver."""
+    users: dict[str, list[str]] = {}
+    for m in sorted(REGISTRY, key=lambda m: m.id):
+        for i in m.inputs:
+            users.setdefault(i, []).append(m.id)
+            for raw in (DERIVED[i].inputs if i in DERIVED else ()):
+                users.setdefault(raw, []).append(f"{m.id} (via {i})")
+    lines = ["| catalog name | names in files (CMOR/TRENDY first) | CF standard names | units | role | "
+             "mechanisms that use it |", "|---|---|---|---|---|---|"]
+    for name, v in catalog().items():
+        used = list(dict.fromkeys(users.get(name, [])))
+        lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in v.aliases) or '-'} | "
+                     f"{', '.join(v.standard_names) or '-'} | {v.units} | {v.role} | {', '.join(used) or '-'} |")
+    return "\n".join(lines) + "\n"
 
 
 def show_text(mech_id: str, console: Console) -> None:
@@ -82,3 +101,18 @@ def register(app: typer.Typer) -> None:
         show_text(mech_id, Console(width=120))
 
     app.add_typer(sub, name="mechanisms")
+
+    @app.command("catalog")
+    def catalog_cmd(
+        markdown: bool = typer.Option(False, "--markdown", help="a Markdown table (the README's)"),
+    ) -> None:
+        """The variable catalog: names in files (CMOR/TRENDY aliases), units, the mechanisms using each."""
+        if markdown:
+            typer.echo(catalog_markdown(), nl=False)
+            return
+        t = Table(title="fireform variable catalog")
+        for col in ("name", "names in files", "units", "role", "description"):
+            t.add_column(col, overflow="fold")
+        for name, v in catalog().items():
+            t.add_row(name, ", ".join(v.aliases), v.units, v.role, v.description)
+        Console(width=200).print(t)

@@ -7,9 +7,10 @@ import sys
 import pandas as pd
 import typer
 
-from fireform.cli.common import OVERRIDE_HELP, say_override
-from fireform.drivers import gate_paths
-from fireform.exceptions import UnknownNameError
+from fireform.cli.common import DataOptions, data_options, say_override
+from fireform.drivers import gate_paths, open_file
+from fireform.exceptions import MissingVariableError, UnknownNameError
+from fireform.loop import expand_paths, identified_mapping
 from fireform.scoring import CONVENTIONS, REGRID_METHODS, score_files
 from fireform.scoring import leaderboard as lb
 
@@ -23,13 +24,40 @@ def _print(df: pd.DataFrame, title: str) -> None:
         typer.echo(df.to_string())
 
 
+def _burned(files: list[str], var: str | None, mapping: dict, what: str) -> tuple[str, str]:
+    """(file, variable) of the burned area among ``files``: ``var`` when given (in the one file
+    that holds it), else the variable the catalog's vocabulary identifies as burned_fraction."""
+    if var:
+        for f in files:
+            ds = open_file(f)
+            try:
+                if var in ds.data_vars:
+                    return f, var
+            finally:
+                ds.close()
+        raise MissingVariableError(f"{what}: no file of {', '.join(files)} holds variable {var!r}")
+    ref = identified_mapping(files, mapping).get("burned_fraction")
+    if not isinstance(ref, list):
+        raise MissingVariableError(
+            f"{what}: no variable of {', '.join(files)} is identified as burned area (by name, e.g. "
+            "burntFractionAll or burntArea, or standard_name burned_area_fraction); name it with "
+            + ("--target VAR" if what == "--obs" else "--mapping burned_fraction=VAR"))
+    if len(ref) > 1:
+        raise MissingVariableError(f"{what}: the burned area is split over {len(ref)} files in time "
+                                   f"({', '.join(str(p[0]) for p in ref)}); score reads one file: join them first")
+    part = ref[0]  # identified parts are (file, variable)
+    assert isinstance(part, tuple)
+    return str(part[0]), str(part[1])
+
+
 def register(app: typer.Typer) -> None:
     @app.command("score")
+    @data_options(required=False)
     def score_cmd(
-        obs: str = typer.Option(..., "--obs", help="reference netCDF"),
-        obs_var: str = typer.Option(..., "--obs-var"),
-        model: str = typer.Option(..., "--model", help="model netCDF (any regular lat/lon grid)"),
-        model_var: str = typer.Option(..., "--model-var"),
+        obs_var: str = typer.Option(None, "--obs-var", help="the reference's variable (as --target)"),
+        model: str = typer.Option(None, "--model", help="model netCDF (any regular lat/lon grid; as --data)"),
+        model_var: str = typer.Option(None, "--model-var", help="the model's burned-area variable (as "
+                                      "--mapping burned_fraction=VAR); default: identified"),
         regions: str = typer.Option("ilamb", "--regions", help="ilamb | gfed | global"),
         period: str = typer.Option(None, "--period", help="YYYY-YYYY"),
         convention: list[str] = typer.Option(None, "--convention", help="repeatable; default all"),
@@ -39,15 +67,29 @@ def register(app: typer.Typer) -> None:
             "nearest", "--regrid",
             help="grids differ: nearest (ILAMB 2.x: composed grid, nearest neighbour) | conservative "
                  "(model remapped onto the reference grid, burned area conserved)"),
-        override_checks: bool = typer.Option(False, "--override-checks", help=OVERRIDE_HELP),
+        data_opts: DataOptions = DataOptions(),
     ):
-        """Score a model against a reference, ILAMB 2.x style, every convention side by side."""
+        """Score a model against a reference, ILAMB 2.x style, every convention side by side.
+        The model: --data (files, folders or globs; the file holding its burned area is found by
+        the catalog's vocabulary, e.g. burntFractionAll) or --model; the reference: --obs."""
         convs = tuple(convention) if convention else CONVENTIONS
         for c in convs:
             if c not in CONVENTIONS:
                 raise UnknownNameError(f"unknown convention {c!r}; valid: {', '.join(CONVENTIONS)}")
         if regrid not in REGRID_METHODS:
             raise UnknownNameError(f"unknown regrid method {regrid!r}; valid: {', '.join(REGRID_METHODS)}")
+        override_checks = data_opts.override
+        if len(data_opts.obs) != 1:
+            raise typer.BadParameter(f"give one reference file (got {len(data_opts.obs)})", param_hint="--obs")
+        obs = expand_paths(data_opts.obs, what="--obs")[0]
+        obs, obs_var = _burned([obs], data_opts.target or obs_var, {}, "--obs")
+        if not data_opts.data and not model:
+            raise typer.BadParameter("give the model: --data FILES or --model FILE", param_hint="--data")
+        files = expand_paths(list(data_opts.data) or [model], what="--data")
+        mapping = dict(data_opts.mapping)
+        model, model_var = _burned(files,
+                                   mapping.pop("burned_fraction", None) or model_var, mapping, "--data")
+        typer.echo(f"reference {obs} variable {obs_var!r}; model {model} variable {model_var!r}")
         # The reference file passes the checks of ``fireform check`` (every variable it holds),
         # then both fields the value checks of scoring, before anything is scored.
         say_override(gate_paths([obs], target=obs_var, override=override_checks))

@@ -3,7 +3,14 @@
 - ``twin``: :func:`fireform.twin.make_world` + :func:`fireform.twin.add_truth` with the demo truth
   (:data:`fireform.twin.DEMO_TRUTH`) or a form JSON file;
 - ``pantanal``: :func:`fireform.drivers.load_pantanal` from ``$FIREFORM_DATA``;
-- ``files``: :func:`fireform.drivers.load_drivers` (paths, mapping).
+- ``files``: :func:`fireform.drivers.load_drivers` on ``paths`` (drivers and target in the same
+  files), or on ``model`` (the model's output: the drivers) and ``obs`` (the observations: the
+  target) apart (:func:`load_model_obs`). Observations on another grid are remapped onto the
+  model's grid by first-order conservative remapping (burned area conserved); a burned area in
+  the model files (``burntFractionAll``, identified by the catalog's vocabulary) is the model's
+  own fire, kept as :data:`MODEL_FIRE` and scored beside the forms as the comparison row
+  (:data:`COMPARISON_LABEL`), never fitted. A mapping adds to the identified variables
+  (:func:`identified_mapping`), never drops them.
 
 Derived drivers the library needs (running means of GPP/NPP, annual precipitation, dryness,
 Nesterov) are added when their inputs are present. The holdout lives only inside the
@@ -13,21 +20,174 @@ journaled, refused while a fit runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import glob
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import xarray as xr
 
-from fireform.drivers import Drivers, add_derived, derived_spec, load_drivers, load_pantanal
-from fireform.exceptions import SpecError
+from fireform.drivers import (
+    Drivers,
+    InputReport,
+    add_derived,
+    check_drivers,
+    check_paths,
+    derived_spec,
+    load_drivers,
+    load_pantanal,
+    open_file,
+)
+from fireform.drivers.identify import identify
+from fireform.drivers.load import data_vars
+from fireform.exceptions import DataNotFoundError, SpecError, TimeMismatchError
 from fireform.fitting import HoldoutRead, Split
 from fireform.forms import Form
-from fireform.loop.spec import Spec
+from fireform.loop.spec import DataSpec, Spec
+from fireform.scoring.conservative import remap_conservative
+from fireform.scoring.regrid import Grid, bounds_from_centres
 from fireform.twin import add_truth, demo_truth, make_world, world_drivers
 
-__all__ = ["LIBRARY_DERIVED", "truth_form", "load_run_drivers", "run_split"]
+__all__ = ["LIBRARY_DERIVED", "MODEL_FIRE", "COMPARISON_FIT_ID", "COMPARISON_LABEL", "truth_form",
+           "expand_paths", "identified_mapping", "load_model_obs", "regrid_target", "load_run_drivers",
+           "run_split", "check_spec_data"]
 
 LIBRARY_DERIVED = ("gpp_mean_12m", "npp_mean_12m", "pr_annual", "dryness", "nesterov")
+# The model's own burned fraction (from the model files), carried in the Drivers under a name no
+# form input can take, so it crosses the split like every variable: its holdout months are read
+# only through the one journaled unseal.
+MODEL_FIRE = "model_burned_fraction"
+COMPARISON_FIT_ID = -1  # its scores' key in the journal (fit ids are positive)
+COMPARISON_LABEL = "your model today"
+DATA_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf", ".zarr")
+
+
+def expand_paths(patterns: Sequence[str], *, what: str = "data") -> list[str]:
+    """Files from paths, folders (their netCDF/zarr files) and globs (expanded, sorted); a glob
+    or folder that matches nothing is an error naming the pattern and the folder searched."""
+    out: list[str] = []
+    for pat in patterns:
+        p = Path(pat)
+        if any(c in str(pat) for c in "*?["):
+            hits = sorted(glob.glob(str(pat)))
+            if not hits:
+                folder = next((q for q in p.parents if not any(c in str(q) for c in "*?[")), Path("."))
+                raise DataNotFoundError(f"{what}: the pattern {str(pat)!r} matches no file in folder "
+                                        f"{str(folder.resolve())!r}")
+            out += hits
+        elif p.is_dir() and p.suffix != ".zarr":
+            hits = sorted(str(q) for q in p.iterdir() if q.suffix in DATA_SUFFIXES)
+            if not hits:
+                raise DataNotFoundError(f"{what}: folder {str(p.resolve())!r} holds no netCDF/zarr file "
+                                        f"({', '.join(DATA_SUFFIXES)})")
+            out += hits
+        elif not p.exists():
+            raise DataNotFoundError(f"{what}: file {str(pat)!r} does not exist (in folder "
+                                    f"{str(p.parent.resolve())!r})")
+        else:
+            out.append(str(pat))
+    return list(dict.fromkeys(out))
+
+
+def identified_mapping(paths: Sequence[str], mapping: Mapping[str, str] | None = None
+                       ) -> dict[str, str | list[str | tuple[str, str]]]:
+    """Catalog name -> its (file, variable) parts (several: one variable split over files in time)
+    for every variable of ``paths`` the catalog's vocabulary names (by name or standard_name, as
+    ``load_drivers`` does without a mapping: exact catalog names first), then ``mapping`` on top:
+    a partial mapping adds or corrects entries and never drops a variable that was identified."""
+    sel: dict[str, str | list[str | tuple[str, str]]] = {}
+    found: dict[str, list[str]] = {}  # file -> its gridded variables
+    ids: dict[tuple[str, str], str] = {}
+    for f in paths:
+        ds = open_file(f)
+        try:
+            found[f] = data_vars(ds)
+            for v in found[f]:
+                i = identify(ds, v, f)
+                if i.name is not None and i.how in ("name", "standard_name"):
+                    ids[(f, v)] = i.name
+        finally:
+            ds.close()
+    for exact in (True, False):
+        for f in paths:
+            for v in found[f]:
+                name = ids.get((f, v))
+                if name is None or (v == name) != exact:
+                    continue
+                parts = sel.get(name)
+                if parts is None:
+                    sel[name] = [(f, v)]
+                elif isinstance(parts, list) and parts[0][1] == v and all(p[0] != f for p in parts):
+                    parts.append((f, v))  # a further time chunk of the same variable
+    for name, ref in (mapping or {}).items():
+        # the raw variable the user maps is no longer also loaded under the name it was identified as
+        for was, parts in list(sel.items()):
+            if was != name and isinstance(parts, list) and parts[0][1] == ref:
+                del sel[was]
+        chunks: list[str | tuple[str, str]] = [(f, ref) for f in paths if ref in found[f]]
+        sel[name] = chunks or ref  # not in any file: load_drivers names what the files hold
+    return sel
+
+
+def regrid_target(da: xr.DataArray, lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
+    """``da`` (time, lat, lon), a burned fraction, on the grid (``lat``, ``lon``) (both ascending):
+    unchanged when the grids agree (longitudes modulo 360), else remapped by first-order
+    conservative remapping as a fraction of the whole destination cell (missing source cells
+    count as unburned), so the burned area sum(fraction x cell area) is conserved; destination
+    cells that no source cell with data overlaps are NaN."""
+    slat, slon = np.asarray(da.lat.values, float), np.asarray(da.lon.values, float)
+    if slat.shape == lat.shape and slon.shape == lon.shape and np.allclose(slat, lat, atol=1e-6) \
+            and np.allclose(np.mod(slon, 360.0), np.mod(lon, 360.0), atol=1e-6):
+        return da.assign_coords(lat=lat, lon=lon)
+    src = Grid(slat, slon, bounds_from_centres(slat), bounds_from_centres(slon))
+    dst = Grid(np.asarray(lat, float), np.asarray(lon, float), bounds_from_centres(lat), bounds_from_centres(lon))
+    x = np.asarray(da.values, dtype=np.float64)
+    ever = np.isfinite(x).any(axis=0)
+    r = remap_conservative(np.where(np.isfinite(x), x, 0.0), src, dst)
+    # the remap's coverage is the share of each destination cell under source cells; rescaled from
+    # the fraction of the covered part to the fraction of the whole cell
+    seen = remap_conservative(ever.astype(float), src, dst)
+    vals = r.values * r.coverage
+    vals = np.where(seen.values * seen.coverage > 0, vals, np.nan)
+    return xr.DataArray(vals.astype(np.float32), dims=("time", "lat", "lon"),
+                        coords={"time": da.time.values, "lat": lat, "lon": lon}, attrs=dict(da.attrs))
+
+
+def load_model_obs(d: DataSpec) -> Drivers:
+    """Drivers from the model files (``d.model``) with the target from the observation files
+    (``d.obs``) remapped onto the model's grid, over the months both cover (module docstring)."""
+    model_paths = expand_paths(d.model, what="data.model")
+    obs_paths = expand_paths(d.obs, what="data.obs")
+    model = load_drivers(model_paths, mapping=identified_mapping(model_paths, dict(d.mapping)) or None,
+                         target=None, regions=d.regions, data_dir=d.data_dir)
+    obs = load_drivers(obs_paths, mapping={"burned_fraction": d.obs_var} if d.obs_var else None,
+                       target="burned_fraction", regions="global")
+    common = model.time.intersection(obs.time)
+    if common.empty:
+        raise TimeMismatchError(
+            f"the model files ({model.time[0]:%Y-%m}..{model.time[-1]:%Y-%m}) and the observations "
+            f"({obs.time[0]:%Y-%m}..{obs.time[-1]:%Y-%m}) share no month")
+    full = pd.date_range(common[0], common[-1], freq="MS")
+    if len(full) != len(common):
+        raise TimeMismatchError(f"the months the model files and the observations share have gaps "
+                                f"(first missing {full.difference(common)[0]:%Y-%m})")
+    ds = model.ds.sel(time=common.values)
+    sources = dict(model.sources)
+    if "burned_fraction" in ds:  # the model's own fire output: the comparison row, never the target
+        ds = ds.rename({"burned_fraction": MODEL_FIRE})
+        ds[MODEL_FIRE].attrs["role"] = "the model's own burned fraction (comparison, not fitted)"
+        sources[MODEL_FIRE] = sources.pop("burned_fraction")
+    tgt = obs.ds["burned_fraction"].sel(time=common.values)
+    tgt = regrid_target(tgt, model.lat, model.lon)
+    tgt.attrs.update(units="1", source_file=obs.sources.get("burned_fraction", ""))
+    ds = ds.assign(burned_fraction=tgt)
+    mask = model.mask & np.isfinite(tgt.values).any(axis=0)
+    if MODEL_FIRE in ds:
+        mask &= np.isfinite(ds[MODEL_FIRE].values).all(axis=0)
+    sources["burned_fraction"] = obs.sources.get("burned_fraction", "")
+    return Drivers(ds=ds, cell_area=model.cell_area, mask=mask, regions=model.regions,
+                   target="burned_fraction", sources=sources)
 
 
 def truth_form(truth: str) -> Form:
@@ -49,9 +209,12 @@ def load_run_drivers(spec: Spec) -> tuple[Drivers, list[str]]:
         drivers = world_drivers(add_truth(ds, truth_form(d.truth), sigma=d.noise, seed=d.seed))
     elif d.source == "pantanal":
         drivers = load_pantanal(regions=d.regions if d.regions != "ilamb" else "global", data_dir=d.data_dir)
+    elif d.model:
+        drivers = load_model_obs(d)
     else:
-        drivers = load_drivers(list(d.paths), mapping=dict(d.mapping) or None, regions=d.regions,
-                               data_dir=d.data_dir)
+        paths = expand_paths(d.paths, what="data.paths")
+        drivers = load_drivers(paths, mapping=identified_mapping(paths, dict(d.mapping)) or None,
+                               regions=d.regions, data_dir=d.data_dir)
     want = list(d.derived) or list(LIBRARY_DERIVED)
     addable = []
     for name in want:
@@ -88,3 +251,21 @@ def run_split(drivers: Drivers, derived: list[str], spec: Spec, *,
 
     return Split(drivers, train_years=tuple(s.train_years), holdout_years=tuple(s.holdout_years),
                  on_read=on_read, exclude_cells=_region_cells(drivers, s.holdout_regions), derive=derive)
+
+
+def check_spec_data(spec: Spec) -> InputReport:
+    """The input checks of a spec's data, as a run makes them: the raw files (model files and
+    observations apart, or ``paths``) as ``fireform check`` checks them, then the drivers-level
+    rules on the training drivers the run would fit on (its input gate, derived drivers added;
+    the sealed holdout is not read). A report, not a refusal: the caller decides."""
+    d = spec.data
+    raw = None
+    if d.source == "files" and d.model:
+        raw = check_paths(expand_paths(d.model, what="data.model"), mapping=dict(d.mapping) or None, assemble=False)
+        raw = raw + check_paths(expand_paths(d.obs, what="data.obs"), target=d.obs_var, assemble=False)
+    elif d.source == "files":
+        raw = check_paths(expand_paths(d.paths, what="data.paths"), mapping=dict(d.mapping) or None, assemble=False)
+    drivers, derived = load_run_drivers(spec)
+    split = run_split(drivers, derived, spec, on_read=lambda r: None)
+    rep = check_drivers(split.train)
+    return rep if raw is None else raw + rep

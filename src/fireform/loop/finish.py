@@ -13,6 +13,7 @@ from fireform.exceptions import ScoringError
 from fireform.fitting import FitResult
 from fireform.forms import Form
 from fireform.loop import uncertainty
+from fireform.loop.data import COMPARISON_FIT_ID, COMPARISON_LABEL, MODEL_FIRE
 from fireform.loop.deploy import deployment_check
 from fireform.loop.spec import WinSpec
 from fireform.loop.state import RunState, fit_id, fmt
@@ -83,12 +84,16 @@ def score_holdout(st: RunState) -> None:
     allfits = list({fit_id(r): r for r in [*recs, *base_seeds, *final_seeds]}.values())
     done = set(j.scores(period="holdout").fit_id)
     todo = [r for r in allfits if r.id not in done]
+    # the model's own fire output (data.model), scored as the comparison row: never fitted, and
+    # its holdout months read in the same unseal as the forms'
+    compare = MODEL_FIRE in st.train and COMPARISON_FIT_ID not in done
     if not j.holdout_reads().empty:
         st.say("holdout", "already scored (journaled); not read again"
                + (f" ({len(todo)} fits left unscored by the earlier read)" if todo else ""))
-    elif todo:
+    elif todo or compare:
         hold = st.split.unseal("final scoring: leaderboard of baseline, kept and final forms; seed fits "
-                               "of the baseline and final forms; bootstrap intervals")
+                               "of the baseline and final forms; bootstrap intervals"
+                               + (f"; {COMPARISON_LABEL!r} (the model's own burned area)" if compare else ""))
         assert st.holdout_read is not None, "the split journals every unseal through its callback"
         hb = Benchmark.from_drivers(hold)
         preds = {fit_id(r): np.asarray(j.form(r.form_hash).evaluate(r.params, hold)) for r in todo}
@@ -102,8 +107,10 @@ def score_holdout(st: RunState) -> None:
                 # journaled with the read (which must be committed whatever happens here): the
                 # verdict then says the intervals are missing and why
                 extra["holdout_intervals_error"] = f"{type(e).__name__}: {e}"
-        j.add_holdout_scores(st.holdout_read, [(fit_id(r), r.form_hash, scores[fit_id(r)].to_frame())
-                                               for r in todo], state=extra)
+        scored = [(fit_id(r), r.form_hash, scores[fit_id(r)].to_frame()) for r in todo]
+        if compare:
+            scored.append((COMPARISON_FIT_ID, "model", hb.score(hold.array(MODEL_FIRE)).to_frame()))
+        j.add_holdout_scores(st.holdout_read, scored, state=extra)
         for r in todo:
             if r.id in (st.final.id, st.baseline.id):
                 _residual_arrays(st, r, j.form(r.form_hash), hb, preds[fit_id(r)], "holdout")
@@ -113,9 +120,16 @@ def score_holdout(st: RunState) -> None:
         if j.get_array(f"resid/train/{r.id}/cell_bias") is None:
             form = j.form(r.form_hash)
             _residual_arrays(st, r, form, st.bench, form.evaluate(r.params, st.train), "train")
+    if MODEL_FIRE in st.train and j.scores(COMPARISON_FIT_ID, "train").empty:
+        j.add_scores(COMPARISON_FIT_ID, "train", st.bench.score(st.train.array(MODEL_FIRE)).to_frame())
     for r, label in ((st.baseline, "baseline"), (st.final, "final")):
         v = j.vector(fit_id(r), "holdout")
         st.say("holdout", f"{label} [{r.form_hash}] " + " ".join(f"{c}={fmt(overall(v, c))}" for c in CONVENTIONS))
+    if MODEL_FIRE in st.train:
+        for period in ("train", "holdout"):
+            v = j.vector(COMPARISON_FIT_ID, period)
+            st.say("compare", f"{COMPARISON_LABEL} (the model's own burned area, not fitted) {period} "
+                   + " ".join(f"{c}={fmt(overall(v, c))}" for c in CONVENTIONS))
     iv = j.get_state("holdout_intervals")
     if iv is None:
         err = j.get_state("holdout_intervals_error")

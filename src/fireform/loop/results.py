@@ -21,6 +21,7 @@ import pandas as pd
 from fireform.exceptions import FireformError
 from fireform.fitting import FitResult
 from fireform.forms import Form
+from fireform.loop.data import COMPARISON_FIT_ID, COMPARISON_LABEL
 from fireform.loop.journal import Journal
 from fireform.loop.lock import holder
 from fireform.loop.results_table import results_frame
@@ -180,16 +181,39 @@ class Run:
             raise FireformError(f"fit of [{fit.form_hash}] has no journal id: not a fit of this run")
         return self._j.vector(fit.id, period, region)
 
+    # -- the comparison row: the model's own burned area (data.model), scored, never fitted --------
+    @property
+    def has_comparison(self) -> bool:
+        """True when the run scored the model's own burned area (:attr:`comparison_label`)."""
+        return not self._j.scores(COMPARISON_FIT_ID).empty
+
+    @property
+    def comparison_label(self) -> str:
+        return COMPARISON_LABEL
+
+    def comparison_scores(self, period: str = "train") -> pd.DataFrame:
+        """Tidy (region, component, value) scores of the model's own burned area (empty when the
+        model files held none)."""
+        return self._j.scores(COMPARISON_FIT_ID, period)[["region", "component", "value"]]
+
+    def comparison_vector(self, period: str = "train", region: str = "global") -> dict[str, float]:
+        return self._j.vector(COMPARISON_FIT_ID, period, region)
+
     @property
     def leaderboard(self) -> pd.DataFrame:
         """The leaderboard fits' scores in the ScoreCard schema (model = label: terms [hash]),
-        every component and every convention, every region, training and holdout periods."""
+        every component and every convention, every region, training and holdout periods; the
+        comparison row (model = :attr:`comparison_label`) last when the run has one."""
         rows = []
+        entries: list[tuple[str, int]] = []
         for fit in self.leaderboard_fits:
             form = self.form(fit.form_hash)
-            model = f"{self.label(fit)}: {','.join(form.term_ids)} [{form.hash}]"
+            entries.append((f"{self.label(fit)}: {','.join(form.term_ids)} [{form.hash}]", int(fit.id or 0)))
+        if self.has_comparison:
+            entries.append((COMPARISON_LABEL, COMPARISON_FIT_ID))
+        for model, fid in entries:
             for period in ("train", "holdout"):
-                sc = self._j.scores(fit.id, period)
+                sc = self._j.scores(fid, period)
                 for region, g in sc.groupby("region", sort=False):
                     vec = dict(zip(g.component, g.value))
                     rows += [[model, period, region, c, "component", v, "1", ""] for c, v in vec.items()]

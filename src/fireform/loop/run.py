@@ -39,7 +39,7 @@ from fireform.loop.spec import Spec, load_spec
 from fireform.loop.state import RunState
 from fireform.mechanisms import REGISTRY
 
-__all__ = ["RunResult", "run", "resume", "new_run_dir", "SPEC_NAME"]
+__all__ = ["RunResult", "run", "resume", "new_run_dir", "unavailable_mechanisms", "SPEC_NAME"]
 
 SPEC_NAME = "spec.toml"
 Reporter = Callable[[Path], Path]  # run folder -> report path (fireform.report.build_report)
@@ -133,6 +133,13 @@ def _prepare(st: RunState) -> None:
         st.journal.put_array(name, a)
 
 
+def unavailable_mechanisms(variables) -> dict[str, list[str]]:
+    """Library mechanism id -> the inputs it needs that ``variables`` lack (only mechanisms that
+    cannot run on them)."""
+    have = set(variables)
+    return {m.id: sorted(set(m.inputs) - have) for m in REGISTRY if not set(m.inputs) <= have}
+
+
 def _derived_from_model(st: RunState, drivers: Drivers) -> None:
     """Name the drivers derived from model outputs at load (VPD from tas + hurs, ...), with the
     formula and any assumption, in the run log and the journal (for the report)."""
@@ -146,8 +153,7 @@ def _derived_from_model(st: RunState, drivers: Drivers) -> None:
 def _unavailable_mechanisms(st: RunState) -> None:
     """Name the library mechanisms these inputs cannot feed, with what each misses, so a
     mechanism never leaves the search silently (journaled for the report)."""
-    have = set(st.train.variables)
-    missing = {m.id: sorted(set(m.inputs) - have) for m in REGISTRY if not set(m.inputs) <= have}
+    missing = unavailable_mechanisms(st.train.variables)
     st.journal.put_state("unavailable_mechanisms", missing)
     if missing:
         st.say("inputs", f"{len(missing)} of {len(REGISTRY)} mechanisms cannot run on these inputs: "

@@ -9,7 +9,9 @@ Sections (see ``examples/twin.toml`` and ``examples/pantanal.toml``)::
 
     name = "twin-demo"
     [data]      source = "twin" | "pantanal" | "files"; twin: res, years, seed, truth, noise;
-                files: paths, mapping, regions; derived = [derived drivers to add]
+                files: paths (drivers and target together) or model + obs (model output and
+                observations apart: globs relative to the spec file's folder), mapping, obs_var,
+                regions; derived = [derived drivers to add]
     [split]     train_years = [first, last]; holdout_years = [first, last]; holdout_regions = []
     [objective] convention = "ilamb2"; region = "global"
     [baseline]  form = "ed2_stock" (a baseline name) | path to a form JSON; or mechanisms = [...]
@@ -36,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fireform.agent.llm.secrets import secret_in
 from fireform.exceptions import SpecError
 from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS
+from fireform.mechanisms import BASELINES
 from fireform.scoring import CONVENTIONS
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "parse_spec",
     "spec_diff",
     "demo_spec",
+    "files_spec_toml",
 ]
 
 
@@ -68,9 +72,15 @@ class DataSpec(_Strict):
     seed: int = Field(default=0, ge=0)
     truth: str = "demo"  # name of a demo truth, or a path to a form JSON with defaults
     noise: float = Field(default=0.2, ge=0.0, le=2.0)  # sigma of the multiplicative lognormal noise
-    # files
+    # files: ``paths`` holds drivers and target together; ``model`` (the model's output: the
+    # drivers, and its own burned area for the comparison row) and ``obs`` (the observations:
+    # the target) keep them apart. Globs; relative entries are resolved against the spec file's
+    # folder by ``load_spec``.
     paths: list[str] = Field(default_factory=list)
-    mapping: dict[str, str] = Field(default_factory=dict)
+    model: list[str] = Field(default_factory=list)
+    obs: list[str] = Field(default_factory=list)
+    obs_var: str | None = None  # the observations' burned-area variable (default: identified)
+    mapping: dict[str, str] = Field(default_factory=dict)  # adds to the identified variables
     regions: str = "ilamb"
     data_dir: str | None = None  # default: $FIREFORM_DATA
     derived: list[str] = Field(default_factory=list)
@@ -79,8 +89,17 @@ class DataSpec(_Strict):
     def _check(self) -> "DataSpec":
         if self.years[0] > self.years[1]:
             raise ValueError(f"data.years {list(self.years)}: first must be <= last")
-        if self.source == "files" and not self.paths:
-            raise ValueError("data.source = 'files' needs data.paths")
+        if self.source != "files" and (self.model or self.obs):
+            raise ValueError(f"data.model and data.obs need data.source = 'files' (it is {self.source!r})")
+        if self.source == "files":
+            if self.paths and (self.model or self.obs):
+                raise ValueError("data: give paths (drivers and target in the same files) or model + obs "
+                                 "(model output and observations apart), not both")
+            if not self.paths and not (self.model and self.obs):
+                have = "data.model without data.obs" if self.model else (
+                    "data.obs without data.model" if self.obs else "neither")
+                raise ValueError(f"data.source = 'files' needs data.paths, or data.model (model output: the "
+                                 f"drivers) and data.obs (observed burned area: the target); got {have}")
         return self
 
 
@@ -251,7 +270,13 @@ class Spec(_Strict):
 
     # -- freezing ---------------------------------------------------------------------------
     def canonical(self) -> dict:
-        return json.loads(self.model_dump_json())
+        d = json.loads(self.model_dump_json())
+        # fields added later are left out while unused, so a spec written before them keeps its
+        # hash (and a run started then can still be resumed)
+        for key, unused in (("model", []), ("obs", []), ("obs_var", None)):
+            if d["data"].get(key) == unused:
+                del d["data"][key]
+        return d
 
     def canonical_json(self) -> str:
         return json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
@@ -265,13 +290,23 @@ class Spec(_Strict):
         return _to_toml(self.canonical())
 
 
-def parse_spec(data: dict | str, *, source: str = "<spec>") -> Spec:
-    """Validate a dict or TOML text; errors name the file, the field and what was expected."""
+def parse_spec(data: dict | str, *, source: str = "<spec>", base_dir: str | Path | None = None) -> Spec:
+    """Validate a dict or TOML text; errors name the file, the field and what was expected.
+    ``base_dir``: the folder relative ``data.model`` / ``data.obs`` entries are resolved against
+    (the spec file's folder; the frozen spec holds absolute patterns, so a run folder's copy of the
+    spec reads the same files)."""
     if isinstance(data, str):
         try:
             data = tomllib.loads(data)
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{source}: not valid TOML: {e}") from None
+    if base_dir is not None and isinstance(data.get("data"), dict):
+        sec = dict(data["data"])
+        for key in ("model", "obs"):
+            if isinstance(sec.get(key), list):
+                sec[key] = [str(Path(base_dir).resolve() / x) if isinstance(x, str) and not Path(x).is_absolute()
+                            else x for x in sec[key]]
+        data = {**data, "data": sec}
     try:
         return Spec.model_validate(data)
     except ValidationError as e:
@@ -289,7 +324,7 @@ def load_spec(path: str | Path) -> Spec:
     except UnicodeDecodeError as e:
         raise SpecError(f"spec file {str(p)!r} is not UTF-8 text (byte {e.start}: {e.reason}); "
                         "save it as UTF-8") from None
-    return parse_spec(text, source=str(p))
+    return parse_spec(text, source=str(p), base_dir=p.parent)
 
 
 def demo_spec(**budget) -> Spec:
@@ -353,3 +388,73 @@ def _to_toml(d: dict) -> str:
         else:
             top.append(f"{k} = {_toml_value(v)}")
     return "\n".join(top) + "\n\n" + "\n\n".join(tables) + "\n"
+
+
+def files_spec_toml(*, name: str, model: list[str], obs: list[str], train: tuple[int, int],
+                    holdout: tuple[int, int], baseline: str = "ed2_stock", mapping: dict[str, str] | None = None,
+                    obs_var: str | None = None, regions: str = "ilamb", description: str = "") -> str:
+    """A complete spec (every section, each value commented) for model output and observations
+    apart (``data.model`` / ``data.obs``, paths relative to the spec file's folder); validated
+    before it is returned (SpecError naming the field otherwise)."""
+    q = json.dumps
+    lst = lambda xs: "[" + ", ".join(q(x) for x in xs) + "]"  # noqa: E731
+    ov = (f"obs_var = {q(obs_var)}" if obs_var else
+          '# obs_var = "burntArea"     # the observations\' variable, when it is not identified')
+    mp = "{" + ", ".join(f"{k} = {q(v)}" for k, v in (mapping or {}).items()) + "}"
+    text = f"""# fireform experiment spec, written by `fireform spec new` from the files it identified.
+# Check the data with `fireform check <this file>`, then `fireform run <this file>`.
+name = {q(name)}
+description = {q(description or f"{name}: a burned-area formula for this model's output, scored against the observations")}
+seed = 0                       # seed of every fit and proposal (a run is reproducible)
+
+[data]
+source = "files"
+# model output: the drivers (one variable per file is fine; CMOR/TRENDY names are identified by the
+# catalog's vocabulary, units converted once), and the model's own burned area (burntFractionAll),
+# scored beside the forms as "your model today", never fitted. Globs, relative to this file's folder.
+model = {lst(model)}
+# observed burned area: the target; remapped conservatively onto the model grid when grids differ
+obs = {lst(obs)}
+{ov}
+mapping = {mp}                   # catalog name = variable in the files; adds to what was identified
+regions = {q(regions)}             # ilamb (ILAMB 2.x regions) | gfed | global
+derived = []                   # [] = every library derived driver the inputs allow
+
+[split]
+train_years = [{train[0]}, {train[1]}]     # fitted on
+holdout_years = [{holdout[0]}, {holdout[1]}]   # sealed: scored once, at the end, every read journaled
+holdout_regions = []           # regions held out of training too (names from the regions above)
+
+[objective]
+convention = "ilamb2"          # the Overall score the optimizer maximises: (B + 2R + S + D)/5
+region = "global"
+
+[baseline]
+form = {q(baseline)}          # the form to beat: a baseline name ({", ".join(BASELINES)}) or a form JSON
+
+[win]
+margin = 0.0                   # the final form must beat the baseline on the holdout by more than this ...
+conventions = "all"            # ... under every Overall convention
+
+[budget]
+iterations = 10                # proposals
+trials = 300                   # Optuna trials per fit
+repeats = 3                    # fits with different seeds: the fit noise
+sampler = {q(DEFAULT_SAMPLER)}
+wall_minutes = 60.0            # stop proposing after this much wall time
+
+[proposer]
+name = "heuristic"             # offline; an LLM proposer needs settings and a key in the environment
+
+[shapley]
+enabled = true                 # exact Shapley ablation of the incumbent's mechanisms, then pruning
+prune_share = 0.05             # mechanisms carrying less than this share are pruned
+max_players = 10
+
+[deploy]
+fortran = true                 # the final form exported to Fortran, compiled, run: must match Python
+rel_tol = 1e-5
+"""
+    parse_spec(text, source=f"spec for {name}")
+    return text
+

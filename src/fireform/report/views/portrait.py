@@ -5,6 +5,8 @@ period. Colours follow ILAMB's relative rule per (region, component):
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +48,14 @@ def read_model_card(path: str | Path, spec_periods: dict[str, tuple[int, ...]]) 
 def portrait_scores(run: Run, extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tidy: model, period, region, component (COMPONENTS), value."""
     rows = []
-    for label, fit in (("baseline", run.baseline), ("final", run.final)):
-        if fit is None:
-            continue
+    scored: list[tuple[str, Callable[[str], pd.DataFrame]]] = [
+        (label, functools.partial(run.scores, fit)) for label, fit in
+        (("baseline", run.baseline), ("final", run.final)) if fit is not None]
+    if run.has_comparison:  # the model's own burned area from the run's model files
+        scored.append((run.comparison_label, run.comparison_scores))
+    for label, scores in scored:
         for period in ("train", "holdout"):
-            for reg, v in _vectors(run.scores(fit, period)):
+            for reg, v in _vectors(scores(period)):
                 rows += [{"model": label, "period": period, "region": reg, "component": c,
                           "value": float(v.get(c, np.nan))} for c in COMPONENTS[:-1]]
                 rows.append({"model": label, "period": period, "region": reg,
@@ -115,7 +120,7 @@ def portrait(run: Run, out: Path, extra: pd.DataFrame | None = None) -> str:
     periods = [p for p in ("train", "holdout") if (df.period == p).any()]
     _draw(out / "portrait.png", df, periods)
     models = ", ".join(dict.fromkeys(df.model))
-    note = "" if extra is not None and not extra.empty else (
+    note = "" if (extra is not None and not extra.empty) or run.has_comparison else (
         "<p>No model fire output given (<code>fireform report RUN --model-card card.csv</code>, a "
         "ScoreCard from <code>fireform score --out</code>, adds one column per component).</p>")
     return figure("portrait.png", f"portrait plot of {models} per region and component",

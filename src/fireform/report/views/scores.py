@@ -57,6 +57,13 @@ def leaderboard(run: Run) -> str:
             row.update({c: v.get(c, np.nan) for c in _COMP})
             row.update({f"overall {c}": overall(v, c) for c in CONVENTIONS})
             rows.append(row)
+    if run.has_comparison:  # the model's own burned area: scored on the same years, never fitted
+        for period in ("train", "holdout"):
+            v = run.comparison_vector(period)
+            if v:
+                rows.append({"form": f"{run.comparison_label} (not fitted)", "hash": "", "params": 0,
+                             "period": period, **{c: v.get(c, np.nan) for c in _COMP},
+                             **{f"overall {c}": overall(v, c) for c in CONVENTIONS}})
     lb = pd.DataFrame(rows)
     pub = PUBLISHED.rename(columns={"overall_ilamb2": "overall ilamb2"}).assign(
         model=lambda d: "PUBLISHED (TRENDY v14 vs GFED4.1s, other data): " + d.model)
@@ -82,6 +89,13 @@ def regions(run: Run) -> str:
             for region, g in sc.groupby("region", sort=False):
                 v = dict(zip(g.component, g.value))
                 rows.append({"form": label, "period": period, "region": region,
+                             **{c: v.get(c, np.nan) for c in ("bias", "rmse", "seasonal", "spatial")},
+                             **{f"overall {c}": overall(v, c) for c in ("ilamb2", "ilamb3")}})
+    if run.has_comparison:
+        for period in ("train", "holdout"):
+            for region, g in run.comparison_scores(period).groupby("region", sort=False):
+                v = dict(zip(g.component, g.value))
+                rows.append({"form": run.comparison_label, "period": period, "region": region,
                              **{c: v.get(c, np.nan) for c in ("bias", "rmse", "seasonal", "spatial")},
                              **{f"overall {c}": overall(v, c) for c in ("ilamb2", "ilamb3")}})
     return table(pd.DataFrame(rows)) if rows else "<p>No regional scores.</p>"
