@@ -187,3 +187,19 @@ def test_twin_world_with_dryness_zeroed_over_a_fire_region(tmp_path):
     r = check_paths([path])
     hits = _find(r, severity="error", check="zero_where_burning", variable="dryness")
     assert reg in set(hits["region"]), r.findings.to_string()
+
+
+def test_a_models_own_burned_area_is_checked_as_a_comparison_not_as_a_driver():
+    import dataclasses
+
+    d = tiny_drivers()
+    ds = d.ds.assign(model_burned_fraction=d.ds.burned_fraction * 0.0)  # a model that never burns
+    ds["model_burned_fraction"].attrs["units"] = "1"
+    r = check_drivers(dataclasses.replace(d, ds=ds))
+    f = r.findings[r.findings.variable == "model_burned_fraction"]
+    assert not f.message.str.contains("not a catalog variable").any()
+    assert (f.severity != "error").all(), f.to_string()  # burning nothing is for the scores to show
+    bad = ds.assign(model_burned_fraction=d.ds.burned_fraction * 0.0 + 3.0)  # a percent as a fraction
+    r = check_drivers(dataclasses.replace(d, ds=bad))
+    f = r.findings[(r.findings.variable == "model_burned_fraction") & (r.findings.severity == "error")]
+    assert f.check.str.contains("range").any(), r.findings.to_string()

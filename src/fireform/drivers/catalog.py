@@ -22,7 +22,7 @@ class Variable:
     lo: float
     hi: float
     kind: str  # "dynamic" (time, lat, lon) or "static" (lat, lon)
-    role: str  # "target" | "driver" | "derived" | "source" (a model output drivers are derived from)
+    role: str  # "target" | "driver" | "derived" | "source" (a model output drivers are derived from) | "comparison"
     description: str
     aliases: tuple[str, ...] = ()  # other names in files (CMOR names first), see catalog.yml
     standard_names: tuple[str, ...] = ()  # CF standard names that mean exactly this variable

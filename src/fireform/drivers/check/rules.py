@@ -97,6 +97,11 @@ def check_drivers(drivers: Drivers, *, holdout_years=None) -> InputReport:
         if name == tgt:
             rows += target_magnitude(a, drivers.area, drivers.n_months, name=name, src=src)
             continue
+        if v.role == "comparison":
+            # a model's own burned area: the value rules only, magnitude as a warning; where it
+            # burns nothing or too much is for the scores to show, not an input error
+            rows += target_magnitude(a, drivers.area, drivers.n_months, name=name, src=src, severity="warning")
+            continue
         if drivers.is_static(name):
             flat = static_constant(drivers, name, a, src, wide)
             rows += flat
