@@ -10,6 +10,7 @@ import numpy as np
 from fireform.fitting import FitResult
 from fireform.forms import Form
 from fireform.loop.deploy import deployment_check
+from fireform.loop.identify import decision_fields
 from fireform.loop.state import RunState, fit_id, fmt
 from fireform.scoring import CONVENTIONS, Benchmark, overall
 
@@ -130,8 +131,9 @@ def decide(st: RunState) -> dict:
     final_form = j.form(st.final.form_hash)
     decision = {"win": bool(win), "margin_required": st.spec.win.margin, "conventions": rows,
                 "deploy_ok": dep.get("ok"), "final_hash": final_form.hash,
-                "final_terms": list(final_form.term_ids), "baseline_hash": st.baseline.form_hash}
+                "final_terms": list(final_form.term_ids), "baseline_hash": st.baseline.form_hash,
+                **decision_fields(j, final_form)}
     j.put_state("decision", decision)
-    st.say("decision", f"{'WIN' if win else 'no win'} final {','.join(final_form.term_ids)} | "
+    st.say("decision", f"{'WIN' if win else 'no win'} final {decision['final_label']} | "
            + " ".join(f"{c}:{fmt(r['baseline'])}->{fmt(r['final'])}" for c, r in rows.items()))
     return decision

@@ -2,8 +2,9 @@
 
 check inputs -> baseline fit (+ repeats: fit noise) -> iterations of
 propose -> ground -> fit -> score -> keep | discard | reject | crash -> Shapley on the incumbent
--> prune -> refit -> holdout scored once (journaled reads) -> deployment check (Fortran export
-compiled and run; must match Python) -> win decision under the spec.
+-> prune -> refit -> equivalence classes and Shapley robustness (:mod:`.identify`) -> holdout
+scored once (journaled reads) -> deployment check (Fortran export compiled and run; must match
+Python) -> win decision under the spec.
 
 The steps are functions over a :class:`~fireform.loop.state.RunState` (:mod:`.search`,
 :mod:`.ablate`, :mod:`.finish`). Every step prints one greppable line ``fireform <step> | ...``
@@ -28,7 +29,7 @@ from typing import Any
 from fireform.agent import Proposer
 from fireform.drivers import Drivers, gate
 from fireform.exceptions import DataChangedError, FireformError
-from fireform.loop import ablate, finish, search
+from fireform.loop import ablate, finish, identify, search
 from fireform.loop.data import load_run_drivers, run_split
 from fireform.loop.journal import JOURNAL_NAME, Journal
 from fireform.loop.lock import RunLock
@@ -181,6 +182,7 @@ def _execute(st: RunState, report: Reporter | None, lock: RunLock) -> RunResult:
         search.fit_baseline(st)
         search.iterate(st)
         ablate.shapley_and_prune(st)
+        identify.identify(st)
         finish.score_holdout(st)
         finish.deploy(st)
         decision = finish.decide(st)
