@@ -202,7 +202,7 @@ def _robustness(st: RunState, form: Form, deadline: float) -> dict:
            "rule": f"a term survives when its share stays >= shapley.prune_share {sh.prune_share:g} and it "
                    f"keeps >= {spec.robust_min_ratio:g} of its Shapley value at {k}x the Shapley trials"}
     j.put_state("shapley_robust", out)
-    bad = [r["term"] for r in rows if not r["survives"]]
+    bad = [str(r["term"]) for r in rows if not r["survives"]]
     st.say("robust", f"Shapley at {k}x trials ({k * trials}): "
            + " ".join(f"{r['term']}={r['share']:.2f}->{r['share_high']:.2f}" for r in rows)
            + f" | {'flagged: ' + ','.join(bad) if bad else 'every share survives'}"
