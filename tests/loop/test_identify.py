@@ -12,6 +12,7 @@ from fireform.ablation.swaps import class_label, relatives
 from fireform.exceptions import SpecError
 from fireform.loop.identify import CLASS_COLUMNS
 from fireform.loop.journal import Journal
+from fireform.report.views.classes import classes as classes_view
 from fireform.twin import DEMO_TRUTH
 from tests.loop.helpers import small_spec
 
@@ -79,16 +80,23 @@ def test_resume_reads_swaps_back_and_refits_nothing(finished_run, tmp_path):
     assert Journal(rd).get_state("equivalence")["rows"] == Journal(res.run_dir).get_state("equivalence")["rows"]
 
 
-def test_identify_switched_off_fits_no_swap(tmp_path):
+@pytest.mark.parametrize("identify", [{"enabled": False}, {"wall_minutes": 1e-9}])
+def test_identify_switched_off_or_out_of_time_fits_no_swap(identify, tmp_path):
     spec = small_spec(budget={"iterations": 1, "trials": 16, "repeats": 2}, shapley={"enabled": False},
-                      identify={"enabled": False}, deploy={"fortran": False})
+                      identify=identify, deploy={"fortran": False})
     lines: list[str] = []
     res = run(spec, run_dir=tmp_path / "off", echo=lines.append, report=None)
     j = Journal(res.run_dir)
     assert "swap" not in set(j.fits().role)
-    assert j.get_state("equivalence") == {"skipped": "identify.enabled = false"}
     assert res.decision["final_label"] == " x ".join(res.decision["final_terms"])
-    assert any(ln == "fireform classes | skipped by the spec (identify.enabled = false)" for ln in lines)
+    eq = j.get_state("equivalence")
+    if identify.get("enabled") is False:
+        assert eq == {"skipped": "identify.enabled = false"}
+        assert "fireform classes | skipped by the spec (identify.enabled = false)" in lines
+    else:  # the step's own wall budget: nothing fitted past it, and it says so
+        assert eq["rows"] == [] and "identify.wall_minutes" in eq["stopped"]
+        assert any(ln.startswith("fireform classes | ") and "identify.wall_minutes" in ln for ln in lines)
+        assert "<p class=skip>identify.wall_minutes" in classes_view(ff.open_run(res.run_dir))
 
 
 def test_identify_spec_is_validated():

@@ -23,16 +23,15 @@ def _swaps(run: Run, df: pd.DataFrame) -> str:
            "so the formula could carry either. regions_differing lists the regions where the swap is "
            "worse beyond that region's fit noise: the data that tell them apart. better = True "
            "means the search missed an alternative that fits better.")
-    stopped = f"<p class=skip>{esc(st['stopped'])}.</p>" if st.get("stopped") else ""
-    return table(t, caption=cap) + stopped
+    return table(t, caption=cap)
 
 
 def _robust(run: Run) -> str:
     r = run.shapley_robust
     if r is None:
         why = next((ln.split("| ", 1)[1] for ln in run.events if ln.startswith("fireform robust")),
-                   "not checked")
-        return f"<p>Shapley robustness: {esc(why)}.</p>"
+                   "Shapley robustness not checked")
+        return f"<p>{esc(why)}.</p>"
     spec = run.spec
     k = spec.identify.robust_trials_factor
     cap = (f"Shapley shares of the final terms at the Shapley budget and at {k}x it. A term whose "
@@ -69,5 +68,6 @@ def classes(run: Run) -> str:
             "(<code>{a ~ b}</code>: the data cannot tell a from b; a trailing <code>?</code>: the "
             "term's Shapley share did not survive a refit at a higher budget).</p>")
     df = run.classes
-    body = _swaps(run, df) if not df.empty else "<p>No swaps fitted (no library relative, or the step did not run).</p>"
-    return head + _truth(run) + body + _robust(run)
+    body = _swaps(run, df) if not df.empty else "<p>No swaps fitted.</p>"
+    stopped = f"<p class=skip>{esc(st['stopped'])}.</p>" if st.get("stopped") else ""
+    return head + _truth(run) + body + stopped + _robust(run)
