@@ -66,6 +66,29 @@ def test_run_exposes_classes_and_the_decision_names_them(finished_run):
     r.close()
 
 
+def test_shapley_robustness_refits_the_final_game_at_a_higher_budget(finished_run):
+    res, lines = finished_run
+    j = Journal(res.run_dir)
+    spec = j.frozen_spec()
+    rob = j.get_state("shapley_robust")
+    final = j.form(j.fit_by_id(j.get_state("final_fit")).form_hash)
+    if len(final.terms) < 2:
+        assert "one term" in rob["skipped"]
+        return
+    k = spec.identify.robust_trials_factor
+    assert rob["form_hash"] == final.hash and rob["trials_high"] == k * rob["trials"]
+    rows = {r["term"]: r for r in rob["rows"]}
+    assert set(rows) == set(final.term_ids)
+    assert np.isclose(sum(r["share_high"] for r in rows.values()), 1.0)
+    for r in rows.values():  # the rule, as written in the spec
+        assert r["survives"] == (r["share_high"] >= spec.shapley.prune_share
+                                 and r["value_high"] >= spec.identify.robust_min_ratio * r["value"])
+    line = next(ln for ln in lines if ln.startswith("fireform robust | "))
+    assert f"Shapley at {k}x trials" in line
+    flagged = [t for t, r in rows.items() if not r["survives"]]
+    assert ("flagged: " + ",".join(flagged)) in line if flagged else "every share survives" in line
+
+
 def test_resume_reads_swaps_back_and_refits_nothing(finished_run, tmp_path):
     res, _ = finished_run
     rd = tmp_path / "copy"

@@ -13,9 +13,10 @@ After pruning, for the final form:
    region, at least the global noise); the regions where it is worse beyond it are those that
    tell the two apart.
 2. **Shapley robustness.** The final form's Shapley game is refitted with
-   ``identify.robust_trials_factor`` times ``shapley.trials`` (the single terms and pairs keep
-   their broad budget, ``min(3 x trials, 450)``, so mostly the larger coalitions, the ones a
-   small budget under-fits, are refitted; the rest are cache hits). A term whose share falls
+   ``identify.robust_trials_factor`` times ``shapley.trials`` and no early stop (the single
+   terms and pairs keep their broad budget, ``min(3 x trials, 450)`` without early stop, so
+   only the larger coalitions, the ones a small budget under-fits, are refitted; the rest are
+   cache hits). A term whose share falls
    under ``shapley.prune_share`` or which keeps less than ``identify.robust_min_ratio`` of its
    Shapley value is flagged: its share does not survive a better fit.
 
@@ -187,7 +188,9 @@ def _robustness(st: RunState, form: Form, deadline: float) -> dict:
     base = j.shapley(form.hash, "values")
     if base is None:  # the final form is the pruned one: its game at the Shapley budget first
         base = shapley_tables(run_shapley(st, form, trials))["values"]
-    high_res = run_shapley(st, form, k * trials)
+    # no early stop: the Shapley step stops a coalition after 4 CMA-ES generations without gain,
+    # which would end the larger budget where the smaller one ended
+    high_res = run_shapley(st, form, k * trials, patience_generations=None)
     high = shapley_tables(high_res)["values"]
     b, h = base.set_index("player"), high.set_index("player")
     rows = []
@@ -200,7 +203,8 @@ def _robustness(st: RunState, form: Form, deadline: float) -> dict:
     out = {"form_hash": form.hash, "factor": k, "trials": trials, "trials_high": k * trials,
            "rows": rows, "fits_run": high_res.fits_run, "wall_seconds": time.perf_counter() - t,
            "rule": f"a term survives when its share stays >= shapley.prune_share {sh.prune_share:g} and it "
-                   f"keeps >= {spec.robust_min_ratio:g} of its Shapley value at {k}x the Shapley trials"}
+                   f"keeps >= {spec.robust_min_ratio:g} of its Shapley value at {k}x the Shapley trials, "
+                   "without early stop"}
     j.put_state("shapley_robust", out)
     bad = [str(r["term"]) for r in rows if not r["survives"]]
     st.say("robust", f"Shapley at {k}x trials ({k * trials}): "
