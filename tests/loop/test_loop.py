@@ -158,7 +158,7 @@ def test_malicious_and_malformed_proposals_rejected_and_journaled(tmp_path):
         {"mechanisms": ["agb_linear"], "rationale": RAT, "params": {"agb_linear.agb_max": 3.0}},
     ]
     spec = small_spec(budget={"iterations": len(answers), "trials": 16, "repeats": 2},
-                      shapley={"enabled": False}, deploy={"fortran": False},
+                      shapley={"enabled": False}, deploy={"fortran": False}, identify={"enabled": False},
                       proposer={"name": "scripted"})
     res = run(spec, run_dir=tmp_path / "run", echo=lambda s: None, proposer=Scripted(answers), report=False)
     j = Journal(res.run_dir)

@@ -12,7 +12,18 @@ from fireform.ablation import ShapleyResult, shapley
 from fireform.exceptions import FireformError
 from fireform.loop.state import RunState, fmt
 
-__all__ = ["shapley_and_prune", "shapley_tables"]
+__all__ = ["shapley_and_prune", "shapley_tables", "run_shapley"]
+
+
+def run_shapley(st: RunState, form, trials: int, **options) -> ShapleyResult:
+    """Exact (or sampled) Shapley of ``form`` with the spec's sampler, seed and executor; subset
+    fits are cached in the run folder, so a killed Shapley resumes where it was. ``options`` go
+    to :func:`fireform.ablation.shapley` (e.g. ``patience_generations``)."""
+    sh = st.spec.shapley
+    remote = "://" in sh.executor
+    return shapley(form, st.ctx, trials=trials, sampler=st.spec.budget.sampler, seed=st.spec.seed,
+                   cache=st.dir / "shapley", executor=None if remote else sh.executor,
+                   scheduler=sh.executor if remote else None, workers=sh.workers, **options)
 
 
 def shapley_tables(res: ShapleyResult) -> dict[str, pd.DataFrame]:
@@ -45,12 +56,7 @@ def shapley_and_prune(st: RunState) -> None:
     t = time.perf_counter()
     cached = j.shapley(form.hash, "values")
     if cached is None:
-        remote = "://" in sh.executor
-        # subset fits are cached in the run folder, so a killed Shapley resumes where it was
-        res = shapley(form, st.ctx, trials=sh.trials or st.spec.budget.trials,
-                      sampler=st.spec.budget.sampler, seed=st.spec.seed, cache=st.dir / "shapley",
-                      executor=None if remote else sh.executor, scheduler=sh.executor if remote else None,
-                      workers=sh.workers)
+        res = run_shapley(st, form, sh.trials or st.spec.budget.trials)
         j.put_state(f"shapley/{form.hash}", {"method": res.method, "n_fits": res.n_fits,
                                              "fits_run": res.fits_run, "total_gain": res.total_gain,
                                              "wall_seconds": res.wall_seconds, "executor": res.executor})

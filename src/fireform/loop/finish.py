@@ -15,6 +15,7 @@ from fireform.forms import Form
 from fireform.loop import uncertainty
 from fireform.loop.data import COMPARISON_FIT_ID, COMPARISON_LABEL, MODEL_FIRE
 from fireform.loop.deploy import deployment_check
+from fireform.loop.identify import decision_fields
 from fireform.loop.spec import WinSpec
 from fireform.loop.state import RunState, fit_id, fmt
 from fireform.scoring import CONVENTIONS, Benchmark, Scores, overall
@@ -246,9 +247,10 @@ def decide(st: RunState) -> dict:
                 "interval_level": w.interval, "conventions": rows,
                 "not_decidable": {c: r["reason"] for c, r in rows.items() if not r["decidable"]},
                 "deploy_ok": dep.get("ok"), "final_hash": final_form.hash,
-                "final_terms": list(final_form.term_ids), "baseline_hash": st.baseline.form_hash}
+                "final_terms": list(final_form.term_ids), "baseline_hash": st.baseline.form_hash,
+                **decision_fields(j, final_form)}
     j.put_state("decision", decision)
-    st.say("decision", f"{'WIN' if win else 'no win'} final {','.join(final_form.term_ids)} | margin "
+    st.say("decision", f"{'WIN' if win else 'no win'} final {decision['final_label']} | margin "
            f"{w.margin:g}{f', interval lower end must clear it ({w.interval:.0%})' if w.require_interval else ''} | "
            + " ".join(_verdict(c, r) for c, r in rows.items()))
     return decision

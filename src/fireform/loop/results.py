@@ -21,6 +21,7 @@ import pandas as pd
 from fireform.exceptions import FireformError
 from fireform.fitting import FitResult
 from fireform.forms import Form
+from fireform.loop import identify
 from fireform.loop.data import COMPARISON_FIT_ID, COMPARISON_LABEL
 from fireform.loop.journal import Journal
 from fireform.loop.lock import holder
@@ -235,6 +236,37 @@ class Run:
     @property
     def prune(self) -> dict | None:
         return self._j.get_state("prune")
+
+    # -- identification (fireform.loop.identify) -------------------------------------------------
+    @property
+    def classes(self) -> pd.DataFrame:
+        """Tidy, one row per swap fitted: term, alternative, relation, train_objective, delta
+        (swap - final), within_noise, in_class, better, regions_differing (where the swap is
+        worse beyond the region's fit noise, comma-separated), fit_id. Empty when not run."""
+        return identify.classes_frame(self._j.get_state("equivalence"))
+
+    @property
+    def identify_state(self) -> dict:
+        """The journaled equivalence step (noise, candidates per term, stop reason) or {}."""
+        return self._j.get_state("equivalence") or {}
+
+    @property
+    def shapley_robust(self) -> pd.DataFrame | None:
+        """term, share, share_high, value, value_high, survives: the final form's Shapley game at
+        the spec's Shapley budget and at ``identify.robust_trials_factor`` times it."""
+        return identify.robust_frame(self._j.get_state("shapley_robust"))
+
+    @property
+    def truth_recovery(self) -> pd.DataFrame | None:
+        """On a twin world: true_mechanism, status (in the final form | in the class of <term> |
+        not recovered), final_term. None for other data or before identification."""
+        return identify.truth_frame(self._j.get_state("equivalence"))
+
+    @property
+    def class_label(self) -> str | None:
+        """The final form named with its equivalence classes and flags (None without a final)."""
+        form = self.final_form
+        return None if form is None else identify.decision_fields(self._j, form)["final_label"]
 
     # -- checks and decision --------------------------------------------------------------------
     @property

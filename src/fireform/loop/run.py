@@ -2,10 +2,11 @@
 
 check inputs -> baseline fit (+ repeats: fit noise) -> iterations of
 propose -> ground -> fit -> score -> keep | discard | reject | crash -> Shapley on the incumbent
--> prune -> refit -> the final form's seed fits and parameter spread (seeds, bootstrapped training
-years) -> holdout scored once (journaled reads; seed fits and block-bootstrap intervals in the
-same read) -> deployment check (Fortran export compiled and run; must match Python) -> win
-decision under the spec (intervals, and the reason for every convention it cannot decide).
+-> prune -> refit -> equivalence classes and Shapley robustness (:mod:`.identify`) -> the final
+form's seed fits and parameter spread (seeds, bootstrapped training years) -> holdout scored once
+(journaled reads; seed fits and block-bootstrap intervals in the same read) -> deployment check
+(Fortran export compiled and run; must match Python) -> win decision under the spec (intervals,
+and the reason for every convention it cannot decide).
 
 The steps are functions over a :class:`~fireform.loop.state.RunState` (:mod:`.search`,
 :mod:`.ablate`, :mod:`.finish`). Every step prints one greppable line ``fireform <step> | ...``
@@ -30,7 +31,7 @@ from typing import Any
 from fireform.agent import Proposer
 from fireform.drivers import Drivers, derivations, gate
 from fireform.exceptions import DataChangedError, FireformError
-from fireform.loop import ablate, finish, search, uncertainty
+from fireform.loop import ablate, finish, identify, search, uncertainty
 from fireform.loop.data import load_run_drivers, run_split
 from fireform.loop.journal import JOURNAL_NAME, Journal
 from fireform.loop.lock import RunLock
@@ -202,6 +203,7 @@ def _execute(st: RunState, report: Reporter | None, lock: RunLock) -> RunResult:
         search.fit_baseline(st)
         search.iterate(st)
         ablate.shapley_and_prune(st)
+        identify.identify(st)
         uncertainty.final_seeds(st)
         uncertainty.param_spread(st)
         finish.score_holdout(st)

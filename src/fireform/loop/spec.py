@@ -22,6 +22,7 @@ Sections (see ``examples/twin.toml`` and ``examples/pantanal.toml``)::
     [proposer]  name = "heuristic" | ...; settings = {...}
     [shapley]   enabled, trials, prune_share, max_players, executor, workers
     [deploy]    fortran = true, rel_tol = 1e-5
+    [identify]  enabled, max_swaps_per_term, robust_trials_factor, robust_min_ratio, wall_minutes
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ __all__ = [
     "ProposerSpec",
     "ShapleySpec",
     "DeploySpec",
+    "IdentifySpec",
     "load_spec",
     "parse_spec",
     "spec_diff",
@@ -228,6 +230,20 @@ class DeploySpec(_Strict):
     rel_tol: float = Field(default=1e-5, gt=0.0)
 
 
+class IdentifySpec(_Strict):
+    """What the data can tell apart, after pruning (:mod:`fireform.loop.identify`)."""
+
+    enabled: bool = True
+    # library relatives fitted in place of each final term (closest first: fireform.ablation.swaps)
+    max_swaps_per_term: int = Field(default=3, ge=0, le=40)
+    # the final form's Shapley game refitted with this many times shapley.trials (0: not checked)
+    robust_trials_factor: int = Field(default=3, ge=0, le=20)
+    # a term survives when it keeps at least this fraction of its Shapley value (and its share
+    # stays >= shapley.prune_share) at the higher budget
+    robust_min_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    wall_minutes: float = Field(default=10.0, gt=0.0)  # the step's own budget, in this process
+
+
 class Spec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     description: str = ""
@@ -241,6 +257,7 @@ class Spec(_Strict):
     proposer: ProposerSpec = Field(default_factory=ProposerSpec)
     shapley: ShapleySpec = Field(default_factory=ShapleySpec)
     deploy: DeploySpec = Field(default_factory=DeploySpec)
+    identify: IdentifySpec = Field(default_factory=IdentifySpec)
 
     @model_validator(mode="after")
     def _no_secrets(self) -> Spec:

@@ -23,7 +23,18 @@ import pandas as pd
 
 from fireform.loop import Run, open_run
 from fireform.report import plots
-from fireform.report.views import formula, maps, portrait, response, scores, search, tables, taylor, totals
+from fireform.report.views import (
+    classes,
+    formula,
+    maps,
+    portrait,
+    response,
+    scores,
+    search,
+    tables,
+    taylor,
+    totals,
+)
 from fireform.report.views.common import esc
 from fireform.report.views.grid import GridData, load_grid_data
 
@@ -38,7 +49,8 @@ _TITLES = {
     "maps": "Observed and modelled mean maps", "totals": "Annual totals (Mha per year)",
     "residuals": "Residual maps and seasonal cycles", "biomes": "Per WWF biome",
     "gfed": "Per GFED basis region", "response": "Response curves", "params": "Parameters",
-    "shapley": "Shapley ablation", "convergence": "Convergence", "lineage": "Form lineage",
+    "shapley": "Shapley ablation", "classes": "Equivalence classes", "convergence": "Convergence",
+    "lineage": "Form lineage",
     "formula": "Final formula", "deployment": "Deployment check", "decision": "Win decision",
 }
 SECTIONS = tuple(_TITLES)
@@ -137,6 +149,7 @@ def build_report(run_dir: str | Path, *, self_contained: bool = False,
             "portrait": lambda: portrait.portrait(run, out, extra),
             "regions": lambda: scores.regions(run), "residuals": lambda: scores.residuals(run, out),
             "params": lambda: _params(run), "shapley": lambda: search.shapley(run, out),
+            "classes": lambda: classes.classes(run),
             "convergence": lambda: search.convergence(run, out), "lineage": lambda: search.lineage(run),
             "formula": lambda: _formula(run, out), "deployment": lambda: scores.deployment(run),
             "decision": lambda: scores.decision(run, out), **grid,

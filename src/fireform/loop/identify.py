@@ -1,0 +1,261 @@
+"""The identification step of a run: what the training data can and cannot tell apart.
+
+After pruning, for the final form:
+
+1. **Equivalence classes.** Each final term is swapped for its closest library relatives (same
+   raw inputs or same regime, from the mechanism metadata: :mod:`fireform.ablation.swaps`), at
+   most ``identify.max_swaps_per_term`` of them; every swapped form is refitted with the loop's
+   budget and sampler, warm-started from the final fit (the other terms and the scale at their
+   fitted values), through :meth:`RunState.fit` (journaled under role ``swap``: a resumed run
+   reads them back, never refits). An alternative whose training objective is not worse than the
+   final form's by more than the fit noise joins the term's class. Per region, the swap is
+   compared with the region's own fit noise (the spread of the incumbent's repeat fits in that
+   region, at least the global noise); the regions where it is worse beyond it are those that
+   tell the two apart.
+2. **Shapley robustness.** The final form's Shapley game is refitted with
+   ``identify.robust_trials_factor`` times ``shapley.trials`` and no early stop (the single
+   terms and pairs keep their broad budget, ``min(3 x trials, 450)`` without early stop, so
+   only the larger coalitions, the ones a small budget under-fits, are refitted; the rest are
+   cache hits). A term whose share falls
+   under ``shapley.prune_share`` or which keeps less than ``identify.robust_min_ratio`` of its
+   Shapley value is flagged: its share does not survive a better fit.
+
+Journal state ``equivalence`` (swaps, classes, the truth's recovery on a twin world) and
+``shapley_robust``; one greppable line per swap (``fireform swap``), then ``fireform classes``
+with the final form named with its classes (:func:`class_label`) and ``fireform robust``.
+The step stops starting fits after ``identify.wall_minutes`` (of this process) and says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from fireform.ablation.swaps import class_label, compare_swap, relatives, swap_form
+from fireform.exceptions import FireformError
+from fireform.forms import Form, MechanismTerm
+from fireform.loop.ablate import run_shapley, shapley_tables
+from fireform.loop.data import truth_form
+from fireform.loop.journal import Journal
+from fireform.loop.state import RunState, fit_id, fmt
+from fireform.scoring import overall
+
+__all__ = ["identify", "class_label", "decision_fields", "classes_frame", "robust_frame",
+           "truth_frame", "CLASS_COLUMNS"]
+
+CLASS_COLUMNS = ["term", "alternative", "relation", "train_objective", "delta", "within_noise", "in_class",
+                 "better", "regions_differing", "fit_id"]
+
+
+def identify(st: RunState) -> None:
+    """Equivalence classes of the final terms, then the Shapley robustness flags (module doc)."""
+    spec = st.spec.identify
+    j = st.journal
+    if not spec.enabled:
+        j.put_state("equivalence", {"skipped": "identify.enabled = false"})
+        st.say("classes", "skipped by the spec (identify.enabled = false)")
+        return
+    t0 = time.monotonic()
+    deadline = t0 + spec.wall_minutes * 60.0
+    form = j.form(st.final.form_hash)
+    eq = _equivalence(st, form, deadline)
+    rob = _robustness(st, form, deadline)
+    label = class_label(form.term_ids, classes_of(eq), flagged=flagged_of(rob))
+    n_in = sum(r["in_class"] for r in eq["rows"])
+    st.say("classes", f"{label} | {len(eq['rows'])} swaps, {n_in} in a class, noise {eq['noise']:.4f}"
+           + (f" | {eq['stopped']}" if eq.get("stopped") else "") + f" | {time.monotonic() - t0:.1f}s")
+
+
+# -- equivalence classes -----------------------------------------------------------------------
+def _regional(j: Journal, fid: int, convention: str) -> dict[str, float]:
+    """The objective's convention in every region, from a journaled fit's training scores."""
+    sc = j.scores(fid, "train")
+    return {str(r): float(overall(dict(zip(g.component, g.value)), convention))
+            for r, g in sc.groupby("region", sort=False)}
+
+
+def _regional_noise(st: RunState, noise: float) -> dict[str, float]:
+    """Per region: the sample standard deviation of the incumbent's repeat fits (seeds, same
+    budget), at least the global fit noise."""
+    j = st.journal
+    f = j.fits()
+    f = f[(f.form_hash == st.incumbent.form_hash) & (f.trials == st.spec.budget.trials)
+          & f.role.isin(["baseline", "candidate", "repeat"])].drop_duplicates("seed")
+    if len(f) < 2:
+        return {}
+    per = [_regional(j, int(i), st.spec.objective.convention) for i in f.id]
+    out = {}
+    for r in per[0]:
+        x = np.array([p.get(r, np.nan) for p in per], dtype=float)
+        x = x[np.isfinite(x)]
+        out[r] = max(float(x.std(ddof=1)) if x.size > 1 else 0.0, noise)
+    return out
+
+
+def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
+    j = st.journal
+    spec = st.spec.identify
+    conv = st.spec.objective.convention
+    final = st.final
+    noise = float(st.noise)
+    reg_noise = _regional_noise(st, noise)
+    # the objective's own region is the global comparison; the others say where they differ
+    base_reg = {r: v for r, v in _regional(j, fit_id(final), conv).items() if r != st.spec.objective.region}
+    eq: dict = {"final_hash": form.hash, "final_fit": fit_id(final), "final_value": final.value,
+                "noise": noise, "regional_noise": reg_noise, "terms": list(form.term_ids), "rows": [],
+                "candidates": {}, "definition": "an alternative joins a term's class when the swapped "
+                "form's training objective is not worse than the final form's by more than the fit "
+                "noise; relatives share a raw input or the regime (fireform.ablation.swaps)"}
+    have = set(st.train.variables)
+    for term in form.term_ids:
+        cands = relatives(form, term, available=have)[:spec.max_swaps_per_term]
+        eq["candidates"][term] = [c.mechanism for c in cands]
+        for c in cands:
+            if time.monotonic() > deadline and not eq.get("stopped"):
+                eq["stopped"] = f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
+            sf = swap_form(form, term, c.mechanism)
+            warm = {k: v for k, v in final.params.items() if k == "scale" or k.split(".")[0] != term}
+            if eq.get("stopped"):
+                continue
+            try:
+                rec, cached = st.fit(sf, role="swap", warm=warm)
+            except FireformError as e:
+                st.say("swap", f"{term} -> {c.mechanism} crash | {type(e).__name__}: {str(e)[:120]}")
+                continue
+            v = compare_swap(final.value, rec.value, noise, regional=base_reg,
+                             swap_regional=_regional(j, fit_id(rec), conv), regional_noise=reg_noise)
+            eq["rows"].append({"term": term, "alternative": c.mechanism, "relation": c.relation,
+                               "train_objective": rec.value, "delta": v.delta, "within_noise": v.within_noise,
+                               "in_class": v.in_class, "better": v.better,
+                               "regions_differing": list(v.regions_differing), "fit_id": fit_id(rec),
+                               "form_hash": sf.hash})
+            j.put_state("equivalence", eq)  # after every swap: a killed step keeps what it measured
+            st.say("swap", f"{term} -> {c.mechanism} ({c.relation}) [{sf.hash}] obj {fmt(rec.value)} "
+                   f"delta {v.delta:+.4f} noise {noise:.4f} | {'in class' if v.in_class else 'worse'}"
+                   + (" (better)" if v.better else "")
+                   + (f" | worse in {','.join(v.regions_differing)}" if v.regions_differing else "")
+                   + f" | {'cached' if cached else f'{rec.wall_seconds:.1f}s'}")
+    eq["truth"] = _truth(st, form, classes_of(eq))
+    j.put_state("equivalence", eq)
+    return eq
+
+
+def _truth(st: RunState, form: Form, classes: Mapping[str, list[str]]) -> list[dict] | None:
+    """On a twin world: where each true mechanism ended up (final form, a final term's class, or
+    not recovered)."""
+    d = st.spec.data
+    if d.source != "twin":
+        return None
+    truth = truth_form(d.truth)
+    in_form = {t.mechanism.id if isinstance(t, MechanismTerm) else t.id: t.id for t in form.terms}
+    rows = []
+    for t in truth.terms:
+        mid = t.mechanism.id if isinstance(t, MechanismTerm) else t.id
+        holder = next((term for term, alts in classes.items() if mid in alts), None)
+        if mid in in_form:
+            status, where = "in the final form", in_form[mid]
+        elif holder is not None:
+            status, where = f"in the class of {holder}", holder
+        else:
+            status, where = "not recovered", ""
+        rows.append({"true_mechanism": mid, "status": status, "final_term": where})
+    return rows
+
+
+# -- Shapley robustness ------------------------------------------------------------------------
+def _robustness(st: RunState, form: Form, deadline: float) -> dict:
+    j = st.journal
+    spec = st.spec.identify
+    sh = st.spec.shapley
+    k = spec.robust_trials_factor
+    old = j.get_state("shapley_robust")
+    if old and old.get("form_hash") == form.hash and old.get("factor") == k and "rows" in old:
+        return old
+    skip = ("identify.robust_trials_factor = 0" if k == 0 else "shapley disabled" if not sh.enabled
+            else f"{len(form.terms)} terms > shapley.max_players" if len(form.terms) > sh.max_players
+            else "one term: nothing to share" if len(form.terms) < 2
+            else f"identify.wall_minutes {spec.wall_minutes:g} spent" if time.monotonic() > deadline else "")
+    if skip:
+        out = {"form_hash": form.hash, "factor": k, "skipped": skip}
+        j.put_state("shapley_robust", out)
+        st.say("robust", f"Shapley robustness not checked: {skip}")
+        return out
+    t = time.perf_counter()
+    trials = sh.trials or st.spec.budget.trials
+    base = j.shapley(form.hash, "values")
+    if base is None:  # the final form is the pruned one: its game at the Shapley budget first
+        base = shapley_tables(run_shapley(st, form, trials))["values"]
+    # no early stop: the Shapley step stops a coalition after 4 CMA-ES generations without gain,
+    # which would end the larger budget where the smaller one ended
+    high_res = run_shapley(st, form, k * trials, patience_generations=None)
+    high = shapley_tables(high_res)["values"]
+    b, h = base.set_index("player"), high.set_index("player")
+    rows = []
+    for p in form.term_ids:
+        vb, vh = float(b.at[p, "value"]), float(h.at[p, "value"])
+        sb, shh = float(b.at[p, "share"]), float(h.at[p, "share"])
+        survives = bool(np.isfinite(shh) and shh >= sh.prune_share and vh >= spec.robust_min_ratio * vb)
+        rows.append({"term": p, "share": sb, "share_high": shh, "value": vb, "value_high": vh,
+                     "survives": survives})
+    out = {"form_hash": form.hash, "factor": k, "trials": trials, "trials_high": k * trials,
+           "rows": rows, "fits_run": high_res.fits_run, "wall_seconds": time.perf_counter() - t,
+           "rule": f"a term survives when its share stays >= shapley.prune_share {sh.prune_share:g} and it "
+                   f"keeps >= {spec.robust_min_ratio:g} of its Shapley value at {k}x the Shapley trials, "
+                   "without early stop"}
+    j.put_state("shapley_robust", out)
+    bad = [str(r["term"]) for r in rows if not r["survives"]]
+    st.say("robust", f"Shapley at {k}x trials ({k * trials}): "
+           + " ".join(f"{r['term']}={r['share']:.2f}->{r['share_high']:.2f}" for r in rows)
+           + f" | {'flagged: ' + ','.join(bad) if bad else 'every share survives'}"
+           + f" | {high_res.fits_run} fits ran, {out['wall_seconds']:.1f}s")
+    return out
+
+
+# -- reading the journal state back (decision, Run, report) -----------------------------------
+def classes_of(eq: Mapping | None) -> dict[str, list[str]]:
+    """term -> alternatives in its class (in the order fitted)."""
+    out: dict[str, list[str]] = {}
+    for r in (eq or {}).get("rows", []):
+        if r["in_class"]:
+            out.setdefault(r["term"], []).append(r["alternative"])
+    return out
+
+
+def flagged_of(rob: Mapping | None) -> list[str]:
+    return [r["term"] for r in (rob or {}).get("rows", []) if not r["survives"]]
+
+
+def decision_fields(j: Journal, final_form: Form) -> dict:
+    """What the decision adds from this step: the final form named with its classes
+    (``final_label``), the classes, the flagged terms (empty when the step did not run for
+    this final form)."""
+    eq = j.get_state("equivalence") or {}
+    rob = j.get_state("shapley_robust") or {}
+    classes = classes_of(eq) if eq.get("final_hash") == final_form.hash else {}
+    flagged = flagged_of(rob) if rob.get("form_hash") == final_form.hash else []
+    return {"final_label": class_label(final_form.term_ids, classes, flagged=flagged),
+            "classes": classes, "shapley_not_robust": flagged}
+
+
+def classes_frame(eq: Mapping | None) -> pd.DataFrame:
+    """Tidy: one row per swap fitted (columns :data:`CLASS_COLUMNS`; regions_differing joined
+    by commas)."""
+    rows = [{**{c: r.get(c) for c in CLASS_COLUMNS}, "regions_differing": ",".join(r["regions_differing"])}
+            for r in (eq or {}).get("rows", [])]
+    return pd.DataFrame(rows, columns=CLASS_COLUMNS)
+
+
+def robust_frame(rob: Mapping | None) -> pd.DataFrame | None:
+    """Tidy: term, share, share_high, value, value_high, survives (None when not checked)."""
+    if not rob or "rows" not in rob:
+        return None
+    return pd.DataFrame(rob["rows"], columns=["term", "share", "share_high", "value", "value_high", "survives"])
+
+
+def truth_frame(eq: Mapping | None) -> pd.DataFrame | None:
+    """Tidy: true_mechanism, status, final_term (twin worlds only; None otherwise)."""
+    rows = (eq or {}).get("truth")
+    return None if rows is None else pd.DataFrame(rows, columns=["true_mechanism", "status", "final_term"])
