@@ -140,3 +140,55 @@ def test_a_model_variable_split_over_files_in_time_loads_whole(tmp_path):
     assert drivers.n_months == 36
     ok = np.isfinite(w.tas.values)
     np.testing.assert_allclose(drivers.ds.tas.values[ok], w.tas.values[ok], rtol=1e-6)
+
+
+def test_model_drivers_are_area_weighted_means_on_a_coarser_grid():
+    from fireform.loop.data import MODEL_FIRE, remap_model
+
+    src = _fine_field(1)  # 2 degree, NaN ocean band and a gap
+    ds = xr.Dataset({"tas": src + 280.0, MODEL_FIRE: src})
+    lat, lon = np.arange(-88.0, 90.0, 4.0), np.arange(-178.0, 180.0, 4.0)  # 2 x 2 blocks of the 2 degree grid
+    out = remap_model(ds, lat, lon)
+    a = spherical_cell_area(src.lat.values, src.lon.values)
+    v = ds.tas.values[0]
+    # by hand: the first 4 degree cell is the area-weighted mean of its four 2 degree cells
+    block = v[0:2, 0:2]
+    w = a[0:2, 0:2]
+    assert float(out.tas.values[0, 0, 0]) == pytest.approx((block * w).sum() / w.sum(), rel=1e-6)
+    # a cell partly over the ocean band averages the cells with data only
+    j = 40 // 2  # the band starts at fine column 40: coarse column 20 is all ocean
+    assert np.isnan(out.tas.values[0, 0, j])
+    # the model's own burned fraction keeps its burned area
+    for m in range(src.sizes["time"]):
+        before = np.nansum(src.values[m] * a)
+        after = np.nansum(out[MODEL_FIRE].values[m].astype(np.float64) * spherical_cell_area(lat, lon))
+        assert after == pytest.approx(before, rel=1e-6)
+
+
+@pytest.mark.parametrize("grid, expect", [("coarser", 10.0), ("model", 5.0), ("obs", 10.0)])
+def test_model_and_observations_meet_on_the_grid_the_spec_names(tmp_path, grid, expect):
+    """Observations coarser than the model (10 vs 5 degree): by default the model drivers go onto
+    the observations' grid (nothing is invented below 10 degree); ``grid = "model"`` keeps the
+    model's grid and spreads the observations conservatively."""
+    from fireform.loop.data import remap_model
+
+    b = write_cmor_bundle(tmp_path / "b", res=5.0, years=(2001, 2003), obs_refine=1)
+    with xr.open_dataset(b.obs_file) as o:
+        var = next(v for v in o.data_vars if o[v].ndim == 3)
+        fine = o[var].load()
+    lat, lon = np.arange(-85.0, 90.0, 10.0), np.arange(-175.0, 180.0, 10.0)
+    coarse = remap_model(xr.Dataset({"model_burned_fraction": fine.sortby("lat").sortby("lon")}), lat, lon)
+    cda = coarse["model_burned_fraction"].rename(var)
+    cda.attrs = dict(fine.attrs)
+    cfile = tmp_path / "obs_10deg.nc"
+    xr.Dataset({var: cda}, coords={"time": fine.time}).to_netcdf(cfile)
+    spec = parse_spec({"name": "g", "data": {"source": "files", "model": [str(p) for p in b.model_files],
+                                              "obs": [str(cfile)], "grid": grid}, "split": SPLIT})
+    d, _ = load_run_drivers(spec)
+    assert float(np.median(np.diff(d.lat))) == pytest.approx(expect)
+    obs_total = np.nansum(cda.values[0].astype(np.float64) * spherical_cell_area(lat, lon))
+    t = d.ds.burned_fraction.values[0].astype(np.float64) * spherical_cell_area(d.lat, d.lon)
+    scale = 100.0 if "%" in str(fine.attrs.get("units", "")) else 1.0
+    assert np.nansum(t) * scale == pytest.approx(obs_total, rel=1e-5)  # burned area conserved either way
+    assert d.n_cells > 0 and {"tas", "vpd", "gpp"} <= set(d.variables)
+    assert f"met on the {'observations' if expect == 10.0 else 'model'}'s grid" in d.ds.attrs["grid_note"]

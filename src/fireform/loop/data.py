@@ -5,8 +5,11 @@
 - ``pantanal``: :func:`fireform.drivers.load_pantanal` from ``$FIREFORM_DATA``;
 - ``files``: :func:`fireform.drivers.load_drivers` on ``paths`` (drivers and target in the same
   files), or on ``model`` (the model's output: the drivers) and ``obs`` (the observations: the
-  target) apart (:func:`load_model_obs`). Observations on another grid are remapped onto the
-  model's grid by first-order conservative remapping (burned area conserved); a burned area in
+  target) apart (:func:`load_model_obs`). Grids that differ meet on the coarser of the two
+  (``data.grid``; or always the model's or the observations'): observations remapped by
+  first-order conservative remapping with burned area conserved, model drivers as area-weighted
+  means (:func:`remap_model`), so a 0.25 degree GFED is aggregated onto a 1 degree model and a
+  0.5 degree model onto 2 degree observations; a burned area in
   the model files (``burntFractionAll``, identified by the catalog's vocabulary) is the model's
   own fire, kept as :data:`MODEL_FIRE` and scored beside the forms as the comparison row
   (:data:`COMPARISON_LABEL`), never fitted. A mapping adds to the identified variables
@@ -38,6 +41,8 @@ from fireform.drivers import (
     load_drivers,
     load_pantanal,
     open_file,
+    region_set,
+    spherical_cell_area,
 )
 from fireform.drivers.identify import identify
 from fireform.drivers.load import data_vars
@@ -50,7 +55,7 @@ from fireform.scoring.regrid import Grid, bounds_from_centres
 from fireform.twin import add_truth, demo_truth, make_world, world_drivers
 
 __all__ = ["LIBRARY_DERIVED", "MODEL_FIRE", "COMPARISON_FIT_ID", "COMPARISON_LABEL", "truth_form",
-           "expand_paths", "identified_mapping", "load_model_obs", "regrid_target", "load_run_drivers",
+           "expand_paths", "identified_mapping", "load_model_obs", "regrid_target", "meeting_grid", "remap_model", "load_run_drivers",
            "run_split", "check_spec_data"]
 
 LIBRARY_DERIVED = ("gpp_mean_12m", "npp_mean_12m", "pr_annual", "dryness", "nesterov")
@@ -178,16 +183,71 @@ def load_model_obs(d: DataSpec) -> Drivers:
         ds = ds.rename({"burned_fraction": MODEL_FIRE})
         ds[MODEL_FIRE].attrs["role"] = "the model's own burned fraction (comparison, not fitted)"
         sources[MODEL_FIRE] = sources.pop("burned_fraction")
+    lat, lon = model.lat, model.lon
+    regions, area, mask = model.regions, model.cell_area, model.mask
+    where = meeting_grid(d.grid, (model.lat, model.lon), (obs.lat, obs.lon))
+    same = model.lat.shape == obs.lat.shape and model.lon.shape == obs.lon.shape \
+        and np.allclose(model.lat, obs.lat, atol=1e-6) \
+        and np.allclose(np.sort(np.mod(model.lon, 360.0)), np.sort(np.mod(obs.lon, 360.0)), atol=1e-6)
+    note = ("model and observations on one grid" if same else
+            f"grids differ (model {_cell_size(model.lat, model.lon) ** 0.5:.3g} deg, observations "
+            f"{_cell_size(obs.lat, obs.lon) ** 0.5:.3g} deg): met on the {'observations' if where == 'obs' else 'model'}'s "
+            f"grid (data.grid = {d.grid!r}); " + ("model drivers remapped as area-weighted means, "
+                                                    if where == "obs" else "")
+            + "observed burned area remapped conservatively")
+    if where == "obs":
+        lat, lon = obs.lat, obs.lon
+        ds = remap_model(ds.where(xr.DataArray(model.mask, dims=("lat", "lon"))), lat, lon)
+        regions = region_set(d.regions, lat, lon, data_dir=d.data_dir)
+        area = spherical_cell_area(lat, lon)
+        mask = np.ones(area.shape, dtype=bool)
+        for name, v in ds.data_vars.items():  # the loader's rule: every driver finite
+            if name != MODEL_FIRE:
+                mask &= np.isfinite(v.values).all(axis=0) if v.ndim == 3 else np.isfinite(v.values)
     tgt = obs.ds["burned_fraction"].sel(time=common.values)
-    tgt = regrid_target(tgt, model.lat, model.lon)
+    tgt = regrid_target(tgt, lat, lon)
     tgt.attrs.update(units="1", source_file=obs.sources.get("burned_fraction", ""))
     ds = ds.assign(burned_fraction=tgt)
-    mask = model.mask & np.isfinite(tgt.values).any(axis=0)
+    mask = mask & np.isfinite(tgt.values).any(axis=0)
     if MODEL_FIRE in ds:
         mask &= np.isfinite(ds[MODEL_FIRE].values).all(axis=0)
     sources["burned_fraction"] = obs.sources.get("burned_fraction", "")
-    return Drivers(ds=ds, cell_area=model.cell_area, mask=mask, regions=model.regions,
-                   target="burned_fraction", sources=sources)
+    ds.attrs["grid_note"] = note
+    return Drivers(ds=ds, cell_area=area, mask=mask, regions=regions, target="burned_fraction", sources=sources)
+
+
+def _cell_size(lat: np.ndarray, lon: np.ndarray) -> float:
+    """Median cell size in square degrees (the resolution that decides which grid is coarser)."""
+    return float(np.median(np.abs(np.diff(bounds_from_centres(lat), axis=1)))
+                 * np.median(np.abs(np.diff(bounds_from_centres(lon), axis=1))))
+
+
+def meeting_grid(choice: str, model: tuple[np.ndarray, np.ndarray], obs: tuple[np.ndarray, np.ndarray]) -> str:
+    """"model" or "obs": the grid model output and observations are put on (``data.grid``);
+    "coarser" picks the observations' grid only when its cells are larger (ties: the model's)."""
+    if choice in ("model", "obs"):
+        return choice
+    return "obs" if _cell_size(*obs) > _cell_size(*model) * (1 + 1e-9) else "model"
+
+
+def remap_model(ds: xr.Dataset, lat: np.ndarray, lon: np.ndarray) -> xr.Dataset:
+    """Every variable of model drivers ``ds`` (NaN outside its valid cells) on the grid (``lat``,
+    ``lon``): drivers as the area-weighted mean over the source cells with data (state and flux
+    densities, fractions of a cell: first-order conservative, ESMF's "fracarea"); the model's
+    own burned fraction as :func:`regrid_target` does (burned area conserved)."""
+    src = Grid(np.asarray(ds.lat.values, float), np.asarray(ds.lon.values, float),
+               bounds_from_centres(np.asarray(ds.lat.values, float)), bounds_from_centres(np.asarray(ds.lon.values, float)))
+    dst = Grid(np.asarray(lat, float), np.asarray(lon, float), bounds_from_centres(lat), bounds_from_centres(lon))
+    out = {}
+    for name, v in ds.data_vars.items():
+        if name == MODEL_FIRE:
+            out[name] = regrid_target(v, lat, lon)
+            continue
+        r = remap_conservative(np.asarray(v.values, dtype=np.float64), src, dst)
+        dims = v.dims
+        coords = {"lat": lat, "lon": lon, **({"time": v.time.values} if "time" in dims else {})}
+        out[name] = xr.DataArray(r.values.astype(np.float32), dims=dims, coords=coords, attrs=dict(v.attrs))
+    return xr.Dataset(out, attrs=dict(ds.attrs))
 
 
 def truth_form(truth: str) -> Form:

@@ -111,6 +111,8 @@ def _prepare(st: RunState) -> None:
     drivers, derived = load_run_drivers(st.spec)
     _fingerprints(st, drivers)
     _derived_from_model(st, drivers)
+    if "grid_note" in drivers.ds.attrs:
+        st.say("inputs", str(drivers.ds.attrs["grid_note"]))
     st.start_fitting(run_split(drivers, derived, st.spec, on_read=st.on_holdout_read))
     inputs = st.journal.get_state("inputs")
     if "training" not in inputs:  # the training drivers with their derived arrays, as fitted

@@ -82,6 +82,9 @@ class DataSpec(_Strict):
     model: list[str] = Field(default_factory=list)
     obs: list[str] = Field(default_factory=list)
     obs_var: str | None = None  # the observations' burned-area variable (default: identified)
+    # the grid model and observations meet on when they differ: the coarser of the two (nothing
+    # is invented below a grid's resolution), or always the model's / the observations'
+    grid: Literal["coarser", "model", "obs"] = "coarser"
     mapping: dict[str, str] = Field(default_factory=dict)  # adds to the identified variables
     regions: str = "ilamb"
     data_dir: str | None = None  # default: $FIREFORM_DATA
@@ -290,7 +293,7 @@ class Spec(_Strict):
         d = json.loads(self.model_dump_json())
         # fields added later are left out while unused, so a spec written before them keeps its
         # hash (and a run started then can still be resumed)
-        for key, unused in (("model", []), ("obs", []), ("obs_var", None)):
+        for key, unused in (("model", []), ("obs", []), ("obs_var", None), ("grid", "coarser")):
             if d["data"].get(key) == unused:
                 del d["data"][key]
         return d
@@ -430,9 +433,10 @@ source = "files"
 # catalog's vocabulary, units converted once), and the model's own burned area (burntFractionAll),
 # scored beside the forms as "your model today", never fitted. Globs, relative to this file's folder.
 model = {lst(model)}
-# observed burned area: the target; remapped conservatively onto the model grid when grids differ
+# observed burned area: the target
 obs = {lst(obs)}
 {ov}
+grid = "coarser"               # grids differ: both remapped conservatively onto the coarser | "model" | "obs"
 mapping = {mp}                   # catalog name = variable in the files; adds to what was identified
 regions = {q(regions)}             # ilamb (ILAMB 2.x regions) | gfed | global
 derived = []                   # [] = every library derived driver the inputs allow
