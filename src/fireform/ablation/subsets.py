@@ -159,7 +159,7 @@ def neutral_setting(single: Form, ctx: FitContext, *, n: int = 48, seed: int = 0
         from scipy.optimize import minimize
 
         r = minimize(cv_of, best, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
-                     options={"maxfev": 40 * len(params), "xatol": 1e-4, "fatol": 1e-6})
+                     options={"maxfev": 20 * len(params), "xatol": 1e-3, "fatol": 1e-6})
         if cv_of(r.x) < cv_of(best):
             best = np.clip(r.x, 0.0, 1.0)
     k = tuple(np.round(np.clip(best, 0.0, 1.0), 12))
