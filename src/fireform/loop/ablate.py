@@ -48,7 +48,7 @@ def shapley_and_prune(st: RunState) -> None:
         remote = "://" in sh.executor
         # subset fits are cached in the run folder, so a killed Shapley resumes where it was
         res = shapley(form, st.ctx, trials=sh.trials or st.spec.budget.trials,
-                      sampler=st.spec.budget.sampler, seed=st.spec.seed, cache=st.dir / "shapley",
+                      sampler=sh.sampler, seed=st.spec.seed, cache=st.dir / "shapley",
                       executor=None if remote else sh.executor, scheduler=sh.executor if remote else None,
                       workers=sh.workers)
         j.put_state(f"shapley/{form.hash}", {"method": res.method, "n_fits": res.n_fits,
