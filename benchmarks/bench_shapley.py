@@ -6,6 +6,11 @@ Target (issue 5): <= 15 minutes on 2 cores; on a sample of >= 10 subsets each fi
 fit budget (settings, trials run), wall time, fits per minute, the accuracy sample, and the ratio
 to plain sequential cold-start 1000-trial fits (their mean wall time on the sample, times 256).
 
+Monotone check (issue 15): every coalition more than 0.005 (and more than ``--noise``) below its
+best immediate subset, with its cause: the added term cannot reach neutral (the subset's optimum
+with the term at its most constant setting, ``ShapleyResult.subsets.start_value``, already scores
+below the subset) or the fit fell short of that start. Wall and CPU time (driver + workers).
+
 World: :func:`fireform.twin.demo_drivers` (the loop's demo truth, noise 0.2) at 1 degree,
 2001-2016, all 16 years as training data. Form: :data:`fireform.twin.DEMO_FORM_IDS`.
 
@@ -21,7 +26,6 @@ import resource
 import time
 
 import numpy as np
-
 
 _NEUTRAL: dict[str, dict] = {}
 
