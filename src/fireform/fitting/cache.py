@@ -44,8 +44,9 @@ def fit_key(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials: int, pati
             processes: int = 1, warm=(), warm_exact=()) -> str:
     """The key of a fit: sha256 of the canonical JSON of (form hash, training data and objective
     (``ctx.key()``), sampler name/seed/options, trials, patience, trials in flight, processes,
-    warm-start points (``warm_points`` output) and exact warm points if any, cache version); the first 20 hex digits. Every
-    caller (``fit``, the ablation deciding what is cached, the loop's journal) uses this one."""
+    warm-start points (``warm_points`` output), exact warm points if any, cache version); the
+    first 20 hex digits. Every caller (``fit``, the ablation deciding what is cached, the loop's
+    journal) uses this one."""
     parts = {
         "form": form.hash, "data": ctx.key(), "sampler": spec.key(), "trials": int(trials),
         "patience": patience, "in_flight": int(in_flight), "processes": int(processes),

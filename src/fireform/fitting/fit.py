@@ -123,8 +123,9 @@ def fit(
         recorded in ``FitResult.extra["input_check"]``.
     warm_exact: points (dicts, or a list of them) evaluated as given, scale included (no
         re-levelling), after the ``warm_start`` points; they and their values are in
-        ``FitResult.extra["warm_exact"]`` and ``["warm_exact_values"]``. Every sampler evaluates them, so the fit's best
-        is never below the best of them (the Shapley subset fits rely on this).
+        ``FitResult.extra["warm_exact"]`` and ``["warm_exact_values"]``. Every sampler
+        evaluates them, so the fit's best is never below the best of them (the Shapley subset
+        fits rely on this).
     """
     inputs = gate_inputs(data, check=check, override=override_checks)
     if not isinstance(trials, int) or trials < 1:
