@@ -96,7 +96,9 @@ class ShapleyResult:
                   shares sum to 1, values to ``total_gain`` = v(all) - v(scale only)
     interactions  a, b, value, lo, hi — pairwise Shapley interaction indices (objective)
     subsets       one row per fitted coalition: subset, size, mask, value, fit statistics,
-                  warm_from, one bool column per player
+                  warm_from, start_value (the best source's optimum with the terms it lacks at
+                  their most constant settings, evaluated as the fit's trial: value >= it), one
+                  bool column per player
     regions       region, player, value, share — the objective's metric in every region
     components    region, metric, player, value, share — every component and every Overall
                   convention, every region (metric names: components, ``overall_<conv>``)
@@ -183,6 +185,7 @@ def shapley(
     patience: int | None = None,
     patience_generations: int | None = 4,
     first_trials: int | None = None,
+    first_patience_generations: int | None = None,
     first_sampler: str | None = None,
     broad_size: int = 2,
     sampler_options: dict | None = None,
@@ -207,7 +210,9 @@ def shapley(
         coalitions of at most ``broad_size`` terms (2: single terms, pairs and the scale alone)
         get ``first_trials`` (default 3 x trials, at most 450) without early stopping (their
         term shapes seed every larger coalition), with ``first_sampler`` (default:
-        ``sampler``, but broad ``cmaes`` for the local ``tpe+cmaes``).
+        ``sampler``, but broad ``cmaes`` for the local ``tpe+cmaes``);
+        ``first_patience_generations`` stops them early after that many CMA-ES generations
+        without gain (default None: never).
     patience_generations: early stop counted in CMA-ES generations instead of trials: a
         sub-form with n parameters stops after g x (4 + floor(3 ln n)) trials without gain
         (overrides ``patience``).
@@ -246,7 +251,7 @@ def shapley(
     # not apply to them, CMA-ES's broad start does
     fs = first_sampler or ("cmaes" if sampler == "tpe+cmaes" else sampler)
     first = replace(settings, trials=int(first_trials or min(3 * trials, 450)), patience=None,
-                    patience_generations=None, sampler=fs,
+                    patience_generations=first_patience_generations or None, sampler=fs,
                     sampler_options=settings.sampler_options if fs == sampler else ())
     fc = as_cache(cache)
     if fc is None:
@@ -284,7 +289,8 @@ def _subset_tables(runner: SubsetRunner, players, columns, V, masks):
                "n_trials": r.n_trials, "trials_requested": r.trials_requested,
                "stopped_early": r.stopped_early, "wall_seconds": r.wall_seconds,
                "eval_seconds": r.eval_seconds, "from_cache": r.from_cache,
-               "cache_key": r.cache_key, "warm_from": ";".join(sf.warm_from)}
+               "cache_key": r.cache_key, "warm_from": ";".join(sf.warm_from),
+               "start_value": sf.start_value}
         row.update({p: p in sf.members for p in players})
         rows.append(row)
         srows.extend({"subset": sf.label, "region": reg, "metric": met, "value": V[i, j + 1]}

@@ -68,6 +68,7 @@ class SubsetTask:
     data_key: str  # training-data fingerprint: selects the worker's FitContext
     cache_root: str | None = None
     extra: dict = field(default_factory=dict)
+    warm_exact: tuple[dict, ...] = ()  # evaluated as given (``fit(warm_exact=...)``)
 
 
 _LOCK = threading.Lock()
@@ -116,5 +117,6 @@ def run_task(task: SubsetTask, drivers: Drivers | None = None) -> FitResult:
     # trial by trial is not worth a journal file, which cost 9.5 ms per trial (12.0 against 2.6
     # ms of sampler time, 250 trials of a 5-term coalition); the finished fit is cached on disk,
     # and a killed fit reruns from its seed to the same result
-    return fit(form, ctx, warm_start=list(task.warm) or None, cache=_cache(task.cache_root),
+    return fit(form, ctx, warm_start=list(task.warm) or None, warm_exact=list(task.warm_exact) or None,
+               cache=_cache(task.cache_root),
                storage=optuna.storages.InMemoryStorage(), **task.settings.fit_kwargs())

@@ -41,16 +41,19 @@ CACHE_VERSION = 2  # 2: JSON records, the key from the form, data and settings
 
 
 def fit_key(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials: int, patience: int | None = None, in_flight: int = 1,
-            processes: int = 1, warm=()) -> str:
+            processes: int = 1, warm=(), warm_exact=()) -> str:
     """The key of a fit: sha256 of the canonical JSON of (form hash, training data and objective
     (``ctx.key()``), sampler name/seed/options, trials, patience, trials in flight, processes,
-    warm-start points (``warm_points`` output), cache version); the first 20 hex digits. Every
-    caller (``fit``, the ablation deciding what is cached, the loop's journal) uses this one."""
+    warm-start points (``warm_points`` output), exact warm points if any, cache version); the
+    first 20 hex digits. Every caller (``fit``, the ablation deciding what is cached, the loop's
+    journal) uses this one."""
     parts = {
         "form": form.hash, "data": ctx.key(), "sampler": spec.key(), "trials": int(trials),
         "patience": patience, "in_flight": int(in_flight), "processes": int(processes),
         "warm": [{k: repr(v) for k, v in p.items()} for p in warm],
     }
+    if warm_exact:  # only when given: the keys of fits without them stay what they were
+        parts["warm_exact"] = [{k: repr(v) for k, v in p.items()} for p in warm_exact]
     text = json.dumps({"v": CACHE_VERSION, **parts}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

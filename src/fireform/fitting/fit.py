@@ -71,7 +71,14 @@ from fireform.fitting.samplers import (
     search_space,
 )
 from fireform.fitting.split import fitting_guard
-from fireform.fitting.study import build_result, create_study, rescaled, warm_points
+from fireform.fitting.study import (
+    build_result,
+    create_study,
+    point_values,
+    rescaled,
+    start_points,
+    warm_points,
+)
 from fireform.fitting.workers import run_processes
 
 if TYPE_CHECKING:
@@ -95,6 +102,7 @@ def fit(
     seed: int = 0,
     storage=None,
     warm_start=None,
+    warm_exact=None,
     patience: int | None = None,
     cache=None,
     in_flight: int = 1,
@@ -113,6 +121,11 @@ def fit(
     check / override_checks: the input gate (:mod:`fireform.fitting.inputs`): errors refuse
         with InputCheckError before any trial unless overridden; skipping or overriding is
         recorded in ``FitResult.extra["input_check"]``.
+    warm_exact: points (dicts, or a list of them) evaluated as given, scale included (no
+        re-levelling), after the ``warm_start`` points; they and their values are in
+        ``FitResult.extra["warm_exact"]`` and ``["warm_exact_values"]``. Every sampler
+        evaluates them, so the fit's best is never below the best of them (the Shapley subset
+        fits rely on this).
     """
     inputs = gate_inputs(data, check=check, override=override_checks)
     if not isinstance(trials, int) or trials < 1:
@@ -129,8 +142,9 @@ def fit(
         raise FitError("sampler 'lsq+cmaes' runs in one process (in_flight=2 pipelines its local "
                        "phase); use processes=1")
     warm = warm_points(form, warm_start)
+    exact = warm_points(form, warm_exact)
     key = fit_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
-                  processes=processes, warm=warm)
+                  processes=processes, warm=warm, warm_exact=exact)
     fc = as_cache(cache)
     if fc is not None:
         hit = fc.get(key)
@@ -143,18 +157,21 @@ def fit(
         if processes > 1:
             res = run_processes(
                 form, ctx, spec=spec, trials=trials, storage=storage, study_name=name,
-                warm=warm, patience=patience, processes=processes, key=key,
+                warm=warm, exact=exact, patience=patience, processes=processes, key=key,
             )
         else:
             res = _run(form, ctx, spec=spec, trials=trials, storage=storage, study_name=name,
-                       warm=warm, patience=patience, in_flight=in_flight, key=key)
+                       warm=warm, exact=exact, patience=patience, in_flight=in_flight, key=key)
+        if exact:
+            res = replace(res, extra={**res.extra, "warm_exact": [dict(p) for p in exact],
+                                      "warm_exact_values": point_values(res, exact)})
     if fc is not None:
         fc.put(key, res)
     return replace(res, extra={**res.extra, **inputs})
 
 
 def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, study_name, warm, patience, in_flight,
-         key) -> FitResult:
+         key, exact=()) -> FitResult:
     t_wall = time.perf_counter()
     space = search_space(form)
     names = list(space)
@@ -169,13 +186,17 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
     if not study.get_trials(deepcopy=False):
         if lsq:  # least-squares multi-start: warm points are its first starts (gradient.py)
             pre = presolve(form, ctx, study, space, seed=spec.seed, budget=trials,
-                           warm=[rescaled(form, ctx, p) for p in warm],
+                           warm=start_points(form, ctx, warm, exact),
                            options=spec.options, timing=timing)
             s_sec += pre["setup_seconds"] + pre["lsq_seconds"]
             e_sec += sum(timing[s["trial"]][1] for s in pre["starts"])
         else:
             for p in warm:
                 study.enqueue_trial(rescaled(form, ctx, p), skip_if_exists=True)
+            # exact points as given, even within Optuna's isclose tolerance of another (skip_if_exists
+            # would drop an exact start lying next to a re-levelled point)
+            for p in exact:
+                study.enqueue_trial(dict(p))
     done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     todo = trials - len(done)  # a resumed study only runs what is missing
     if lsq:  # its local phase drives cmaes.CMA itself (gradient.polish): no sampler per trial
@@ -197,7 +218,7 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
             if in_flight > 1 else None)
     pending: deque = deque()
     asked = 0
-    local = (_LocalPhase(spec, trials, len(names), n_warm=len(warm)) if spec.name == "tpe+cmaes"
+    local = (_LocalPhase(spec, trials, len(names), n_warm=len(warm) + len(exact)) if spec.name == "tpe+cmaes"
              else None)
     try:
         while True:

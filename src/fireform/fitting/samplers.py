@@ -74,8 +74,11 @@ def _default_sampler() -> str:
 
 
 DEFAULT_SAMPLER = _default_sampler()  # fit's and the loop's default (measurements: module docstring)
-# the Shapley subset fits' default: local CMA-ES from warm starts (docs/ablation.md); lsq+cmaes
-# compiles a surrogate per coalition, 6x slower there (docs/fitting.md)
+# the Shapley subset fits' default (and the loop's shapley.sampler): local CMA-ES from the
+# subsets' optima (docs/ablation.md). Measured at 1 degree, 16 years (docs/fitting.md, "Shapley
+# subset fits"): an exact evaluation costs ~20 ms, a local refit ~70 of them; lsq+cmaes pays a
+# 1.7 s surrogate compile per coalition and 0.1-0.3 s per Jacobian (11-17 parameters), so even
+# one compiled surrogate shared by every coalition would cost more than the whole local refit
 SUBSET_SAMPLER = "tpe+cmaes"
 
 

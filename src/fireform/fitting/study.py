@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from fireform.fitting.samplers import SamplerSpec
     from fireform.forms import Form
 
-__all__ = ["warm_points", "rescaled", "create_study", "trials_frame", "build_result"]
+__all__ = ["warm_points", "rescaled", "start_points", "point_values", "create_study", "trials_frame", "build_result"]
 
 
 def warm_points(form: Form, warm_start, *, top: int = 10) -> list[dict[str, float]]:
@@ -76,6 +76,29 @@ def rescaled(form: Form, ctx: FitContext, point: Mapping[str, float]) -> dict[st
     if den > 0 and num > 0:
         p = form.params[0]
         out["scale"] = float(min(max(point["scale"] * num / den, p.lo), p.hi))
+    return out
+
+
+def start_points(form: Form, ctx: FitContext, warm, exact=()) -> list[dict[str, float]]:
+    """The points a fit evaluates first: each ``warm`` point re-levelled (:func:`rescaled`), then
+    each ``exact`` point as given (its scale kept), duplicates dropped."""
+    out: list[dict[str, float]] = []
+    for p in [rescaled(form, ctx, p) for p in warm] + [dict(p) for p in exact]:
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def point_values(result: FitResult, points) -> list[float]:
+    """The objective value of each of ``points`` in ``result.trials`` (the trial whose every
+    parameter equals the point's; NaN where no trial does: a point never evaluated)."""
+    df = result.trials
+    names = list(result.params)
+    arr = df[names].to_numpy(dtype=np.float64) if len(df) else np.empty((0, len(names)))
+    out = []
+    for p in points:
+        hit = np.all(arr == np.array([float(p[n]) for n in names]), axis=1)
+        out.append(float(df["value"].to_numpy()[hit].max()) if hit.any() else math.nan)
     return out
 
 

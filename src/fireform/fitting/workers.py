@@ -88,7 +88,7 @@ def _main(task: WorkerTask, ctx_or_drivers, objective, queue) -> None:
         queue.put(("error", {"worker": task.worker, "traceback": traceback.format_exc()}))
 
 
-def run_processes(form, ctx, *, spec, trials, storage, study_name, warm, patience, processes, key):
+def run_processes(form, ctx, *, spec, trials, storage, study_name, warm, patience, processes, key, exact=()):
     url = storage_url(storage)
     if url is None:
         raise FitError(
@@ -101,6 +101,10 @@ def run_processes(form, ctx, *, spec, trials, storage, study_name, warm, patienc
     if not study.get_trials(deepcopy=False):
         for p in warm:
             study.enqueue_trial(rescaled(form, ctx, p), skip_if_exists=True)
+        # exact points as given, even within Optuna's isclose tolerance of another (skip_if_exists
+        # would drop an exact start lying next to a re-levelled point)
+        for p in exact:
+            study.enqueue_trial(dict(p))
     have = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
     parts = [s for s in shares(max(trials - have, 0), processes) if s > 0]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"

@@ -16,12 +16,12 @@ __all__ = ["shapley_and_prune", "shapley_tables", "run_shapley"]
 
 
 def run_shapley(st: RunState, form, trials: int, **options) -> ShapleyResult:
-    """Exact (or sampled) Shapley of ``form`` with the spec's sampler, seed and executor; subset
+    """Exact (or sampled) Shapley of ``form`` with ``shapley.sampler``, the seed and executor; subset
     fits are cached in the run folder, so a killed Shapley resumes where it was. ``options`` go
     to :func:`fireform.ablation.shapley` (e.g. ``patience_generations``)."""
     sh = st.spec.shapley
     remote = "://" in sh.executor
-    return shapley(form, st.ctx, trials=trials, sampler=st.spec.budget.sampler, seed=st.spec.seed,
+    return shapley(form, st.ctx, trials=trials, sampler=sh.sampler, seed=st.spec.seed,
                    cache=st.dir / "shapley", executor=None if remote else sh.executor,
                    scheduler=sh.executor if remote else None, workers=sh.workers, **options)
 

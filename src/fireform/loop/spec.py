@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fireform.agent.llm.secrets import secret_in
 from fireform.exceptions import SpecError
-from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS
+from fireform.fitting import DEFAULT_SAMPLER, SAMPLERS, SUBSET_SAMPLER
 from fireform.mechanisms import BASELINES
 from fireform.scoring import CONVENTIONS
 
@@ -226,6 +226,16 @@ class ShapleySpec(_Strict):
     max_players: int = Field(default=10, ge=1, le=16)
     executor: str = "local"  # "local" (process pool), "serial", "dask", or a scheduler address
     workers: int | None = Field(default=None, ge=1)
+    # the subset fits' sampler, apart from budget.sampler: 2^n warm-started fits of sub-forms
+    # are best served by local CMA-ES from their subsets' optima (docs/fitting.md, "Shapley")
+    sampler: str = SUBSET_SAMPLER
+
+    @field_validator("sampler")
+    @classmethod
+    def _sampler(cls, v: str) -> str:
+        if v not in SAMPLERS:
+            raise ValueError(f"shapley.sampler {v!r}; valid: {', '.join(SAMPLERS)}")
+        return v
 
 
 class DeploySpec(_Strict):
