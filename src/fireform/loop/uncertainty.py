@@ -97,8 +97,9 @@ def param_spread(st: RunState) -> pd.DataFrame:
         # on the demo: refits started at the final fit itself (run's CMA-ES 200 or 800 trials, or
         # a local CMA-ES with sigma0 0.05) never left it, which would have shown pinned numbers
         # that are not (from its parent's point, k_vpd goes 0.62 -> 3.8 on one draw)
-        res = fit(form, FitContext(d, objective=st.ctx.objective), trials=trials, sampler=b.sampler,
-                  seed=st.spec.seed + 100 + r, warm_start=warm, patience=b.early_stop, check=False)
+        ctx = FitContext(d, objective=st.ctx.objective).mark_checked("resample of the gated training drivers")
+        res = fit(form, ctx, trials=trials, sampler=b.sampler, seed=st.spec.seed + 100 + r, warm_start=warm,
+                  patience=b.early_stop)
         reps.append({"replicate": r, "years": years, "value": float(res.value), "params": dict(res.params),
                      "wall_seconds": float(res.wall_seconds)})
         j.put_state(PARAM_KEY, {**state, "replicates": reps})
