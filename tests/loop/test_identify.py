@@ -56,6 +56,11 @@ def test_run_exposes_classes_and_the_decision_names_them(finished_run):
     assert f"final {label} | " in dec_line
     cls_line = next(ln for ln in lines if ln.startswith("fireform classes | "))
     assert cls_line.split(" | ")[1] == label
+    from html import escape
+
+    from fireform.report.views.scores import decision
+
+    assert f"final form {escape(label)} vs baseline" in decision(r)  # the report's verdict names the classes
     truth = r.truth_recovery  # a twin world: where each true mechanism ended up
     assert list(truth.true_mechanism) == list(ff.Form.from_json(DEMO_TRUTH).term_ids)
     for row in truth.itertuples():

@@ -191,8 +191,11 @@ def decision(run: Run, out: Path | None = None) -> str:
                      "(green: win, red: no win, grey: not decidable) against the dashed margin. Look for "
                      "intervals that cross the margin: there the data cannot tell the forms apart, "
                      "whatever the point value says.")
+    # the final form with its equivalence classes (alternatives the training data cannot tell
+    # apart from a term, identify step) when the run has them
+    named = dec.get("final_label") or " x ".join(dec["final_terms"])
     return (f"<p class=verdict>{'WIN' if dec['win'] else 'NO WIN'}: final form "
-            f"{esc(', '.join(dec['final_terms']))} vs baseline. Rule: {esc(rule)}, under every "
+            f"{esc(named)} vs baseline. Rule: {esc(rule)}, under every "
             f"decidable convention of {esc(', '.join(dec['conventions']))}; a convention that cannot be "
             "decided counts neither way.</p>"
             + table(pd.DataFrame(rows), caption="Point value [interval] per convention; "
