@@ -122,6 +122,17 @@ def test_quick_run_scores_the_model_today_in_the_one_holdout_read(bundle, spec_f
     assert 0.0 <= overall(v, "ilamb2") <= 1.0
     # the biased model scores below the forms fitted to the observations
     assert overall(v, "ilamb2") < overall(r.vector(r.final, "holdout"), "ilamb2")
+    # what was derived from model outputs, and what the inputs could not feed, reach the report
+    der = r.derived_inputs.set_index("variable")
+    assert {"vpd", "soil_moisture", "agb", "fuel"} <= set(der.index)
+    assert der.loc["vpd", "derived_from"] == "tas rh" and der.loc["agb", "assumption"]
+    from fireform.report.views.scores import inputs
+
+    html = inputs(r)
+    assert "Inputs derived from model outputs" in html and "mrso / mrsofc" in html
+    miss = r.unavailable_mechanisms
+    if not miss.empty:  # e.g. no lightning or population in the bundle
+        assert f"{len(miss)} library mechanisms could not run" in html and miss.missing.iloc[0] in html
 
 
 @pytest.mark.slow

@@ -274,6 +274,19 @@ class Run:
         return self._j.input_check()
 
     @property
+    def unavailable_mechanisms(self) -> pd.DataFrame:
+        """Library mechanisms these inputs could not feed (mechanism, missing: inputs it lacks)."""
+        m = self._j.get_state("unavailable_mechanisms") or {}
+        return pd.DataFrame([{"mechanism": k, "missing": ", ".join(v)} for k, v in sorted(m.items())],
+                            columns=["mechanism", "missing"])
+
+    @property
+    def derived_inputs(self) -> pd.DataFrame:
+        """Drivers derived from model outputs at load (variable, derived_from, formula, assumption)."""
+        return pd.DataFrame(self._j.get_state("derived_from_model") or [],
+                            columns=["variable", "derived_from", "formula", "assumption"])
+
+    @property
     def deploy(self) -> dict | None:
         return self._j.get_state("deploy")
 

@@ -41,6 +41,14 @@ def inputs(run: Run) -> str:
             f"{' (errors overridden explicitly)' if ic.get('overridden') else ''}.</p>")
     if not f.empty:
         body += table(f[["severity", "check", "variable", "region", "message"]].head(40))
+    der = run.derived_inputs
+    if not der.empty:
+        body += ("<p>Inputs derived from model outputs when the files were read (the host model must "
+                 "compute them the same way; the Fortran export's README repeats this):</p>" + table(der))
+    miss = run.unavailable_mechanisms
+    if not miss.empty:
+        body += (f"<p>{len(miss)} library mechanisms could not run on these inputs and were never "
+                 "proposed (the input each lacks):</p>" + table(miss))
     return body
 
 
