@@ -62,6 +62,12 @@ __all__ = [
 ]
 
 
+def _known_sampler(v: str, field: str) -> str:
+    if v not in SAMPLERS:
+        raise ValueError(f"{field} {v!r}; valid: {', '.join(SAMPLERS)}")
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -206,12 +212,7 @@ class BudgetSpec(_Strict):
     param_bootstrap: int = Field(default=4, ge=0, le=50)
     param_trials: int | None = Field(default=None, ge=4, le=100_000)
 
-    @field_validator("sampler")
-    @classmethod
-    def _sampler(cls, v: str) -> str:
-        if v not in SAMPLERS:
-            raise ValueError(f"budget.sampler {v!r}; valid: {', '.join(SAMPLERS)}")
-        return v
+    _sampler = field_validator("sampler")(classmethod(lambda cls, v: _known_sampler(v, "budget.sampler")))
 
 
 class ProposerSpec(_Strict):
@@ -230,12 +231,7 @@ class ShapleySpec(_Strict):
     # are best served by local CMA-ES from their subsets' optima (docs/fitting.md, "Shapley")
     sampler: str = SUBSET_SAMPLER
 
-    @field_validator("sampler")
-    @classmethod
-    def _sampler(cls, v: str) -> str:
-        if v not in SAMPLERS:
-            raise ValueError(f"shapley.sampler {v!r}; valid: {', '.join(SAMPLERS)}")
-        return v
+    _sampler = field_validator("sampler")(classmethod(lambda cls, v: _known_sampler(v, "shapley.sampler")))
 
 
 class DeploySpec(_Strict):
