@@ -131,3 +131,19 @@ def test_check_names_each_derivation_and_its_assumption(tmp_path):
     assert set(derive.index) == {"vpd", "soil_moisture"}
     assert derive.loc["vpd", "severity"] == "info" and "tas + rh" in derive.loc["vpd", "message"]
     assert derive.loc["soil_moisture", "severity"] == "warning" and "own range" in derive.loc["soil_moisture", "message"]
+
+
+def test_annual_inputs_beside_monthly_ones_hold_each_year_over_its_months():
+    # LUH2 / ISIMIP write land use and population once a year (here stamped in July)
+    time = pd.date_range("2001-01-01", periods=24, freq="MS")
+    tas = xr.DataArray(np.full((24, 2, 3), 300.0), dims=("time", "lat", "lon"),
+                       coords={"time": time, "lat": LAT, "lon": LON}, attrs={"units": "K"})
+    ba = (tas * 0 + 1.0).assign_attrs(units="%")
+    years = pd.to_datetime(["2001-07-01", "2002-07-01"])
+    pop = xr.DataArray(np.array([10.0, 20.0])[:, None, None] * np.ones((2, 2, 3)), dims=("time", "lat", "lon"),
+                       coords={"time": years, "lat": LAT, "lon": LON}, attrs={"units": "inhabitants km-2"})
+    d = load_drivers([xr.Dataset({"tas": tas, "burntFractionAll": ba}), pop.to_dataset(name="popd")], regions="global")
+    assert d.n_months == 24
+    np.testing.assert_array_equal(d.ds.popd.values[:, 0, 0], [10.0] * 12 + [20.0] * 12)
+    assert "annual" in d.ds.popd.attrs["time_step"]
+    assert "time_step" not in d.ds.tas.attrs

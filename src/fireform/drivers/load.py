@@ -3,7 +3,9 @@
 What ``load_drivers`` guarantees (or raises a FireformError naming file, variable and value):
 - every variable converted to the catalog's canonical units (``units.conversion``);
 - time on month starts (``datetime64[ns]``), aligned on year-month whatever each file's time
-  encoding (units, calendar, mid-month or month-start stamps), cut to the common period;
+  encoding (units, calendar, mid-month or month-start stamps), cut to the common period; an
+  annual series (one step per year: land use, population) beside monthly inputs holds each
+  year's value over its 12 months;
 - one grid: latitude and longitude sorted ascending, identical across inputs;
 - spherical cell areas and a valid-cell mask (target finite in some month, every driver finite).
 Everything is read and validated before the ``Drivers`` is built; the inputs are never modified.
@@ -267,6 +269,7 @@ class _Loaded:
     lon: np.ndarray
     months: pd.DatetimeIndex | None
     raw_units: str
+    annual: bool = False  # one value per year in the file, held over that year's 12 months
 
 
 def _load_one(name: str, src: Source, vname: str) -> _Loaded:
@@ -355,6 +358,23 @@ def _joined(parts: list[_Loaded]) -> _Loaded:
                    pd.DatetimeIndex(months), first.raw_units)
 
 
+def _is_annual(months: pd.DatetimeIndex | None) -> bool:
+    """One time step per year, 12 months apart (land use, population: yearly in LUH2/ISIMIP)."""
+    if months is None or len(months) < 2:
+        return False
+    n = np.asarray(months.year) * 12 + np.asarray(months.month)
+    return bool(np.all(np.diff(n) == 12))
+
+
+def _monthly(x: _Loaded) -> _Loaded:
+    """An annual series as monthly: each year's value for every month of that year (a yearly
+    state such as population or crop fraction, not a flux to spread)."""
+    assert x.months is not None
+    months = pd.DatetimeIndex([pd.Timestamp(year=int(y), month=m, day=1) for y in x.months.year
+                               for m in range(1, 13)]).as_unit("ns")
+    return _Loaded(x.name, x.label, np.repeat(x.data, 12, axis=0), x.lat, x.lon, months, x.raw_units, annual=True)
+
+
 def _check_grid(ref: _Loaded, other: _Loaded) -> None:
     for axis, a, b in (("lat", ref.lat, other.lat), ("lon", ref.lon, other.lon)):
         if a.shape != b.shape or not np.allclose(a, b, atol=1e-6, rtol=0):
@@ -403,6 +423,8 @@ def load_drivers(
         tgt = next(x for x in loaded if x.name == target)
         if tgt.months is None:
             raise TimeMismatchError(f"target {target!r} from {tgt.label} has no time dimension")
+    if any(x.months is not None and not _is_annual(x.months) for x in loaded):  # monthly inputs
+        loaded = [_monthly(x) if _is_annual(x.months) else x for x in loaded]
     ref = loaded[0]
     for x in loaded[1:]:
         _check_grid(ref, x)
@@ -426,6 +448,8 @@ def load_drivers(
     data: dict[str, tuple] = {}
     for x in loaded:
         attrs = {"units": variable(x.name).units, "source_file": x.label, "source_units": x.raw_units}
+        if x.annual:
+            attrs["time_step"] = "annual in the file: each year's value held over its 12 months"
         if x.months is None:
             data[x.name] = (("lat", "lon"), x.data, attrs)
         else:
