@@ -147,3 +147,25 @@ def test_annual_inputs_beside_monthly_ones_hold_each_year_over_its_months():
     np.testing.assert_array_equal(d.ds.popd.values[:, 0, 0], [10.0] * 12 + [20.0] * 12)
     assert "annual" in d.ds.popd.attrs["time_step"]
     assert "time_step" not in d.ds.tas.attrs
+
+
+def test_burned_area_per_cell_in_km2_is_a_fraction_of_the_cell(tmp_path):
+    # GFED5 writes monthly burned area per cell in km2; a latitude north to south on purpose
+    from fireform.drivers import check_paths, spherical_cell_area
+
+    frac = np.array([0.01, 0.02, 0.005])
+    area_km2 = spherical_cell_area(LAT, LON) / 1e6
+    ba = _dyn("Total", frac, "km2") * xr.DataArray(area_km2, dims=("lat", "lon"), coords={"lat": LAT, "lon": LON})
+    ba.attrs = {"units": "km2"}
+    ba = ba.isel(lat=slice(None, None, -1))
+    p = tmp_path / "BA_GFED5.nc"
+    xr.Dataset({"burntArea": ba}).to_netcdf(p)
+    tas = tmp_path / "tas.nc"
+    _dyn("tas", [300.0, 301.0, 302.0], "K").to_dataset().to_netcdf(tas)
+    d = load_drivers([tas, p], regions="global")
+    np.testing.assert_allclose(d.ds.burned_fraction.values[:, 1, 2], frac, rtol=1e-6)
+    assert "divided by the cell area" in d.ds.burned_fraction.attrs["source_units"]
+    f = check_paths([tas, p], regions="global").findings
+    bad = f[(f.severity == "error") & (f.variable == "burned_fraction")]
+    assert bad.empty, bad.message.tolist()
+    assert f.message.str.contains("divided by the spherical cell area").any()

@@ -179,3 +179,24 @@ def test_public_score_on_dataarrays_of_different_grids(tmp_path):
     res = score_files(fo, "burntArea", fm, "burntArea", regions="global")
     got, want = card.vectors().iloc[0], res.card.vectors().iloc[0]
     np.testing.assert_allclose(got.to_numpy(float), want.to_numpy(float), rtol=0, atol=1e-12)
+
+
+def test_reference_given_as_km2_per_cell_scores_as_its_fraction(tmp_path):
+    """GFED5 writes burned area per cell in km2: it is divided by the cell area (ILAMB's CellAreas
+    from the reference's own bounds) and scores exactly as the same data given as a fraction."""
+    import xarray as xr
+
+    fo, fm = write_pair(tmp_path, "conventions")
+    with xr.open_dataset(fo) as ds:
+        ds = ds.load()
+    f = read_field(fo, "burntArea")
+    frac = ds["burntArea"] / (100.0 if "%" in str(ds["burntArea"].attrs.get("units")) else 1.0)
+    # the cell areas in the file's own order: read_field holds the data in grid order
+    area = xr.DataArray(f.grid.area() / 1e6, dims=("lat", "lon"),
+                        coords={"lat": np.sort(ds.lat.values), "lon": np.sort(ds.lon.values)})
+    km2 = (frac * area.reindex_like(frac.isel(time=0), method="nearest")).assign_attrs(units="km2")
+    fk = tmp_path / "ref_km2.nc"
+    ds.assign(burntArea=km2).to_netcdf(fk)
+    a = score_files(fo, "burntArea", fm, "burntArea", regions="global")
+    b = score_files(str(fk), "burntArea", fm, "burntArea", regions="global")
+    np.testing.assert_allclose(_vector(b), _vector(a), rtol=1e-6, atol=1e-9)

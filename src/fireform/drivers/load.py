@@ -28,7 +28,7 @@ from fireform.drivers.dataset import Drivers, spherical_cell_area
 from fireform.drivers.from_model import derive_from_model
 from fireform.drivers.identify import identify
 from fireform.drivers.regions import RegionSet, region_set
-from fireform.drivers.units import conversion
+from fireform.drivers.units import conversion, parse_units
 from fireform.exceptions import (
     CorruptFileError,
     DataNotFoundError,
@@ -36,6 +36,7 @@ from fireform.exceptions import (
     InvalidValueError,
     MissingVariableError,
     TimeMismatchError,
+    UnitsError,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "grid_coords",
     "Source",
     "PR_NEGATIVE_TOLERANCE",
+    "area_as_fraction",
 ]
 
 LAT_NAMES = ("lat", "latitude", "y", "nav_lat")
@@ -306,9 +308,13 @@ def _load_one(name: str, src: Source, vname: str) -> _Loaded:
         ix = np.argsort(lon, kind="stable")
         vals, lon = vals[..., ix], lon[ix]
     units = da.attrs.get("units")
-    conv = conversion(units, variable(name).units, file=src.label, var=vname)
-    if not conv.identity:  # in float64, then back to float32 storage
-        vals = conv.apply(vals.astype(np.float64))
+    frac = area_as_fraction(vals, units, lat, lon, file=src.label, var=vname) if name == "burned_fraction" else None
+    if frac is not None:
+        vals, units = frac, f"{units} (divided by the cell area)"
+    else:
+        conv = conversion(units, variable(name).units, file=src.label, var=vname)
+        if not conv.identity:  # in float64, then back to float32 storage
+            vals = conv.apply(vals.astype(np.float64))
     if not np.isfinite(vals).any():
         raise InvalidValueError(
             f"{where} ({name}): every value is NaN or missing ({vals.size} values)"
@@ -373,6 +379,22 @@ def _monthly(x: _Loaded) -> _Loaded:
     months = pd.DatetimeIndex([pd.Timestamp(year=int(y), month=m, day=1) for y in x.months.year
                                for m in range(1, 13)]).as_unit("ns")
     return _Loaded(x.name, x.label, np.repeat(x.data, 12, axis=0), x.lat, x.lon, months, x.raw_units, annual=True)
+
+
+def area_as_fraction(values: np.ndarray, units: str | None, lat: np.ndarray, lon: np.ndarray, *,
+                     file: str, var: str) -> np.ndarray | None:
+    """A burned area given per cell as an area (GFED5 writes km2 per month) as the fraction of each
+    cell's spherical area; None when ``units`` are not an area. ``values``: (..., lat, lon) in the
+    order of ``lat`` and ``lon`` (either direction)."""
+    try:
+        if not units or parse_units(units, file=file, var=var).dimensionality != parse_units("m2").dimensionality:
+            return None
+    except UnitsError:
+        return None  # the ordinary conversion names the problem
+    iy, ix = np.argsort(lat, kind="stable"), np.argsort(lon, kind="stable")
+    area = np.empty((lat.size, lon.size))
+    area[np.ix_(iy, ix)] = spherical_cell_area(np.asarray(lat)[iy], np.asarray(lon)[ix])
+    return conversion(units, "m2", file=file, var=var).apply(np.asarray(values, dtype=np.float64)) / area
 
 
 def _check_grid(ref: _Loaded, other: _Loaded) -> None:

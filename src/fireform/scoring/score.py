@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fireform.drivers import InputReport, convert, month_index, parse_years, region_set
+from fireform.drivers import InputReport, conversion, convert, month_index, parse_years, region_set
 from fireform.drivers.check import gate_fields
 from fireform.drivers.load import grid_coords
-from fireform.exceptions import ScoringError, UnknownNameError
+from fireform.drivers.units import parse_units
+from fireform.exceptions import ScoringError, UnitsError, UnknownNameError
 from fireform.scoring.card import ScoreCard
 from fireform.scoring.conservative import remap_conservative
 from fireform.scoring.prepared import Benchmark
@@ -144,6 +145,18 @@ def _months(f: Field, common: pd.DatetimeIndex) -> np.ndarray:
     return f.data if np.array_equal(i, np.arange(f.time.size)) else f.data[i]
 
 
+def _fraction(f: Field, data: np.ndarray) -> np.ndarray:
+    """Burned fraction of each cell: converted units, or an area per cell (GFED5 writes km2)
+    divided by the cell's area on the field's own grid (ILAMB's CellAreas from bounds)."""
+    try:
+        area_units = bool(f.units) and parse_units(f.units).dimensionality == parse_units("m2").dimensionality
+    except UnitsError:
+        area_units = False  # convert() names the problem
+    if area_units:
+        return conversion(f.units, "m2", file=f.label, var=f.name).apply(np.asarray(data, float)) / f.grid.area()
+    return convert(data, f.units, "burned_fraction", file=f.label, var=f.name)
+
+
 def score_fields(ref: Field, mod: Field, *, regions: str = "ilamb", period: str | None = None,
                  mass_weighting: bool = True, regrid: str = "nearest",
                  model_name: str = "model", check: bool = True,
@@ -155,8 +168,7 @@ def score_fields(ref: Field, mod: Field, *, regions: str = "ilamb", period: str 
     ``override_checks`` (recorded in ``Scored.inputs``)."""
     how = _plan(ref.grid, mod.grid, regrid)
     common = _common_months(ref, mod, period)
-    r = convert(_months(ref, common), ref.units, "burned_fraction", file=ref.label, var=ref.name)
-    c = convert(_months(mod, common), mod.units, "burned_fraction", file=mod.label, var=mod.name)
+    r, c = _fraction(ref, _months(ref, common)), _fraction(mod, _months(mod, common))
     inputs = None
     if check:
         named = {k: f.name if f.name not in ("", "None") else k for k, f in (("reference", ref), ("model", mod))}

@@ -19,7 +19,7 @@ from fireform.drivers.check.rules import check_drivers
 from fireform.drivers.check.thresholds import CANDIDATE_UNITS, FILL_THRESHOLD, RANGE_ERROR_SHARE, TYPICAL_MEDIAN
 from fireform.drivers.from_model import AssumptionWarning, derivations
 from fireform.drivers.identify import Identification, identify
-from fireform.drivers.load import data_vars, grid_coords, load_drivers, month_index, open_file
+from fireform.drivers.load import area_as_fraction, data_vars, grid_coords, load_drivers, month_index, open_file
 from fireform.drivers.units import conversion, parse_units
 from fireform.exceptions import FireformError, UnitsError
 
@@ -223,6 +223,14 @@ def _check_raw_variable(ds, i: Identification, target_valid, grid_ref) -> tuple[
     if not np.issubdtype(a.dtype, np.floating):
         a = a.astype(np.float64)
     la, lo = grid_coords(da)
+    units = da.attrs.get("units")
+    if name == "burned_fraction" and la and lo and list(da.dims[-2:]) == [la, lo]:
+        frac = area_as_fraction(a, units,
+                                np.asarray(ds[la].values, float), np.asarray(ds[lo].values, float), file=f, var=i.var)
+        if frac is not None:  # an area per cell, checked as the fraction the loader makes of it
+            rows.append(row("info", "units", name, "", f, f"burned area in {units!r} per cell: divided by the "
+                            "spherical cell area to a fraction"))
+            a, units = frac, "1"
     if grid_ref is not None and la and lo:
         rf, rlat, rlon = grid_ref
         for axis, x, y in (("lat", np.sort(np.asarray(ds[la].values)), np.sort(rlat)),
@@ -258,7 +266,6 @@ def _check_raw_variable(ds, i: Identification, target_valid, grid_ref) -> tuple[
                 rows.append(row("error", "coverage", name, "", f,
                                  f"NaN/missing in {int(gap.sum())} of {int(target_valid.sum())} cells where the target is valid"))
     # Units.
-    units = da.attrs.get("units")
     fin_vals = a[finite]
     lo_raw, hi_raw = float(fin_vals.min()), float(fin_vals.max())
     med_raw = median(fin_vals)
