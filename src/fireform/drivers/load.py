@@ -48,6 +48,7 @@ __all__ = [
     "Source",
     "PR_NEGATIVE_TOLERANCE",
     "area_as_fraction",
+    "identified",
 ]
 
 LAT_NAMES = ("lat", "latitude", "y", "nav_lat")
@@ -225,33 +226,38 @@ def _resolve(srcs: list[Source], name: str, ref) -> tuple[Source, str]:
     )
 
 
+def identified(srcs: list[Source]) -> dict[str, list[tuple[Source, str]]]:
+    """Catalog name -> the (source, variable) parts holding it, for every variable the catalog's
+    vocabulary names (catalog name, CMOR name or alias, standard_name), as `fireform check`
+    identifies it; exact catalog names win, then the first file; file-name guesses are left to
+    `check`, too weak to load silently. Further files with the same variable name are further
+    time chunks of it (CMIP's ``..._185001-189912.nc``, ``..._190001-194912.nc``)."""
+    sel: dict[str, list[tuple[Source, str]]] = {}
+    for exact in (True, False):
+        for s in srcs:
+            for v in data_vars(s.ds):
+                i = identify(s.ds, v, s.label)
+                if i.name is None or i.how not in ("name", "standard_name") or (v == i.name) != exact:
+                    continue
+                parts = sel.get(i.name)
+                if parts is None:
+                    sel[i.name] = [(s, v)]
+                elif parts[0][1] == v and all(p[0] is not s for p in parts):
+                    parts.append((s, v))
+    return sel
+
+
 def _selection(srcs: list[Source], mapping: Mapping | None,
                target: str | None) -> dict[str, list[tuple[Source, str]]]:
-    """Catalog name -> the (source, variable) parts that hold it: one, or several files of one
-    run split in time (CMIP's ``..._185001-189912.nc``, ``..._190001-194912.nc``)."""
-    sel: dict[str, list[tuple[Source, str]]] = {}
+    """Catalog name -> the (source, variable) parts that hold it: from the mapping (a value may
+    list several refs: the time chunks of one variable), else :func:`identified`."""
     if mapping:
-        # a mapping value may list several refs: the time chunks of one variable
         sel = {name: [_resolve(srcs, name, r) for r in (ref if isinstance(ref, list) else [ref])]
                for name, ref in mapping.items()}
         for name in sel:
             variable(name)  # unknown catalog names fail with the valid list
     else:
-        # every variable the catalog's vocabulary names (catalog name, CMOR name or alias,
-        # standard_name), as `fireform check` identifies it; exact catalog names win, then the
-        # first file; file-name guesses are left to `check`, too weak to load silently. Further
-        # files with the same variable name are further time chunks of it.
-        for exact in (True, False):
-            for s in srcs:
-                for v in data_vars(s.ds):
-                    i = identify(s.ds, v, s.label)
-                    if i.name is None or i.how not in ("name", "standard_name") or (v == i.name) != exact:
-                        continue
-                    parts = sel.get(i.name)
-                    if parts is None:
-                        sel[i.name] = [(s, v)]
-                    elif parts[0][1] == v and all(p[0] is not s for p in parts):
-                        parts.append((s, v))
+        sel = identified(srcs)
     if target is not None and target not in sel:
         have = "; ".join(f"{x.label}: {', '.join(data_vars(x.ds)) or '-'}" for x in srcs)
         raise MissingVariableError(

@@ -44,8 +44,7 @@ from fireform.drivers import (
     region_set,
     spherical_cell_area,
 )
-from fireform.drivers.identify import identify
-from fireform.drivers.load import data_vars
+from fireform.drivers.load import Source, data_vars, identified
 from fireform.exceptions import DataNotFoundError, SpecError, TimeMismatchError
 from fireform.fitting import HoldoutRead, Split
 from fireform.forms import Form
@@ -101,36 +100,20 @@ def identified_mapping(paths: Sequence[str], mapping: Mapping[str, str] | None =
     for every variable of ``paths`` the catalog's vocabulary names (by name or standard_name, as
     ``load_drivers`` does without a mapping: exact catalog names first), then ``mapping`` on top:
     a partial mapping adds or corrects entries and never drops a variable that was identified."""
-    sel: dict[str, str | list[str | tuple[str, str]]] = {}
-    found: dict[str, list[str]] = {}  # file -> its gridded variables
-    ids: dict[tuple[str, str], str] = {}
-    for f in paths:
-        ds = open_file(f)
-        try:
-            found[f] = data_vars(ds)
-            for v in found[f]:
-                i = identify(ds, v, f)
-                if i.name is not None and i.how in ("name", "standard_name"):
-                    ids[(f, v)] = i.name
-        finally:
-            ds.close()
-    for exact in (True, False):
-        for f in paths:
-            for v in found[f]:
-                name = ids.get((f, v))
-                if name is None or (v == name) != exact:
-                    continue
-                parts = sel.get(name)
-                if parts is None:
-                    sel[name] = [(f, v)]
-                elif isinstance(parts, list) and parts[0][1] == v and all(p[0] != f for p in parts):
-                    parts.append((f, v))  # a further time chunk of the same variable
+    srcs = [Source(str(f), open_file(f)) for f in paths]
+    try:
+        found = {s.label: data_vars(s.ds) for s in srcs}  # file -> its gridded variables
+        sel: dict[str, str | list[str | tuple[str, str]]] = {
+            name: [(s.label, v) for s, v in parts] for name, parts in identified(srcs).items()}
+    finally:
+        for s in srcs:
+            s.ds.close()
     for name, ref in (mapping or {}).items():
         # the raw variable the user maps is no longer also loaded under the name it was identified as
         for was, parts in list(sel.items()):
             if was != name and isinstance(parts, list) and parts[0][1] == ref:
                 del sel[was]
-        chunks: list[str | tuple[str, str]] = [(f, ref) for f in paths if ref in found[f]]
+        chunks: list[str | tuple[str, str]] = [(str(f), ref) for f in paths if ref in found[str(f)]]
         sel[name] = chunks or ref  # not in any file: load_drivers names what the files hold
     return sel
 
