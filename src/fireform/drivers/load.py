@@ -28,7 +28,7 @@ from fireform.drivers.dataset import Drivers, spherical_cell_area
 from fireform.drivers.from_model import derive_from_model
 from fireform.drivers.identify import identify
 from fireform.drivers.regions import RegionSet, region_set
-from fireform.drivers.units import conversion, parse_units
+from fireform.drivers.units import conversion, is_area
 from fireform.exceptions import (
     CorruptFileError,
     DataNotFoundError,
@@ -36,7 +36,6 @@ from fireform.exceptions import (
     InvalidValueError,
     MissingVariableError,
     TimeMismatchError,
-    UnitsError,
 )
 
 __all__ = [
@@ -392,11 +391,8 @@ def area_as_fraction(values: np.ndarray, units: str | None, lat: np.ndarray, lon
     """A burned area given per cell as an area (GFED5 writes km2 per month) as the fraction of each
     cell's spherical area; None when ``units`` are not an area. ``values``: (..., lat, lon) in the
     order of ``lat`` and ``lon`` (either direction)."""
-    try:
-        if not units or parse_units(units, file=file, var=var).dimensionality != parse_units("m2").dimensionality:
-            return None
-    except UnitsError:
-        return None  # the ordinary conversion names the problem
+    if not is_area(units):
+        return None
     iy, ix = np.argsort(lat, kind="stable"), np.argsort(lon, kind="stable")
     area = np.empty((lat.size, lon.size))
     area[np.ix_(iy, ix)] = spherical_cell_area(np.asarray(lat)[iy], np.asarray(lon)[ix])

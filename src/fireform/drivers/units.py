@@ -24,7 +24,7 @@ import numpy as np
 from fireform.drivers.catalog import variable
 from fireform.exceptions import UnitsError
 
-__all__ = ["Conversion", "conversion", "convert", "parse_units", "ureg", "WATER_DENSITY"]
+__all__ = ["Conversion", "conversion", "convert", "parse_units", "is_area", "ureg", "WATER_DENSITY"]
 
 WATER_DENSITY = "1000 kg m-3"  # 1 kg m-2 of liquid water is 1 mm deep
 
@@ -98,6 +98,15 @@ def parse_units(units: str | None, *, file: str | None = None, var: str | None =
     if not hasattr(q, "units"):  # a bare number such as "1e-3"
         q = ureg().Quantity(float(q), "1")
     return q
+
+
+def is_area(units: str | None) -> bool:
+    """``units`` parse as an area (a burned area per cell, as GFED5 writes in km2); missing or
+    unparseable units are not (the ordinary conversion names their problem)."""
+    try:
+        return bool(units) and parse_units(units).dimensionality == ureg().parse_expression("m2").dimensionality
+    except UnitsError:
+        return False
 
 
 def _is_water_mass(dim) -> bool:

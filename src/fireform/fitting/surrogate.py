@@ -177,23 +177,21 @@ class Surrogate:
         self.n_calls = 0  # residual evaluations
         self.n_jacobians = 0  # Jacobian evaluations (each one forward pass with n tangents)
 
-    def residuals(self, u) -> np.ndarray:
+    def _call(self, fn, u, counter: str, fill: float) -> np.ndarray:
+        """``fn(u)`` in float64, counted in ``counter``; non-finite entries replaced by ``fill``."""
         import jax
 
         with jax.enable_x64(True):
-            r = np.asarray(self._f(np.asarray(u, dtype=np.float64)))
+            out = np.asarray(fn(np.asarray(u, dtype=np.float64)))
         with self._lock:
-            self.n_calls += 1
-        return np.where(np.isfinite(r), r, 1e6)
+            setattr(self, counter, getattr(self, counter) + 1)
+        return np.where(np.isfinite(out), out, fill)
+
+    def residuals(self, u) -> np.ndarray:
+        return self._call(self._f, u, "n_calls", 1e6)  # a huge residual: the solver backs off
 
     def jacobian(self, u) -> np.ndarray:
-        import jax
-
-        with jax.enable_x64(True):
-            J = np.asarray(self._j(np.asarray(u, dtype=np.float64)))
-        with self._lock:
-            self.n_jacobians += 1
-        return np.where(np.isfinite(J), J, 0.0)
+        return self._call(self._j, u, "n_jacobians", 0.0)
 
     def loss(self, u) -> float:
         """0.5 * sum of squared residuals (what the solver minimises)."""

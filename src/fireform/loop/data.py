@@ -128,8 +128,7 @@ def regrid_target(da: xr.DataArray, lat: np.ndarray, lon: np.ndarray) -> xr.Data
     if slat.shape == lat.shape and slon.shape == lon.shape and np.allclose(slat, lat, atol=1e-6) \
             and np.allclose(np.mod(slon, 360.0), np.mod(lon, 360.0), atol=1e-6):
         return da.assign_coords(lat=lat, lon=lon)
-    src = Grid(slat, slon, bounds_from_centres(slat), bounds_from_centres(slon))
-    dst = Grid(np.asarray(lat, float), np.asarray(lon, float), bounds_from_centres(lat), bounds_from_centres(lon))
+    src, dst = Grid.from_centres(slat, slon), Grid.from_centres(lat, lon)
     x = np.asarray(da.values, dtype=np.float64)
     ever = np.isfinite(x).any(axis=0)
     r = remap_conservative(np.where(np.isfinite(x), x, 0.0), src, dst)
@@ -218,9 +217,7 @@ def remap_model(ds: xr.Dataset, lat: np.ndarray, lon: np.ndarray) -> xr.Dataset:
     ``lon``): drivers as the area-weighted mean over the source cells with data (state and flux
     densities, fractions of a cell: first-order conservative, ESMF's "fracarea"); the model's
     own burned fraction as :func:`regrid_target` does (burned area conserved)."""
-    src = Grid(np.asarray(ds.lat.values, float), np.asarray(ds.lon.values, float),
-               bounds_from_centres(np.asarray(ds.lat.values, float)), bounds_from_centres(np.asarray(ds.lon.values, float)))
-    dst = Grid(np.asarray(lat, float), np.asarray(lon, float), bounds_from_centres(lat), bounds_from_centres(lon))
+    src, dst = Grid.from_centres(ds.lat.values, ds.lon.values), Grid.from_centres(lat, lon)
     out = {}
     for name, v in ds.data_vars.items():
         if name == MODEL_FIRE:

@@ -62,6 +62,12 @@ class Grid:
         dlon = (self.lon_bnds[:, 1] - self.lon_bnds[:, 0]) * np.pi / 180.0
         return EARTH_RADIUS_M**2 * np.outer(dsin, dlon)
 
+    @classmethod
+    def from_centres(cls, lat, lon) -> "Grid":
+        """A grid of ascending centres, its cell edges at the mid-points between them."""
+        lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+        return cls(lat, lon, bounds_from_centres(lat), bounds_from_centres(lon))
+
     def same_as(self, other: "Grid") -> bool:
         """Exactly the same cells (bounds equal to the last bit)."""
         return (self.shape == other.shape and np.array_equal(self.lat_bnds, other.lat_bnds)

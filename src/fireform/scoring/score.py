@@ -29,8 +29,8 @@ import xarray as xr
 from fireform.drivers import InputReport, conversion, convert, month_index, parse_years, region_set
 from fireform.drivers.check import gate_fields
 from fireform.drivers.load import grid_coords
-from fireform.drivers.units import parse_units
-from fireform.exceptions import ScoringError, UnitsError, UnknownNameError
+from fireform.drivers.units import is_area
+from fireform.exceptions import ScoringError, UnknownNameError
 from fireform.scoring.card import ScoreCard
 from fireform.scoring.conservative import remap_conservative
 from fireform.scoring.prepared import Benchmark
@@ -148,11 +148,7 @@ def _months(f: Field, common: pd.DatetimeIndex) -> np.ndarray:
 def _fraction(f: Field, data: np.ndarray) -> np.ndarray:
     """Burned fraction of each cell: converted units, or an area per cell (GFED5 writes km2)
     divided by the cell's area on the field's own grid (ILAMB's CellAreas from bounds)."""
-    try:
-        area_units = bool(f.units) and parse_units(f.units).dimensionality == parse_units("m2").dimensionality
-    except UnitsError:
-        area_units = False  # convert() names the problem
-    if area_units:
+    if is_area(f.units):
         return conversion(f.units, "m2", file=f.label, var=f.name).apply(np.asarray(data, float)) / f.grid.area()
     return convert(data, f.units, "burned_fraction", file=f.label, var=f.name)
 

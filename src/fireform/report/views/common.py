@@ -14,22 +14,23 @@ def esc(x) -> str:
     return html.escape(str(x))
 
 
-def num(x, d: int = 4) -> str:
-    """Fixed ``d`` decimals; an en dash for missing or non-finite values."""
+def _formatted(x, fmt: str) -> str:
+    """``x`` in format ``fmt``; an en dash for missing or non-finite values."""
     try:
         v = float(x)
     except (TypeError, ValueError):
         return "&ndash;"
-    return "&ndash;" if not np.isfinite(v) else f"{v:.{d}f}"
+    return "&ndash;" if not np.isfinite(v) else format(v, fmt)
+
+
+def num(x, d: int = 4) -> str:
+    """Fixed ``d`` decimals; an en dash for missing or non-finite values."""
+    return _formatted(x, f".{d}f")
 
 
 def sig(x, n: int = 4) -> str:
     """``n`` significant digits ("0.1935", "1.234e-05", "12.5"); an en dash when missing."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "&ndash;"
-    return "&ndash;" if not np.isfinite(v) else f"{v:.{n}g}"
+    return _formatted(x, f".{n}g")
 
 
 def table(df: pd.DataFrame, *, cls: str = "", digits: int = 4, caption: str = "") -> str:
