@@ -118,6 +118,12 @@ def identified_mapping(paths: Sequence[str], mapping: Mapping[str, str] | None =
     return sel
 
 
+def _same_grid(lat_a, lon_a, lat_b, lon_b) -> bool:
+    """The same cells in the same order (longitudes compared modulo 360)."""
+    return (np.shape(lat_a) == np.shape(lat_b) and np.shape(lon_a) == np.shape(lon_b)
+            and np.allclose(lat_a, lat_b, atol=1e-6) and np.allclose(np.mod(lon_a, 360.0), np.mod(lon_b, 360.0), atol=1e-6))
+
+
 def regrid_target(da: xr.DataArray, lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
     """``da`` (time, lat, lon), a burned fraction, on the grid (``lat``, ``lon``) (both ascending):
     unchanged when the grids agree (longitudes modulo 360), else remapped by first-order
@@ -125,8 +131,7 @@ def regrid_target(da: xr.DataArray, lat: np.ndarray, lon: np.ndarray) -> xr.Data
     count as unburned), so the burned area sum(fraction x cell area) is conserved; destination
     cells that no source cell with data overlaps are NaN."""
     slat, slon = np.asarray(da.lat.values, float), np.asarray(da.lon.values, float)
-    if slat.shape == lat.shape and slon.shape == lon.shape and np.allclose(slat, lat, atol=1e-6) \
-            and np.allclose(np.mod(slon, 360.0), np.mod(lon, 360.0), atol=1e-6):
+    if _same_grid(slat, slon, lat, lon):
         return da.assign_coords(lat=lat, lon=lon)
     src, dst = Grid.from_centres(slat, slon), Grid.from_centres(lat, lon)
     x = np.asarray(da.values, dtype=np.float64)
@@ -168,10 +173,7 @@ def load_model_obs(d: DataSpec) -> Drivers:
     lat, lon = model.lat, model.lon
     regions, area, mask = model.regions, model.cell_area, model.mask
     where = meeting_grid(d.grid, (model.lat, model.lon), (obs.lat, obs.lon))
-    same = model.lat.shape == obs.lat.shape and model.lon.shape == obs.lon.shape \
-        and np.allclose(model.lat, obs.lat, atol=1e-6) \
-        and np.allclose(np.sort(np.mod(model.lon, 360.0)), np.sort(np.mod(obs.lon, 360.0)), atol=1e-6)
-    note = ("model and observations on one grid" if same else
+    note = ("model and observations on one grid" if _same_grid(obs.lat, obs.lon, model.lat, model.lon) else
             f"grids differ (model {_cell_size(model.lat, model.lon) ** 0.5:.3g} deg, observations "
             f"{_cell_size(obs.lat, obs.lon) ** 0.5:.3g} deg): met on the {'observations' if where == 'obs' else 'model'}'s "
             f"grid (data.grid = {d.grid!r}); " + ("model drivers remapped as area-weighted means, "
