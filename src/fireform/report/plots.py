@@ -12,7 +12,7 @@ import pandas as pd
 
 from fireform.ablation.plots import draw_interactions
 
-__all__ = ["residual_map", "seasonal_cycles", "shapley_bars", "interaction_heatmap", "convergence",
+__all__ = ["save_figure", "residual_map", "seasonal_cycles", "shapley_bars", "interaction_heatmap", "convergence",
            "formula_png", "verdict_intervals"]
 
 
@@ -24,6 +24,14 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Lay out, write and close ``fig`` (a closed figure frees its memory at once)."""
+    fig.tight_layout()
+    fig.savefig(path)
+    _plt().close(fig)
+    return path
 
 
 def residual_map(path: Path, lat, lon, iy, ix, values, *, title: str) -> Path:
@@ -39,9 +47,7 @@ def residual_map(path: Path, lat, lon, iy, ix, values, *, title: str) -> Path:
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -66,9 +72,7 @@ def seasonal_cycles(path: Path, regions: list[str], ref: np.ndarray, model: np.n
         ax.tick_params(labelsize=7)
     axes.ravel()[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -81,9 +85,7 @@ def shapley_bars(path: Path, values: pd.DataFrame, *, title: str) -> Path:
         ax.text(s, y, f" {s:.1%}", va="center", fontsize=8)
     ax.set_xlabel("share of the total gain over the scale-only form")
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -115,9 +117,7 @@ def convergence(path: Path, it: np.ndarray, value: np.ndarray, status: list[str]
     ax.set_ylabel("training objective")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("convergence of the search (training objective only)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -151,9 +151,7 @@ def verdict_intervals(path: Path, verdict: pd.DataFrame, *, margin: float, title
     a1.set_yticks(y)
     a1.set_yticklabels(v["convention"].astype(str))
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 

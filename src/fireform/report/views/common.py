@@ -7,7 +7,10 @@ import html
 import numpy as np
 import pandas as pd
 
-__all__ = ["esc", "num", "sig", "table", "figure", "plt"]
+from fireform.report.plots import _plt as plt  # the one lazy, headless matplotlib
+from fireform.report.plots import save_figure
+
+__all__ = ["esc", "num", "sig", "table", "figure", "plt", "save_figure"]
 
 
 def esc(x) -> str:
@@ -55,11 +58,3 @@ def figure(rel: str, alt: str, caption: str = "") -> str:
     return f"<figure><img src='{esc(rel)}' alt='{esc(alt)}'><figcaption>{cap}</figcaption></figure>"
 
 
-def plt():
-    # matplotlib costs ~0.5 s to import: only when a figure is drawn
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as pyplot
-
-    return pyplot

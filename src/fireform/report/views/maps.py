@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fireform.report.views.common import esc, figure, plt
+from fireform.report.views.common import esc, figure, plt, save_figure
 from fireform.report.views.grid import GridData
 
 __all__ = ["mean_maps", "draw_mean_maps"]
@@ -33,9 +33,7 @@ def draw_mean_maps(path: Path, lat, lon, obs: np.ndarray, mod: np.ndarray, *, ti
         ax.tick_params(labelsize=7)
     axes[0].set_ylabel("latitude")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path)
-    pyplot.close(fig)
+    save_figure(fig, path)
     return path
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fireform.report.views.common import figure, plt, table
+from fireform.report.views.common import figure, plt, save_figure, table
 from fireform.report.views.grid import GridData
 
 __all__ = ["taylor_stats", "taylor", "draw_taylor"]
@@ -63,9 +63,7 @@ def draw_taylor(path: Path, stats: pd.DataFrame) -> Path:
             va="center", fontsize=9)
     ax.legend(loc="upper right", bbox_to_anchor=(1.25, 1.08), fontsize=8)
     ax.set_title("Taylor diagram of the period-mean maps", fontsize=10, pad=24)
-    fig.tight_layout()
-    fig.savefig(path)
-    pyplot.close(fig)
+    save_figure(fig, path)
     return path
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fireform.report.views.common import figure, plt, table
+from fireform.report.views.common import figure, plt, save_figure, table
 from fireform.report.views.grid import M2_PER_MHA, GridData
 
 __all__ = ["annual_totals", "totals", "draw_totals"]
@@ -70,9 +70,7 @@ def draw_totals(path: Path, tot: pd.DataFrame, regions: list[str], holdout_years
     axes.ravel()[0].set_ylabel("Mha / yr", fontsize=8)
     axes.ravel()[0].legend(fontsize=7)
     fig.suptitle("annual burned area (Mha per year); grey: holdout years", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    pyplot.close(fig)
+    save_figure(fig, path)
     return path
 
 
