@@ -86,9 +86,9 @@ def param_spread(st: RunState) -> pd.DataFrame:
     warm = _warm(rec)
     reps: list[dict] = state["replicates"]
     t = time.perf_counter()
+    have = sorted({int(y) for y in st.train.time.year})
     for r in range(len(reps), b.param_bootstrap):
         rng = np.random.default_rng(np.random.SeedSequence([st.spec.seed, 4243, r]))
-        have = sorted({int(y) for y in st.train.time.year})
         years = [have[k] for k in rng.integers(len(have), size=len(have))]
         d = perturb(st.train, rng=rng, bootstrap=True, noise=0.0, years=years)
         # the training drivers passed the input gate; a redraw of their years holds nothing new
