@@ -22,7 +22,7 @@ from fireform.fitting.samplers import DEFAULT_SAMPLER
 from fireform.forms.kernel import compile_kernel
 from fireform.scoring import CONVENTIONS, Benchmark
 
-__all__ = ["prune", "PruneResult", "kept_players"]
+__all__ = ["prune", "PruneResult", "kept_players", "last_in_costs"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +57,22 @@ def kept_players(shapley_result, threshold: float) -> tuple[str, ...]:
     v = shapley_result.values
     keep = [p for p, s in zip(v.player, v.share) if np.isfinite(s) and s >= threshold]
     return tuple(p for p in shapley_result.players if p in keep)
+
+
+def last_in_costs(subsets: pd.DataFrame, players, keep) -> list[tuple[str, float]]:
+    """For each term of the coalition ``keep``: what leaving it out costs in the Shapley game's
+    own subset fits, v(K) - v(K without it), cheapest first (NaN, last, where the game lacks a
+    coalition). A share averages a term's gain over every coalition, so two terms that each carry
+    weight alone (two productivity shapes; a human term shaped like the missing part of one) both
+    keep a share although, beside the rest, either adds nothing: the last-in cost shows it. The
+    game's fits are at the Shapley budget and can fall short, so this only ranks which terms to
+    refit without (:func:`fireform.loop.ablate.shapley_and_prune`)."""
+    players = list(players)
+    value = {frozenset(p for p in players if bool(r[p])): float(r["value"]) for _, r in subsets.iterrows()}
+    cur = frozenset(keep)
+    out = [(t, value[cur] - value[cur - {t}] if cur in value and cur - {t} in value else np.nan)
+           for t in sorted(cur)]
+    return sorted(out, key=lambda x: (not np.isfinite(x[1]), x[1] if np.isfinite(x[1]) else 0.0, x[0]))
 
 
 def _scores_rows(form_label: str, period: str, scores) -> list[dict]:

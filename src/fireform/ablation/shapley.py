@@ -25,7 +25,7 @@ fits); a Shapley value or share below that is not distinguishable from zero.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -201,6 +201,7 @@ def shapley(
     progress: Callable[[int, str, object], None] | None = None,
     check: bool = True,
     override_checks: bool = False,
+    top: Mapping[str, float] | None = None,
 ) -> ShapleyResult:
     """Shapley values of ``form``'s terms for the fitted training objective.
 
@@ -226,6 +227,12 @@ def shapley(
     progress: called as progress(n_done, subset_label, FitResult) after each coalition.
     check / override_checks: the input gate on the training drivers, before any fit
         (:mod:`fireform.fitting.inputs`; errors raise InputCheckError unless overridden).
+    top: the whole form's fitted parameters (e.g. the run's incumbent). The grand coalition then
+        starts exactly on that optimum and every other coalition also from it with the terms it
+        lacks removed (scale re-levelled), beside its bottom-up sources: without it a game built
+        only bottom-up can end its larger coalitions in another basin, below the fit it ablates
+        (measured on a six-term twin-world incumbent: grand coalition 0.8671 against its own fit
+        0.8812).
     """
     t0 = time.perf_counter()
     players = tuple(form.term_ids)
@@ -263,7 +270,7 @@ def shapley(
         exe.bind(ctx.drivers, ctx.fingerprint)
         runner = SubsetRunner(form, players, ctx, settings, exe, cache=fc, cache_root=root,
                               warm_parents=warm_parents, first_settings=first,
-                              broad_size=broad_size, progress=progress)
+                              broad_size=broad_size, top=top, progress=progress)
         if method == "exact":
             return _exact(form, players, ctx, runner, settings, exe, t0)
         return _sampled(form, players, ctx, runner, settings, exe, t0, method=method,

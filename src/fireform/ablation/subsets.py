@@ -178,6 +178,7 @@ class SubsetRunner:
     def __init__(self, form: Form, players, ctx: FitContext, settings: FitSettings, executor, *, cache=None,
                  cache_root: str | None = None, warm_parents: int = 3,
                  first_settings: FitSettings | None = None, broad_size: int = 2,
+                 top: dict[str, float] | None = None,
                  progress: Callable[[int, str, object], None] | None = None) -> None:
         self.form = form
         self.players = tuple(players)
@@ -191,6 +192,9 @@ class SubsetRunner:
         self.cache = cache
         self.cache_root = cache_root
         self.warm_parents = int(warm_parents)
+        # the whole form's fitted optimum (the run's incumbent): every coalition also starts from
+        # it with the terms it lacks removed, so the game is anchored on the optimum it ablates
+        self.top = None if top is None else {k: float(v) for k, v in top.items()}
         self.progress = progress
         self.fitted: dict[int, SubsetFit] = {}
         self._neutral: dict[str, Neutral] = {}
@@ -216,10 +220,27 @@ class SubsetRunner:
 
     def warm(self, mask: int, srcs: list[int]) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
         """(points ``fit`` re-levels, points it evaluates exactly as given) for coalition ``mask``."""
-        if not srcs:
-            return (), ()
         sub = self.form.subset(members(mask, self.players))
         names = set(sub.param_names)
+        down: tuple[dict, ...] = ()
+        if self.top is not None and mask:
+            pt = {k: v for k, v in self.top.items() if k in names}
+            if set(pt) == names:
+                if mask == (1 << len(self.players)) - 1:  # the optimum itself, as it is
+                    if not srcs:
+                        return (), (pt,)
+                    down = (pt,)
+                else:  # re-levelled: the removed terms' level goes with them
+                    return self._with_sources(mask, srcs, sub, names, relevel=(pt,))
+        if not srcs:
+            return (), ()
+        return self._with_sources(mask, srcs, sub, names, exact_first=down)
+
+    def _with_sources(self, mask: int, srcs: list[int], sub: Form, names: set[str], *,
+                      relevel: tuple[dict, ...] = (), exact_first: tuple[dict, ...] = ()
+                      ) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+        if not srcs:
+            return relevel, exact_first
         best = self.fitted[srcs[0]].result.params
         union = {"scale": best["scale"]}
         for tid in sub.term_ids:
@@ -248,7 +269,7 @@ class SubsetRunner:
             pt["scale"] = float(min(max(sp["scale"] / level, sc.lo), sc.hi))
             if pt not in exact:
                 exact.append(pt)
-        return (union,), tuple(exact)
+        return (union, *relevel), (*exact_first, *exact)
 
     # -- running ---------------------------------------------------------------------------
     def settings_for(self, mask: int) -> FitSettings:

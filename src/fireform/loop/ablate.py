@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fireform.ablation import ShapleyResult, shapley
+from fireform.ablation.prune import last_in_costs
 from fireform.exceptions import FireformError
 from fireform.loop.state import RunState, fmt
 
@@ -56,7 +57,7 @@ def shapley_and_prune(st: RunState) -> None:
     t = time.perf_counter()
     cached = j.shapley(form.hash, "values")
     if cached is None:
-        res = run_shapley(st, form, sh.trials or st.spec.budget.trials)
+        res = run_shapley(st, form, sh.trials or st.spec.budget.trials, top=inc.params)
         j.put_state(f"shapley/{form.hash}", {"method": res.method, "n_fits": res.n_fits,
                                              "fits_run": res.fits_run, "total_gain": res.total_gain,
                                              "wall_seconds": res.wall_seconds, "executor": res.executor})
@@ -68,18 +69,75 @@ def shapley_and_prune(st: RunState) -> None:
            + " ".join(f"{r.player}={r.share:.2f}" for r in cached.itertuples())
            + f" | {time.perf_counter() - t:.1f}s")
     keep_ids = [r.player for r in cached.itertuples() if r.share >= sh.prune_share]
-    if set(keep_ids) == set(form.term_ids) or not keep_ids:
-        st.say("prune", f"nothing under share {sh.prune_share:.2f}: final = incumbent")
+    if not keep_ids:
+        st.say("prune", f"every share under {sh.prune_share:.2f}: final = incumbent")
         return
-    pruned = form.subset(keep_ids)
-    j.put_form(pruned)
-    warm = {k: v for k, v in inc.params.items() if k == "scale" or k.split(".")[0] in set(keep_ids)}
-    rec, _ = st.fit(pruned, role="pruned", warm=warm)
-    dropped = sorted(set(form.term_ids) - set(keep_ids))
-    better = rec.value >= inc.value - st.noise
-    st.final = rec if better else inc
-    j.put_state("prune", {"dropped": dropped, "pruned_hash": pruned.hash, "pruned_fit": rec.id,
-                          "accepted": bool(better)})
-    st.say("prune", f"drop {','.join(dropped)} -> {','.join(pruned.term_ids)} [{pruned.hash}] obj "
-           f"{fmt(rec.value)} vs {fmt(inc.value)} noise {st.noise:.4f} | "
-           f"{'accepted' if better else 'refused'}")
+    cur, state = inc, {"dropped": [], "covered": [], "kept_after_refit": []}
+    if set(keep_ids) != set(form.term_ids):
+        pruned = form.subset(keep_ids)
+        j.put_form(pruned)
+        rec, _ = st.fit(pruned, role="pruned", warm=_restricted(inc.params, keep_ids))
+        dropped = sorted(set(form.term_ids) - set(keep_ids))
+        ok = rec.value >= inc.value - st.noise
+        state.update(dropped=dropped, pruned_hash=pruned.hash, pruned_fit=rec.id, accepted=bool(ok))
+        st.say("prune", f"drop {','.join(dropped)} (share < {sh.prune_share:.2f}) -> {','.join(pruned.term_ids)} "
+               f"[{pruned.hash}] obj {fmt(rec.value)} vs {fmt(inc.value)} noise {st.noise:.4f} | "
+               f"{'accepted' if ok else 'refused'}")
+        if ok:
+            cur = rec
+    cur = _drop_covered(st, form, cur, state)
+    st.final = cur
+    if cur is not inc:
+        state.update(final_hash=cur.form_hash, final_fit=cur.id)
+    j.put_state("prune", state)
+    if cur is inc:
+        st.say("prune", f"nothing under share {sh.prune_share:.2f} and no term covered by the others: "
+               "final = incumbent")
+
+
+def _restricted(params: dict, terms) -> dict:
+    keep = set(terms)
+    return {k: v for k, v in params.items() if k == "scale" or k.split(".")[0] in keep}
+
+
+def _drop_covered(st: RunState, form, cur, state: dict):
+    """Terms the others cover for: ranked by their last-in cost in the game's subset fits
+    (:func:`fireform.ablation.prune.last_in_costs`), each one whose cost is at most
+    ``shapley.cover_screen`` x the noise is refitted without (the loop's budget and sampler,
+    warm from the current fit), and dropped when that refit is within the noise of the
+    incumbent; repeated on what remains. The game ranks, a full fit decides: subset fits at the
+    Shapley budget can end short of the optimum (measured: a twin world's true four-term form at
+    0.8731 in the game, 0.8818 fitted)."""
+    inc, sh, j = st.incumbent, st.spec.shapley, st.journal
+    subsets = j.shapley(form.hash, "subsets")
+    if sh.cover_screen <= 0 or subsets is None or not set(form.term_ids) <= set(subsets.columns):
+        return cur
+    screen = sh.cover_screen * st.noise
+    terms = list(j.form(cur.form_hash).term_ids)
+    tried: set[str] = set()
+    while len(terms) > 1:
+        dropped = False
+        for t, cost in last_in_costs(subsets, form.term_ids, terms):
+            if not (np.isfinite(cost) and cost <= screen):
+                break  # cheapest first: the rest are beyond the screen
+            rest = [x for x in terms if x != t]
+            sub = form.subset(rest)
+            if sub.hash in tried:
+                continue
+            tried.add(sub.hash)
+            j.put_form(sub)
+            rec, _ = st.fit(sub, role="pruned", warm=_restricted(cur.params, rest))
+            ok = rec.value >= inc.value - st.noise
+            row = {"term": t, "game_cost": float(cost), "without": rec.value, "incumbent": inc.value,
+                   "fit": rec.id, "form_hash": sub.hash}
+            st.say("prune", f"{t}: last-in cost {cost:+.4f} in the game; refit without it [{sub.hash}] obj "
+                   f"{fmt(rec.value)} vs incumbent {fmt(inc.value)} noise {st.noise:.4f} | "
+                   f"{'covered by the others: dropped' if ok else 'kept'}")
+            if ok:
+                state["covered"].append(row)
+                terms, cur, dropped = rest, rec, True
+                break
+            state["kept_after_refit"].append(row)
+        if not dropped:
+            break
+    return cur

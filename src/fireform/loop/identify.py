@@ -187,10 +187,10 @@ def _robustness(st: RunState, form: Form, deadline: float) -> dict:
     trials = sh.trials or st.spec.budget.trials
     base = j.shapley(form.hash, "values")
     if base is None:  # the final form is the pruned one: its game at the Shapley budget first
-        base = shapley_tables(run_shapley(st, form, trials))["values"]
+        base = shapley_tables(run_shapley(st, form, trials, top=st.final.params))["values"]
     # no early stop: the Shapley step stops a coalition after 4 CMA-ES generations without gain,
     # which would end the larger budget where the smaller one ended
-    high_res = run_shapley(st, form, k * trials, patience_generations=None)
+    high_res = run_shapley(st, form, k * trials, patience_generations=None, top=st.final.params)
     high = shapley_tables(high_res)["values"]
     b, h = base.set_index("player"), high.set_index("player")
     rows = []

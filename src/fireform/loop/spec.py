@@ -230,6 +230,10 @@ class ShapleySpec(_Strict):
     # the subset fits' sampler, apart from budget.sampler: 2^n warm-started fits of sub-forms
     # are best served by local CMA-ES from their subsets' optima (docs/fitting.md, "Shapley")
     sampler: str = SUBSET_SAMPLER
+    # after the share rule, a kept term is refitted without when its last-in cost in the game is
+    # at most this many times the fit noise, and dropped when that refit stays within the noise
+    # of the incumbent (fireform.loop.ablate; 0: the share rule alone)
+    cover_screen: float = Field(default=10.0, ge=0.0)
 
     _sampler = field_validator("sampler")(classmethod(lambda cls, v: _known_sampler(v, "shapley.sampler")))
 

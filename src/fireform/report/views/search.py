@@ -32,11 +32,28 @@ def shapley(run: Run, out: Path) -> str:
                        "Positive cells: two mechanisms help more together than apart; negative: "
                        "they explain the same thing (redundant).")
     body += table(vals)
-    pr = run.prune
-    if pr:
-        body += (f"<p>Prune: dropped {esc(', '.join(pr['dropped']))}; pruned form "
-                 f"<code>{esc(pr['pruned_hash'])}</code> {'accepted' if pr['accepted'] else 'refused'}.</p>")
+    body += prune_lines(run.prune)
     return body
+
+
+def prune_lines(pr: dict | None) -> str:
+    """The prune step in words: the share rule's drop, then each term refitted without because
+    the game said the others may cover for it."""
+    if not pr:
+        return ""
+    out = ""
+    if pr.get("dropped"):
+        out += (f"<p>Prune: dropped {esc(', '.join(pr['dropped']))} (share under the threshold); pruned form "
+                f"<code>{esc(pr['pruned_hash'])}</code> {'accepted' if pr['accepted'] else 'refused'}.</p>")
+    rows = [(r, "dropped: the others cover for it") for r in pr.get("covered", [])]
+    rows += [(r, "kept") for r in pr.get("kept_after_refit", [])]
+    if rows:
+        out += ("<p>Terms whose last-in cost in the game was within the screen were refitted without; a "
+                "term is dropped when that fit stays within the fit noise of the incumbent:</p><ul>"
+                + "".join(f"<li><code>{esc(r['term'])}</code>: game cost {r['game_cost']:+.4f}, refit without "
+                          f"it {r['without']:.4f} vs incumbent {r['incumbent']:.4f}: {what}</li>" for r, what in rows)
+                + "</ul>")
+    return out
 
 
 def convergence(run: Run, out: Path) -> str:
