@@ -46,3 +46,46 @@ def test_prune_refuses_bad_inputs(split_and_result, form3, world):
         prune(form3, r, split=world)
     with pytest.raises(FitError, match="Shapley result is for"):
         prune(form3.subset(form3.term_ids[:2]), r, split=split)
+
+
+def test_last_in_costs_rank_terms_by_what_leaving_them_out_costs():
+    import numpy as np
+    import pandas as pd
+
+    from fireform.ablation.prune import last_in_costs
+
+    players = ["a", "b", "c"]
+    v = {(): 0.1, ("a",): 0.5, ("b",): 0.5, ("c",): 0.3, ("a", "b"): 0.6, ("a", "c"): 0.7,
+         ("b", "c"): 0.69, ("a", "b", "c"): 0.7}
+    sub = pd.DataFrame([{"value": val, **{p: p in k for p in players}} for k, val in v.items()])
+    costs = last_in_costs(sub, players, players)
+    # b adds 0.0 beside a and c although alone it is worth as much as a
+    assert [t for t, _ in costs] == ["b", "a", "c"]
+    assert dict(costs) == pytest.approx({"a": 0.01, "b": 0.0, "c": 0.1})
+    assert dict(last_in_costs(sub, players, ["a", "b"])) == pytest.approx({"a": 0.1, "b": 0.1})
+    # a coalition the game lacks ranks last, as NaN
+    miss = sub[~(sub.a & sub.c & ~sub.b)]
+    c2 = last_in_costs(miss, players, players)
+    assert c2[-1][0] == "b" and np.isnan(c2[-1][1])
+
+
+def test_a_game_given_the_optimum_it_ablates_starts_there(world, form3):
+    """shapley(top=...): the grand coalition starts exactly on the given optimum (never below
+    it) and every coalition gets it, terms removed, as a re-levelled start."""
+    from fireform.ablation.subsets import SubsetRunner
+    from fireform.ablation.tasks import FitSettings
+    from fireform.fitting import FitContext, fit
+
+    full = fit(form3, world, trials=120, seed=3)
+    low = shapley(form3, world, trials=8, executor="serial", patience=None, first_trials=8)
+    top = shapley(form3, world, trials=8, executor="serial", patience=None, first_trials=8, top=full.params)
+    grand = lambda r: float(r.subsets.loc[r.subsets["size"] == 3, "value"].iloc[0])  # noqa: E731
+    assert grand(top) >= full.value - 1e-12
+    assert grand(top) >= grand(low) - 1e-12
+    runner = SubsetRunner(form3, form3.term_ids, FitContext(world), FitSettings(trials=8), None, top=full.params)
+    pair = 0b011
+    relevel, exact = runner.warm(pair, [])
+    names = set(form3.subset(form3.term_ids[:2]).param_names)
+    assert exact == () and relevel == ({k: v for k, v in full.params.items() if k in names},)
+    relevel, exact = runner.warm(0b111, [])
+    assert relevel == () and exact == (dict(full.params),)

@@ -128,7 +128,7 @@ def _drop_covered(st: RunState, form, cur, state: dict):
             j.put_form(sub)
             rec, _ = st.fit(sub, role="pruned", warm=_restricted(cur.params, rest))
             ok = rec.value >= inc.value - st.noise
-            row = {"term": t, "game_cost": float(cost), "without": rec.value, "incumbent": inc.value,
+            row = {"term": t, "game_cost": float(cost), "without": rec.value, "incumbent": inc.value, "noise": st.noise,
                    "fit": rec.id, "form_hash": sub.hash}
             st.say("prune", f"{t}: last-in cost {cost:+.4f} in the game; refit without it [{sub.hash}] obj "
                    f"{fmt(rec.value)} vs incumbent {fmt(inc.value)} noise {st.noise:.4f} | "
