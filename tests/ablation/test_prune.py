@@ -3,7 +3,7 @@
 import pytest
 
 from fireform.ablation import prune, shapley
-from fireform.ablation.prune import kept_players
+from fireform.ablation.prune import kept_players, last_in_costs
 from fireform.exceptions import FitError
 from fireform.fitting import Split
 from fireform.scoring import CONVENTIONS
@@ -21,7 +21,7 @@ def test_prune_reports_full_and_pruned_on_both_periods(split_and_result, form3):
     split, r, reads = split_and_result
     shares = dict(zip(r.values.player, r.values.share))
     thr = sorted(shares.values())[0] + 1e-9  # drops exactly the smallest
-    p = prune(form3, r, split=split, threshold=thr, trials=20)
+    p = prune(form3, r, split=split, threshold=thr, trials=20, cover_screen=0)
     smallest = min(shares, key=shares.get)
     assert p.dropped == (smallest,) and set(p.kept) == set(form3.term_ids) - {smallest}
     assert p.pruned_fit.form.term_ids == p.kept
@@ -89,3 +89,25 @@ def test_a_game_given_the_optimum_it_ablates_starts_there(world, form3):
     assert exact == () and relevel == ({k: v for k, v in full.params.items() if k in names},)
     relevel, exact = runner.warm(0b111, [])
     assert relevel == () and exact == (dict(full.params),)
+
+
+def test_prune_drops_a_term_the_others_cover_for(world):
+    """The tiny world's truth is temperature x precip_wetting; hyperarid_suppression reads the
+    same rain as its annual sum and takes a share well above 5% (it carries weight alone), but
+    beside precip_wetting it adds nothing: the last-in rule refits without it and drops it."""
+    from fireform.forms import Form
+
+    form = Form.from_mechanisms(["temperature_ignition", "precip_wetting", "hyperarid_suppression"])
+    split = Split(world, train_years=range(2001, 2004), holdout_years=[2004])
+    r = shapley(form, split, trials=40, executor="serial")
+    costs = dict(last_in_costs(r.subsets, form.term_ids, form.term_ids))
+    p = prune(form, r, split=split, threshold=0.0, trials=60, noise=0.01, cover_screen=10.0)
+    assert "hyperarid_suppression" in p.covered
+    assert float(r.values.set_index("player").at["hyperarid_suppression", "share"]) > 0.05
+    for t in p.covered:
+        assert t in p.dropped and t not in p.kept and costs[t] <= 0.1
+    # the rule's promise: what remains fits within the noise of the full form's refit
+    assert p.pruned_fit.value >= p.full_fit.value - 0.01
+    off = prune(form, r, split=Split(world, train_years=range(2001, 2004), holdout_years=[2004]),
+                threshold=0.0, trials=60, noise=0.01, cover_screen=0)
+    assert off.covered == () and off.dropped == ()

@@ -1,11 +1,14 @@
 """``prune``: drop the mechanisms a Shapley ablation found carrying little, refit, compare.
 
-A term is dropped when its share of the total gain is below ``threshold`` (default 5%). The
-pruned form and the full form are then refitted with the same budget (``trials``), each
-warm-started from its own coalition fit in the Shapley result, and scored on the training
-period (the fit's own score vector) and on the holdout period, read once through the Split's
-explicit ``unseal`` (journaled by the Split; refused while any fit runs), under every Overall
-convention and in every region.
+A term is dropped when its share of the total gain is below ``threshold`` (default 5%). Then
+the last-in rule (as in a run, :mod:`fireform.loop.ablate`): kept terms are ranked by what
+leaving them out costs in the game (:func:`last_in_costs`); each whose cost is at most
+``cover_screen`` x ``noise`` is refitted without, and dropped when that refit is within
+``noise`` of the full form's refit (the others cover for it). The pruned form and the full form
+are refitted with the same budget (``trials``), each warm-started from its own coalition fit in
+the Shapley result, and scored on the training period (the fit's own score vector) and on the
+holdout period, read once through the Split's explicit ``unseal`` (journaled by the Split;
+refused while any fit runs), under every Overall convention and in every region.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class PruneResult:
     pruned_fit: object
     scores: pd.DataFrame
     holdout_reads: int
+    covered: tuple[str, ...] = ()  # of ``dropped``: those the last-in rule dropped
 
     def compare(self, period: str = "holdout", region: str = "global") -> pd.DataFrame:
         """convention x (full, pruned, difference) for one period and region."""
@@ -89,12 +93,18 @@ def _holdout_scores(form, theta, held):
 
 def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int = 1000,
           sampler: str = DEFAULT_SAMPLER, seed: int = 0, patience: int | None = None, cache=None,
+          noise: float = 1e-3, cover_screen: float = 10.0,
           reason: str = "prune: full vs pruned form on the holdout years") -> PruneResult:
-    """Drop terms with share < ``threshold``, refit full and pruned forms on ``split.train``,
-    and score both on training and (unsealed once, journaled) holdout years.
+    """Drop terms with share < ``threshold`` and those the others cover for (the last-in rule,
+    module docstring; ``cover_screen=0`` turns it off), refit full and pruned forms on
+    ``split.train``, and score both on training and (unsealed once, journaled) holdout years.
 
     split: a :class:`fireform.fitting.Split` (the holdout is read only through ``unseal``).
+    noise: the fit noise (e.g. the spread of repeated fits of the full form; the loop's
+        ``budget.min_noise`` by default).
     """
+    if not (np.isfinite(noise) and noise >= 0 and np.isfinite(cover_screen) and cover_screen >= 0):
+        raise FitError(f"noise and cover_screen must be finite and >= 0, got {noise!r}, {cover_screen!r}")
     if not isinstance(split, Split):
         raise FitError(f"prune needs a fireform.fitting.Split (training + sealed holdout), got {type(split).__name__}")
     if tuple(form.term_ids) != tuple(shapley_result.players):
@@ -102,12 +112,27 @@ def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int =
     kept = kept_players(shapley_result, threshold)
     if not kept:
         raise FitError(f"no term has a share >= {threshold}: nothing would remain")
-    dropped = tuple(p for p in form.term_ids if p not in kept)
-    pruned = form.subset(kept)
     ctx = FitContext(split.train, objective=shapley_result.objective)
     opts = dict(trials=trials, sampler=sampler, seed=seed, patience=patience, cache=cache)
     full_fit = fit(form, ctx, warm_start=shapley_result.full_fit.params, **opts)
-    pruned_fit = fit(pruned, ctx, warm_start=shapley_result.fit_of(kept).params, **opts)
+    pruned_fit = fit(form.subset(kept), ctx, warm_start=shapley_result.fit_of(kept).params, **opts)
+    covered: list[str] = []
+    while cover_screen > 0 and len(kept) > 1:
+        dropped_one = False
+        for t, cost in last_in_costs(shapley_result.subsets, form.term_ids, kept):
+            if not (np.isfinite(cost) and cost <= cover_screen * noise):
+                break  # cheapest first: the rest are beyond the screen
+            rest = tuple(p for p in kept if p != t)
+            warm = {k: v for k, v in pruned_fit.params.items() if k == "scale" or k.split(".")[0] in rest}
+            f = fit(form.subset(rest), ctx, warm_start=warm, **opts)
+            if f.value >= full_fit.value - noise:
+                kept, pruned_fit, dropped_one = rest, f, True
+                covered.append(t)
+                break
+        if not dropped_one:
+            break
+    dropped = tuple(p for p in form.term_ids if p not in kept)
+    pruned = form.subset(kept)
     held = split.unseal(reason)
     rows = (_scores_rows("full", "train", full_fit.scores) + _scores_rows("pruned", "train", pruned_fit.scores)
             + _scores_rows("full", "holdout", _holdout_scores(form, full_fit.params, held))
@@ -115,4 +140,4 @@ def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int =
     return PruneResult(kept=kept, dropped=dropped, threshold=float(threshold),
                        full_form_json=form.to_json(), pruned_form_json=pruned.to_json(),
                        full_fit=full_fit, pruned_fit=pruned_fit, scores=pd.DataFrame(rows),
-                       holdout_reads=len(split.reads))
+                       holdout_reads=len(split.reads), covered=tuple(covered))

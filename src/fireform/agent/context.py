@@ -30,6 +30,7 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 
 from fireform.forms import MechanismTerm
 from fireform.forms.terms import default_registry
@@ -190,14 +191,21 @@ def _objective(bench, pred, convention: str, region: str) -> float:
 
 
 def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = "global",
-                 n_points: int = 8, seed: int = 0, library=None, swap_top: int = 6) -> pd.DataFrame:
+                 n_points: int = 8, seed: int = 0, library=None, swap_top: int = 6,
+                 refine: int = 24) -> pd.DataFrame:
     """Training objective after every single-term move from ``form`` at fitted ``theta``.
 
     Adds (every available library mechanism not in the form), drops (every term, when more
     than one) and swaps (a term for a mechanism of the same regime or one of the ``swap_top``
     best-screened adds). A new term is evaluated
     at the centre and ``n_points - 1`` random points of its box; the scale is rematched so the
-    area-weighted total equals the reference's. Returns ``MOVE_COLUMNS`` sorted best first.
+    area-weighted total equals the reference's. Each add and swap is then refined by a bounded
+    Nelder-Mead search of ``refine`` evaluations from its best point (in the unit box, log
+    parameters on a log axis); a swap also starts from the refined add of its new term (eight
+    random points alone put one swap at 0.913 or 0.895 by the draw). Measured on a twin
+    world whose truth holds ``simfire_productivity``: eight box points screened adding it at
+    -0.0047 (11th of the adds) although the fitted gain was +0.014 (its useful (g_max, b) region
+    is narrow); the search never tried it. Returns ``MOVE_COLUMNS`` sorted best first.
     """
     reg = library if library is not None else default_registry()
     rng = np.random.default_rng(seed)
@@ -225,6 +233,34 @@ def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = 
         return pred * (total_obs / tot)
 
     rows = []
+    refined: dict[str, dict] = {}  # mechanism id -> its refined setting as an add
+
+    def value_at(base, term, p) -> float:
+        pred = base
+        if term is not None:
+            with np.errstate(all="ignore"):
+                f = np.broadcast_to(term.compute(arrays(term.inputs), p), (n_cells, n_months))
+            pred = base * f
+        pred = rematch(np.where(np.isfinite(pred), pred, 0.0))
+        return _objective(bench, pred, convention, region)
+
+    def local(base, term, start: dict, fev: int) -> tuple[float, dict]:
+        ps = list(term.params)
+        lo = np.array([np.log(p.lo) if p.log else p.lo for p in ps])
+        hi = np.array([np.log(p.hi) if p.log else p.hi for p in ps])
+        lg = np.array([bool(p.log) for p in ps])
+
+        def point(u):
+            v = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
+            v = np.where(lg, np.exp(np.where(lg, v, 0.0)), v)
+            return {p.name: float(min(max(x, p.lo), p.hi)) for p, x in zip(ps, v)}
+
+        x0 = np.array([((np.log(start[p.name]) if p.log else start[p.name]) - a) / (b - a) if b > a else 0.5
+                       for p, a, b in zip(ps, lo, hi)])
+        res = minimize(lambda u: -value_at(base, term, point(u)), np.clip(x0, 0.0, 1.0), method="Nelder-Mead",
+                       bounds=[(0.0, 1.0)] * len(ps),
+                       options={"maxfev": fev, "xatol": 1e-3, "fatol": 1e-6})
+        return float(-res.fun), point(res.x)
 
     def add_row(action, remove, add, base, term):
         ids = [t for t in form.term_ids if t != remove] + ([add] if add else [])
@@ -234,16 +270,20 @@ def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = 
                 new = new.with_term(MechanismTerm(reg.get(add)))
         except Exception:  # noqa: BLE001  (an impossible move is simply not screened)
             return
-        best = -math.inf
+        best, best_p = -math.inf, {}
         pts = _box_points(term, n_points, rng) if term is not None else [{}]
+        if action == "swap" and add in refined:
+            pts = [*pts, refined[add]]
         for p in pts:
-            pred = base
-            if term is not None:
-                with np.errstate(all="ignore"):
-                    f = np.broadcast_to(term.compute(arrays(term.inputs), p), (n_cells, n_months))
-                pred = base * f
-            pred = rematch(np.where(np.isfinite(pred), pred, 0.0))
-            best = max(best, _objective(bench, pred, convention, region))
+            v = value_at(base, term, p)
+            if v > best:
+                best, best_p = v, p
+        if refine > 0 and term is not None and term.params:
+            v, p = local(base, term, best_p, refine)
+            if v > best:
+                best, best_p = v, p
+            if action == "add":
+                refined[add] = best_p
         rows.append({"action": action, "remove": remove or "", "add": add or "", "form_hash": new.hash,
                      "n_params": len(new.params), "objective": best, "gain": best - base_value,
                      "terms": ",".join(sorted(ids))})

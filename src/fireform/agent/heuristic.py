@@ -10,6 +10,14 @@ Rules, in order (each skips forms already tried):
    ``tie`` (and the noise) of the best, the one that touches the regime the regional
    diagnostics flag most often, then fewer parameters, then alphabetical order (so the same context always gives the
    same proposal).
+   **A regime the form lacks**: when no screened move gains more than the noise, the screen
+   cannot rank (it moves one term with the others held, and a term whose value needs the others
+   to re-adjust screens flat), so the best add of a regime the form has no term of (fuel,
+   productivity, weather, ignition, human) comes first: the fire triangle's missing side before
+   a second shape of one it has. Measured on a twin world whose truth is SIMFIRE productivity x
+   soil wetness x temperature: the search held hyperarid and human terms, no productivity term,
+   and spent six iterations on flat adds; adding ``simfire_productivity`` screened at -0.0006
+   but fitted at +0.014.
 4. Nothing untried left -> ``None`` (the loop stops searching).
 
 The screen (:func:`fireform.agent.context.screen_moves`) scores each move on the training data
@@ -88,6 +96,11 @@ class HeuristicProposer(Proposer):
             reg = regimes.get(m["add"], "")
             return (-flagged.get(reg, 0), -m["objective"], m["n_params"], m["action"], m["add"], m["remove"])
 
+        have = {regimes.get(t, "") for t in terms}
+        missing = [m for m in grow if m["action"] == "add" and regimes.get(m["add"], "") not in have]
+        lacking = bool(missing) and max(m["gain"] for m in grow) <= noise
+        if lacking:  # a flat screen: the regime the form lacks first (module docstring)
+            near = [max(missing, key=lambda m: (m["objective"], -m["n_params"], m["add"]))]
         m = sorted(near, key=key)[0]
         new = [t for t in terms if t != m["remove"]] + [m["add"]]
         worst = [d for d in context.diagnostics if d["region"] != "global"]
@@ -95,6 +108,9 @@ class HeuristicProposer(Proposer):
         where = "; ".join(f"{d['region']}: {d['suspect']}" for d in worst) or "global residuals"
         verb = f"swap {m['remove']} for {m['add']}" if m["action"] == "swap" else f"add {m['add']}"
         rationale = (
+            f"{verb} ({regimes.get(m['add'], '?')} regime, which the form has no term of): no screened move "
+            f"gains more than the noise {noise:.4f}, and a term whose value needs the others to re-adjust "
+            f"screens flat; this one screens at {m['gain']:+.4f}. Diagnostics: {where}." if lacking else
             f"{verb} ({regimes.get(m['add'], '?')} regime): the screened training objective rises "
             f"{m['gain']:+.4f} to {m['objective']:.4f}, the best single-term move. Diagnostics: {where}."
         )
