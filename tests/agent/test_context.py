@@ -36,6 +36,24 @@ def test_screen_ranks_moves_and_scores_them_on_training_data(world):
     assert df.equals(again)
 
 
+def test_the_screen_refines_each_new_term_locally(world):
+    """Refinement starts from the best box point, so an add never screens lower with it, and
+    most screen higher (the box points alone are a coarse draw)."""
+    d, bench = world
+    form = Form.from_mechanisms(["rh_limiter", "agb_linear"])
+    theta = dict(zip(form.param_names, form.default_theta()))
+    coarse = screen_moves(form, theta, d, bench, convention="ilamb2", n_points=4, refine=0)
+    fine = screen_moves(form, theta, d, bench, convention="ilamb2", n_points=4, refine=24)
+    a = coarse[coarse.action == "add"].set_index("add").objective
+    b = fine[fine.action == "add"].set_index("add").objective.reindex(a.index)
+    assert (b >= a - 1e-12).all()
+    assert (b > a + 1e-6).sum() >= len(a) // 2
+    # drops hold no new term: refinement leaves them exactly as they were
+    da = coarse[coarse.action == "drop"].set_index("remove").objective
+    db = fine[fine.action == "drop"].set_index("remove").objective.reindex(da.index)
+    assert (da == db).all()
+
+
 def test_context_from_journal_sees_training_only(world, tmp_path):
     from fireform.fitting import fit
     from fireform.loop.spec import parse_spec

@@ -54,6 +54,29 @@ def test_free_drop_wins_over_growth():
     assert a.action == "drop" and a.mechanisms == ["agb_linear"]
 
 
+def test_a_flat_screen_adds_a_regime_the_form_lacks_first():
+    """No screened move beats the noise: the best add of a regime the form has no term of
+    (ignition, productivity) beats a better-screened second fuel term."""
+    flat = [_m("swap", "agb_linear", "fuel_ramp", 0.605, "h3"), _m("add", "", "fuel_ramp", 0.604, "h7", 7),
+            _m("add", "", "temperature_ignition", 0.598, "h2", 7), _m("add", "", "gpp_gating", 0.596, "h1", 9),
+            _m("drop", "agb_linear", "", 0.55, "h4", 3)]
+    a = HeuristicProposer().propose(_ctx(flat, noise=0.01))
+    assert a.action == "add" and "temperature_ignition" in a.mechanisms
+    assert "no term of" in a.rationale
+    # once the screen sees a gain beyond the noise, the best move wins again
+    steep = [dict(m, objective=0.65, gain=0.05) if m["add"] == "fuel_ramp" and m["action"] == "swap" else m
+             for m in flat]
+    b = HeuristicProposer().propose(_ctx(steep, noise=0.01))
+    assert b.action == "swap" and "fuel_ramp" in b.mechanisms
+    # every regime present: the rule has nothing to add, the best move wins
+    full = _ctx(flat, noise=0.01)
+    full = dataclasses.replace(full, incumbent={**full.incumbent, "terms": [
+        "agb_linear", "rh_limiter", "gpp_gating", "temperature_ignition", "human_x"]},
+        catalog=[*full.catalog, {"id": "human_x", "regime": "human", "available": True, "inputs": [], "equation": ""}])
+    c = HeuristicProposer().propose(full)
+    assert c.action == "swap"
+
+
 def test_low_shapley_share_is_pruned_first():
     sh = {"values": [{"player": "agb_linear", "share": 0.02}, {"player": "rh_limiter", "share": 0.98}]}
     a = HeuristicProposer().propose(_ctx(SCREEN, shapley=sh))

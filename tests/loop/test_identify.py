@@ -25,12 +25,18 @@ def test_swaps_are_journaled_fits_and_classes_follow_the_noise(finished_run):
     form = j.form(final.form_hash)
     assert eq["final_hash"] == form.hash and eq["rows"]
     fits = j.fits().set_index("id")
-    n = j.frozen_spec().identify.max_swaps_per_term
+    spec = j.frozen_spec().identify
+    n, k = spec.max_swaps_per_term, spec.data_swaps_per_term
     for term in form.term_ids:
-        assert len(eq["candidates"][term]) <= n
+        cands = eq["candidates"][term]
+        relation = {r["alternative"]: r["relation"] for r in eq["rows"] if r["term"] == term}
+        by_data = [c for c in cands if relation.get(c, "").startswith("the data: swap screens at ")]
+        meta = [c for c in cands if c not in by_data]
+        assert len(meta) <= n and len(by_data) <= k and len(set(cands)) == len(cands)
         expected = [r.mechanism for r in relatives(form, term)]
-        # the candidates are the closest relatives the data can feed, in rank order
-        assert [c for c in expected if c in eq["candidates"][term]] == eq["candidates"][term]
+        # the metadata candidates are the closest relatives the data can feed, in rank order,
+        # then the best-screened swaps not among them
+        assert [c for c in expected if c in meta] == meta == cands[:len(meta)]
     for r in eq["rows"]:
         f = fits.loc[r["fit_id"]]
         assert f.role == "swap" and f.form_hash == r["form_hash"]

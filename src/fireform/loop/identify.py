@@ -4,7 +4,11 @@ After pruning, for the final form:
 
 1. **Equivalence classes.** Each final term is swapped for its closest library relatives (same
    raw inputs or same regime, from the mechanism metadata: :mod:`fireform.ablation.swaps`), at
-   most ``identify.max_swaps_per_term`` of them; every swapped form is refitted with the loop's
+   most ``identify.max_swaps_per_term`` of them, and for the ``identify.data_swaps_per_term``
+   mechanisms whose swap screens best on the training data (the other terms held at their fitted
+   values, the new term's parameters searched: :func:`fireform.agent.context.screen_moves`),
+   whatever they read: a stand-in need not share an input (relative humidity can stand in for
+   temperature where the two covary); every swapped form is refitted with the loop's
    budget and sampler, warm-started from the final fit (the other terms and the scale at their
    fitted values), through :meth:`RunState.fit` (journaled under role ``swap``: a resumed run
    reads them back, never refits). An alternative whose training objective is not worse than the
@@ -35,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from fireform.ablation.swaps import class_label, compare_swap, relatives, swap_form
+from fireform.agent.context import screen_moves
 from fireform.exceptions import FireformError
 from fireform.forms import Form, MechanismTerm
 from fireform.loop.ablate import run_shapley, shapley_tables
@@ -110,30 +115,32 @@ def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
                 "form's training objective is not worse than the final form's by more than the fit "
                 "noise; relatives share a raw input or the regime (fireform.ablation.swaps)"}
     have = set(st.train.variables)
+    by_data = _data_relatives(st, form, final.params, spec.data_swaps_per_term)
     for term in form.term_ids:
-        cands = relatives(form, term, available=have)[:spec.max_swaps_per_term]
-        eq["candidates"][term] = [c.mechanism for c in cands]
-        for c in cands:
+        cands = [(c.mechanism, c.relation) for c in relatives(form, term, available=have)[:spec.max_swaps_per_term]]
+        cands += [(m, rel) for m, rel in by_data.get(term, []) if m not in {c for c, _ in cands}]
+        eq["candidates"][term] = [m for m, _ in cands]
+        for mech, relation in cands:
             if time.monotonic() > deadline and not eq.get("stopped"):
                 eq["stopped"] = f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
-            sf = swap_form(form, term, c.mechanism)
+            sf = swap_form(form, term, mech)
             warm = {k: v for k, v in final.params.items() if k == "scale" or k.split(".")[0] != term}
             if eq.get("stopped"):
                 continue
             try:
                 rec, cached = st.fit(sf, role="swap", warm=warm)
             except FireformError as e:
-                st.say("swap", f"{term} -> {c.mechanism} crash | {type(e).__name__}: {str(e)[:120]}")
+                st.say("swap", f"{term} -> {mech} crash | {type(e).__name__}: {str(e)[:120]}")
                 continue
             v = compare_swap(final.value, rec.value, noise, regional=base_reg,
                              swap_regional=_regional(j, fit_id(rec), conv), regional_noise=reg_noise)
-            eq["rows"].append({"term": term, "alternative": c.mechanism, "relation": c.relation,
+            eq["rows"].append({"term": term, "alternative": mech, "relation": relation,
                                "train_objective": rec.value, "delta": v.delta, "within_noise": v.within_noise,
                                "in_class": v.in_class, "better": v.better,
                                "regions_differing": list(v.regions_differing), "fit_id": fit_id(rec),
                                "form_hash": sf.hash})
             j.put_state("equivalence", eq)  # after every swap: a killed step keeps what it measured
-            st.say("swap", f"{term} -> {c.mechanism} ({c.relation}) [{sf.hash}] obj {fmt(rec.value)} "
+            st.say("swap", f"{term} -> {mech} ({relation}) [{sf.hash}] obj {fmt(rec.value)} "
                    f"delta {v.delta:+.4f} noise {noise:.4f} | {'in class' if v.in_class else 'worse'}"
                    + (" (better)" if v.better else "")
                    + (f" | worse in {','.join(v.regions_differing)}" if v.regions_differing else "")
@@ -141,6 +148,18 @@ def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
     eq["truth"] = _truth(st, form, classes_of(eq))
     j.put_state("equivalence", eq)
     return eq
+
+
+def _data_relatives(st: RunState, form: Form, params: Mapping[str, float], k: int) -> dict[str, list[tuple[str, str]]]:
+    """term -> the ``k`` mechanisms whose swap for it screens best (with the relation in words)."""
+    if k <= 0:
+        return {}
+    o = st.spec.objective
+    sc = screen_moves(form, dict(params), st.train, st.bench, convention=o.convention, region=o.region,
+                      seed=st.spec.seed, swap_top=10**6)
+    sw = sc[sc.action == "swap"].sort_values(["objective", "add"], ascending=[False, True])
+    return {t: [(str(r.add), f"the data: swap screens at {r.objective:.4f}") for r in g.head(k).itertuples()]
+            for t, g in sw.groupby("remove", sort=False)}
 
 
 def _truth(st: RunState, form: Form, classes: Mapping[str, list[str]]) -> list[dict] | None:
