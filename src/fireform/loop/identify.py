@@ -24,6 +24,14 @@ After pruning, for the final form:
    under ``shapley.prune_share`` or which keeps less than ``identify.robust_min_ratio`` of its
    Shapley value is flagged: its share does not survive a better fit.
 
+**Better swaps are adopted.** A swap that fits better than the final form by more than the fit
+noise is something the search missed: with ``identify.adopt_rounds`` > 0 the run takes the best
+such swap as its incumbent, prunes it (Shapley, share and last-in rules) and identifies again, at
+most that many times (:func:`adopt_better`; journal state ``adopted``). Measured on a twin world
+whose truth is ``gpp_gating x temperature_ignition x precip_wetting``: the search ended with
+``simfire_productivity`` beside humidity and hyperarid terms, and the swap
+``simfire_productivity -> gpp_gating`` fitted 0.0119 better.
+
 Journal state ``equivalence`` (swaps, classes, the truth's recovery on a twin world) and
 ``shapley_robust``; one greppable line per swap (``fireform swap``), then ``fireform classes``
 with the final form named with its classes (:func:`class_label`) and ``fireform robust``.
@@ -41,6 +49,7 @@ import pandas as pd
 from fireform.ablation.swaps import class_label, compare_swap, relatives, swap_form
 from fireform.agent.context import screen_moves
 from fireform.exceptions import FireformError
+from fireform.fitting import FitResult
 from fireform.forms import Form, MechanismTerm
 from fireform.loop.ablate import run_shapley, shapley_tables
 from fireform.loop.data import truth_form
@@ -48,30 +57,56 @@ from fireform.loop.journal import Journal
 from fireform.loop.state import RunState, fit_id, fmt
 from fireform.scoring import overall
 
-__all__ = ["identify", "class_label", "decision_fields", "classes_frame", "robust_frame",
+__all__ = ["identify", "adopt_better", "class_label", "decision_fields", "classes_frame", "robust_frame",
            "truth_frame", "CLASS_COLUMNS"]
 
 CLASS_COLUMNS = ["term", "alternative", "relation", "train_objective", "delta", "within_noise", "in_class",
                  "better", "regions_differing", "fit_id"]
 
 
-def identify(st: RunState) -> None:
-    """Equivalence classes of the final terms, then the Shapley robustness flags (module doc)."""
+def identify(st: RunState, *, adopt: bool = False) -> FitResult | None:
+    """Equivalence classes of the final terms, then the Shapley robustness flags (module doc).
+    ``adopt``: when a swap fits better than the final form by more than the fit noise, return its
+    fit (the best such) before the robustness check, for the run to take it as its incumbent
+    (:func:`adopt_better`); otherwise None."""
     spec = st.spec.identify
     j = st.journal
     if not spec.enabled:
         j.put_state("equivalence", {"skipped": "identify.enabled = false"})
         st.say("classes", "skipped by the spec (identify.enabled = false)")
-        return
+        return None
     t0 = time.monotonic()
     deadline = t0 + spec.wall_minutes * 60.0
     form = j.form(st.final.form_hash)
     eq = _equivalence(st, form, deadline)
+    better = [r for r in eq["rows"] if r["better"]]
+    if adopt and better:
+        best = max(better, key=lambda r: (r["delta"], r["alternative"]))
+        return j.fit_by_id(int(best["fit_id"]))
     rob = _robustness(st, form, deadline)
     label = class_label(form.term_ids, classes_of(eq), flagged=flagged_of(rob))
     n_in = sum(r["in_class"] for r in eq["rows"])
     st.say("classes", f"{label} | {len(eq['rows'])} swaps, {n_in} in a class, noise {eq['noise']:.4f}"
            + (f" | {eq['stopped']}" if eq.get("stopped") else "") + f" | {time.monotonic() - t0:.1f}s")
+    return None
+
+
+def adopt_better(st: RunState, rec: FitResult) -> None:
+    """A swap fitted better than the final form beyond the noise: the search missed it, so it
+    becomes the incumbent (the run then prunes and identifies again). Journal state
+    ``adopted`` lists each adoption."""
+    j = st.journal
+    old = st.final
+    hist = j.get_state("adopted", [])
+    row = {"from_hash": old.form_hash, "from_fit": fit_id(old), "from_value": old.value,
+           "to_hash": rec.form_hash, "to_fit": fit_id(rec), "to_value": rec.value, "noise": float(st.noise),
+           "terms": list(j.form(rec.form_hash).term_ids)}
+    if row not in hist:
+        j.put_state("adopted", [*hist, row])
+    st.incumbent = rec
+    st.say("adopt", f"swap [{rec.form_hash}] {','.join(row['terms'])} obj {fmt(rec.value)} beats the final "
+           f"[{old.form_hash}] {fmt(old.value)} by {rec.value - old.value:+.4f} > noise {st.noise:.4f}: "
+           "the search missed it; it becomes the incumbent, pruned and identified again")
 
 
 # -- equivalence classes -----------------------------------------------------------------------

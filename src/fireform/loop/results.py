@@ -237,6 +237,12 @@ class Run:
     def prune(self) -> dict | None:
         return self._j.get_state("prune")
 
+    @property
+    def adopted(self) -> list[dict]:
+        """Swaps the identification found better than the final form beyond the noise and the run
+        took as its incumbent, in order (from/to form hash, fit id, value; noise; terms)."""
+        return list(self._j.get_state("adopted") or [])
+
     # -- identification (fireform.loop.identify) -------------------------------------------------
     @property
     def classes(self) -> pd.DataFrame:

@@ -205,7 +205,14 @@ def _execute(st: RunState, report: Reporter | None, lock: RunLock) -> RunResult:
         search.fit_baseline(st)
         search.iterate(st)
         ablate.shapley_and_prune(st)
-        identify.identify(st)
+        for _ in range(st.spec.identify.adopt_rounds):
+            better = identify.identify(st, adopt=True)
+            if better is None:
+                break
+            identify.adopt_better(st, better)
+            ablate.shapley_and_prune(st)
+        else:
+            identify.identify(st)
         uncertainty.final_seeds(st)
         uncertainty.param_spread(st)
         finish.score_holdout(st)

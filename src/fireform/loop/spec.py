@@ -252,6 +252,9 @@ class IdentifySpec(_Strict):
     # and the mechanisms whose screened swap for the term scores best (the others held at their
     # fitted values), whatever they read: relatives by the data, not the metadata
     data_swaps_per_term: int = Field(default=2, ge=0, le=40)
+    # a swap better than the final form beyond the noise becomes the incumbent (pruned and
+    # identified again) at most this many times (fireform.loop.identify.adopt_better)
+    adopt_rounds: int = Field(default=2, ge=0, le=10)
     # the final form's Shapley game refitted with this many times shapley.trials (0: not checked)
     robust_trials_factor: int = Field(default=3, ge=0, le=20)
     # a term survives when it keeps at least this fraction of its Shapley value (and its share

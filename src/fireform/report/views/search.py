@@ -33,6 +33,11 @@ def shapley(run: Run, out: Path) -> str:
                        "they explain the same thing (redundant).")
     body += table(vals)
     body += prune_lines(run.prune)
+    for a in run.adopted:
+        body += (f"<p>Adopted after identification: the swap <code>{esc(a['to_hash'])}</code> "
+                 f"({esc(' x '.join(a['terms']))}) fitted {a['to_value']:.4f} against the final form's "
+                 f"{a['from_value']:.4f} (<code>{esc(a['from_hash'])}</code>), better by more than the fit noise "
+                 f"{a['noise']:.4f}: the search had missed it, so it was pruned and identified in its place.</p>")
     return body
 
 
