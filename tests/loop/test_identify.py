@@ -140,3 +140,33 @@ def test_identify_spec_is_validated():
         small_spec(identify={"nope": 1})
     s = small_spec(identify={"robust_trials_factor": 0})
     assert s.identify.robust_trials_factor == 0 and s.identify.enabled is True
+
+
+def test_a_swap_better_than_the_final_form_is_adopted(tmp_path):
+    """No search (0 iterations) from the demo truth with its GPP gating replaced by SIMFIRE's
+    productivity term (same input, another shape): the swap back fits better beyond the noise,
+    so the run takes it as its incumbent, prunes and identifies it, and reports the adoption."""
+    spec = small_spec(baseline={"form": None, "mechanisms": ["simfire_productivity", "hyperarid_suppression",
+                                                             "temperature_ignition"]},
+                      budget={"iterations": 0, "trials": 60}, identify={"robust_trials_factor": 0, "adopt_rounds": 1})
+    lines: list[str] = []
+    res = run(spec, run_dir=tmp_path / "r", report=None, echo=lines.append)
+    r = ff.open_run(res.run_dir)
+    ad = r.adopted
+    assert len(ad) == 1, lines
+    a = ad[0]
+    assert "gpp_gating" in a["terms"] and "simfire_productivity" not in a["terms"]
+    assert a["to_value"] > a["from_value"] + a["noise"]
+    fits = r.fits.set_index("id")
+    assert fits.loc[a["to_fit"], "role"] == "swap" and fits.loc[a["to_fit"], "form_hash"] == a["to_hash"]
+    # the identification ran again on the adopted form (or what its prune left)
+    eq = r.identify_state
+    assert eq["final_hash"] == r.final_form.hash != a["from_hash"]
+    assert any(ln.startswith("fireform adopt | ") for ln in lines)
+    assert sum(ln.startswith("fireform shapley | ") for ln in lines) == 2
+    r.close()
+    # a resumed run reads every fit back and adopts the same swap
+    res2 = resume(res.run_dir, report=None, echo=lines.append)
+    r2 = ff.open_run(res2.run_dir)
+    assert r2.adopted == ad and len(r2.fits) == len(fits)
+    r2.close()

@@ -50,3 +50,17 @@ def test_examples_validate_and_twin_is_the_demo_spec():
     pant = load_spec(ROOT / "examples" / "pantanal.toml")
     assert pant.split.train_years == (2010, 2011) and pant.split.holdout_years == (2012, 2012)
     assert tomllib.loads((ROOT / "examples" / "pantanal.toml").read_text())["data"]["source"] == "pantanal"
+
+
+def test_a_baseline_of_mechanisms_round_trips_through_toml():
+    """TOML has no null: a baseline given as mechanisms is written without a form and must read
+    back to the same spec (the run folder's spec.toml is what `fireform resume` reads)."""
+    from fireform.loop.spec import parse_spec
+
+    a = parse_spec({"name": "m", "baseline": {"mechanisms": ["gpp_gating", "temperature_ignition"]}})
+    b = parse_spec(a.to_toml())
+    assert a.baseline.form is None and b.baseline.form is None
+    assert a.hash == b.hash
+    # a form beside mechanisms is ignored by the run, so it is not part of the spec either
+    c = parse_spec({"name": "m", "baseline": {"form": "ed2_stock", "mechanisms": ["gpp_gating", "temperature_ignition"]}})
+    assert c.hash == a.hash

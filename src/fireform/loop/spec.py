@@ -152,6 +152,10 @@ class BaselineSpec(_Strict):
     def _check(self) -> "BaselineSpec":
         if not self.form and not self.mechanisms:
             raise ValueError("baseline: give form (a baseline name or form JSON path) or mechanisms")
+        if self.mechanisms:
+            # mechanisms win (fireform.loop.search.baseline_form); one canonical spelling, which
+            # also survives TOML (no null): the run folder's spec.toml resumes to the same hash
+            object.__setattr__(self, "form", None)
         return self
 
 
