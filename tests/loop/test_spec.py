@@ -57,10 +57,12 @@ def test_a_baseline_of_mechanisms_round_trips_through_toml():
     back to the same spec (the run folder's spec.toml is what `fireform resume` reads)."""
     from fireform.loop.spec import parse_spec
 
-    a = parse_spec({"name": "m", "baseline": {"mechanisms": ["gpp_gating", "temperature_ignition"]}})
+    split = {"train_years": [2001, 2008], "holdout_years": [2009, 2012]}
+    a = parse_spec({"name": "m", "split": split, "baseline": {"mechanisms": ["gpp_gating", "temperature_ignition"]}})
     b = parse_spec(a.to_toml())
     assert a.baseline.form is None and b.baseline.form is None
     assert a.hash == b.hash
     # a form beside mechanisms is ignored by the run, so it is not part of the spec either
-    c = parse_spec({"name": "m", "baseline": {"form": "ed2_stock", "mechanisms": ["gpp_gating", "temperature_ignition"]}})
+    c = parse_spec({"name": "m", "split": split,
+                    "baseline": {"form": "ed2_stock", "mechanisms": ["gpp_gating", "temperature_ignition"]}})
     assert c.hash == a.hash
