@@ -270,7 +270,7 @@ def shapley(
         exe.bind(ctx.drivers, ctx.fingerprint)
         runner = SubsetRunner(form, players, ctx, settings, exe, cache=fc, cache_root=root,
                               warm_parents=warm_parents, first_settings=first,
-                              broad_size=broad_size, top=top, progress=progress)
+                              broad_size=broad_size, top=None if top is None else dict(top), progress=progress)
         if method == "exact":
             return _exact(form, players, ctx, runner, settings, exe, t0)
         return _sampled(form, players, ctx, runner, settings, exe, t0, method=method,

@@ -72,7 +72,8 @@ def shapley_and_prune(st: RunState) -> None:
     if not keep_ids:
         st.say("prune", f"every share under {sh.prune_share:.2f}: final = incumbent")
         return
-    cur, state = inc, {"dropped": [], "covered": [], "kept_after_refit": []}
+    cur = inc
+    state: dict = {"dropped": [], "covered": [], "kept_after_refit": []}
     if set(keep_ids) != set(form.term_ids):
         pruned = form.subset(keep_ids)
         j.put_form(pruned)

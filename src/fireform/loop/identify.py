@@ -98,13 +98,14 @@ def adopt_better(st: RunState, rec: FitResult) -> None:
     j = st.journal
     old = st.final
     hist = j.get_state("adopted", [])
-    row = {"from_hash": old.form_hash, "from_fit": fit_id(old), "from_value": old.value,
+    terms = list(j.form(rec.form_hash).term_ids)
+    row: dict = {"from_hash": old.form_hash, "from_fit": fit_id(old), "from_value": old.value,
            "to_hash": rec.form_hash, "to_fit": fit_id(rec), "to_value": rec.value, "noise": float(st.noise),
-           "terms": list(j.form(rec.form_hash).term_ids)}
+           "terms": terms}
     if row not in hist:
         j.put_state("adopted", [*hist, row])
     st.incumbent = rec
-    st.say("adopt", f"swap [{rec.form_hash}] {','.join(row['terms'])} obj {fmt(rec.value)} beats the final "
+    st.say("adopt", f"swap [{rec.form_hash}] {','.join(terms)} obj {fmt(rec.value)} beats the final "
            f"[{old.form_hash}] {fmt(old.value)} by {rec.value - old.value:+.4f} > noise {st.noise:.4f}: "
            "the search missed it; it becomes the incumbent, pruned and identified again")
 

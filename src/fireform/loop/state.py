@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fireform.agent import Proposer, make_proposer
 from fireform.fitting import (
@@ -67,6 +67,7 @@ class RunState:
         self.baseline_noise = 0.0
         self.stop_reason = ""
         self.holdout_read: HoldoutRead | None = None  # the last unseal, until journaled
+        self.neutral: dict[str, Any] = {}  # term id -> its most constant setting (search.exact_from)
 
     # -- shared data ----------------------------------------------------------------------------
     @property
@@ -142,20 +143,21 @@ class RunState:
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, form: Form, *, role: str, seed: int | None = None, trials: int | None = None,
-            warm: dict[str, float] | None = None) -> tuple[FitResult, bool]:
+            warm: dict[str, float] | None = None, exact: list[dict] | None = None) -> tuple[FitResult, bool]:
         """Fit ``form`` on the training data with the spec's budget, or read the fit back from the
         journal when one with the same key finished before (a resumed run never refits).
+        ``exact``: starts evaluated as given (``fit(warm_exact=...)``).
         Returns (journaled fit, whether it came from the journal)."""
         b = self.spec.budget
         seed = self.spec.seed if seed is None else int(seed)
         trials = b.trials if trials is None else int(trials)
         spec = SamplerSpec(b.sampler, seed)
         key = fit_key(form, self.ctx, spec=spec, trials=trials, patience=b.early_stop,
-                      warm=warm_points(form, warm or None))
+                      warm=warm_points(form, warm or None), warm_exact=warm_points(form, exact or None))
         rec = self.journal.get_fit(key)
         if rec is not None:
             return rec, True
         self.journal.put_form(form)
         res = fit(form, self.ctx, trials=trials, sampler=b.sampler, seed=seed,
-                  warm_start=warm or None, patience=b.early_stop)
+                  warm_start=warm or None, warm_exact=exact or None, patience=b.early_stop)
         return self.journal.add_fit(res, role=role), False
