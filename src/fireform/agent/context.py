@@ -286,7 +286,9 @@ def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = 
                 refined[add] = best_p
         rows.append({"action": action, "remove": remove or "", "add": add or "", "form_hash": new.hash,
                      "n_params": len(new.params), "objective": best, "gain": best - base_value,
-                     "terms": ",".join(sorted(ids))})
+                     "terms": ",".join(sorted(ids)),
+                     # the new term's best screened setting: the loop seeds the child's fit with it
+                     "start": {f"{add}.{k}": float(v) for k, v in best_p.items()} if add else {}})
 
     full = _product(vec[0], factors.values(), n_cells, n_months)
     present = set(form.term_ids)
@@ -304,7 +306,7 @@ def screen_moves(form, theta, drivers, bench, *, convention: str, region: str = 
             for m in sorted(avail, key=lambda m: m.id):
                 if m.regime == regime or m.id in top_adds:
                     add_row("swap", t.id, m.id, rest, MechanismTerm(m))
-    df = pd.DataFrame(rows, columns=MOVE_COLUMNS + ["terms"])
+    df = pd.DataFrame(rows, columns=MOVE_COLUMNS + ["terms", "start"])
     return df.sort_values(["objective", "n_params", "action", "add", "remove"],
                           ascending=[False, True, True, True, True]).reset_index(drop=True)
 
@@ -347,7 +349,7 @@ def build_context(*, iteration: int, view: TrainingView, incumbent_fit_id: int, 
     top = [_form_summary(view, r, CONVENTIONS) for _, r in best.iterrows()]
     moves = (screen_moves(form, theta, drivers, bench, convention=convention, region=region,
                           n_points=n_points, seed=seed + iteration)
-             if screen else pd.DataFrame(columns=MOVE_COLUMNS + ["terms"]))
+             if screen else pd.DataFrame(columns=MOVE_COLUMNS + ["terms", "start"]))
     props = view.proposals()
     rejected = [{"iteration": int(r.iteration), "reasons": list(r.reasons), "action": r.action}
                 for r in props.itertuples() if r.status in ("reject", "crash")]

@@ -126,9 +126,11 @@ def _replay(st: RunState, it: int, old: dict) -> None:
         f = fits[(fits.form_hash == old["form_hash"]) & (fits.role == "candidate")]
         if not f.empty:
             form = st.journal.form(old["form_hash"])
-            _, st.incumbent, st.noise = repeats(
-                st, form, first=st.journal.fit_by_id(int(f.iloc[0].id)), label="candidate",
-                warm=warm_from(st, st.incumbent, form), exact=exact_from(st, st.incumbent, form))
+            first = st.journal.fit_by_id(int(f.iloc[0].id))
+            _, st.incumbent, st.noise = repeats(  # the first fit's own protocol
+                st, form, first=first, label="candidate",
+                warm=dict(first.warm_start[0]) if first.warm_start else None,
+                exact=[dict(p) for p in first.extra.get("warm_exact", [])] or None)
     st.say("iter", f"{it} | {old['action']} | {old['status']} | replayed from the journal")
 
 
@@ -156,6 +158,7 @@ def _ask(st: RunState, it: int, recorder: Recorder):
                         seed=st.spec.seed)
     recorder.iteration = it
     st.journal.add_message(it, proposer=st.spec.proposer.name, role="context", content=ctx.to_json())
+    st.screen_starts = {str(m["form_hash"]): dict(m.get("start") or {}) for m in ctx.screen}
     p = st.proposer()
     p.bind(recorder)
     if hasattr(p, "bind_training"):
@@ -230,7 +233,8 @@ def iterate(st: RunState) -> None:
         j.put_form(form)
         j.add_proposal(it, proposer=name, action=prop.action, rationale=prop.rationale,
                        data=prop.model_dump(), status="pending", form_hash=form.hash, parent_hash=inc.form_hash)
-        warm = warm_from(st, inc, form)
+        # the new term at its best screened setting (the screen searched it with the others held)
+        warm = {**warm_from(st, inc, form), **st.screen_starts.get(form.hash, {})}
         exact = exact_from(st, inc, form)
         try:
             rec, cached = st.fit(form, role="candidate", warm=warm, exact=exact)

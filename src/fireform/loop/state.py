@@ -68,6 +68,7 @@ class RunState:
         self.stop_reason = ""
         self.holdout_read: HoldoutRead | None = None  # the last unseal, until journaled
         self.neutral: dict[str, Any] = {}  # term id -> its most constant setting (search.exact_from)
+        self.screen_starts: dict[str, dict] = {}  # form hash -> its new term's best screened setting
 
     # -- shared data ----------------------------------------------------------------------------
     @property
