@@ -11,6 +11,7 @@ import pandas as pd
 from fireform.ablation import ShapleyResult, shapley
 from fireform.ablation.prune import last_in_costs
 from fireform.exceptions import FireformError
+from fireform.fitting.cache import FitCache
 from fireform.loop.state import RunState, fmt
 
 __all__ = ["shapley_and_prune", "shapley_tables", "run_shapley"]
@@ -101,12 +102,37 @@ def _restricted(params: dict, terms) -> dict:
     return {k: v for k, v in params.items() if k == "scale" or k.split(".")[0] in keep}
 
 
+def _starts(st: RunState, subsets, sub, first: dict) -> list[dict]:
+    """Warm starts of a refit without some terms: the current fit restricted, the game's own fit
+    of that coalition (read from the Shapley cache) and the best journaled fit of that form. One
+    start alone can sit in the basin where the dropped term's work was absorbed by the others
+    (measured on the demo world: the true three-term form refitted from the four-term optimum
+    0.9317, from elsewhere 0.9352)."""
+    out = [first]
+    row = subsets[subsets.subset == "+".join(sub.term_ids)] if "subset" in subsets else subsets.iloc[0:0]
+    if not row.empty and isinstance(row.iloc[0].get("cache_key"), str):
+        hit = FitCache(st.dir / "shapley").get(str(row.iloc[0]["cache_key"]))
+        if hit is not None:
+            out.append(dict(hit.params))
+    fits = st.journal.fits()
+    mine = fits[fits.form_hash == sub.hash]
+    if not mine.empty:
+        out.append(dict(st.journal.fit_by_id(int(mine.sort_values("value").iloc[-1].id)).params))
+    uniq: list[dict] = []
+    for p in out:
+        if p not in uniq:
+            uniq.append(p)
+    return uniq
+
+
 def _drop_covered(st: RunState, form, cur, state: dict):
     """Terms the others cover for: ranked by their last-in cost in the game's subset fits
     (:func:`fireform.ablation.prune.last_in_costs`), each one whose cost is at most
     ``shapley.cover_screen`` x the noise is refitted without (the loop's budget and sampler,
-    warm from the current fit), and dropped when that refit is within the noise of the
-    incumbent; repeated on what remains. The game ranks, a full fit decides: subset fits at the
+    warm from the current fit, from the game's own fit of that coalition and from the best
+    journaled fit of that form), and dropped when that refit is within the noise of the best
+    fit so far (the incumbent, or a refit that beat it: a drop never costs more than the noise
+    against what the run has already fitted); repeated on what remains. The game ranks, a full fit decides: subset fits at the
     Shapley budget can end short of the optimum (measured: a twin world's true four-term form at
     0.8731 in the game, 0.8818 fitted)."""
     inc, sh, j = st.incumbent, st.spec.shapley, st.journal
@@ -127,12 +153,14 @@ def _drop_covered(st: RunState, form, cur, state: dict):
                 continue
             tried.add(sub.hash)
             j.put_form(sub)
-            rec, _ = st.fit(sub, role="pruned", warm=_restricted(cur.params, rest))
-            ok = rec.value >= inc.value - st.noise
-            row = {"term": t, "game_cost": float(cost), "without": rec.value, "incumbent": inc.value, "noise": st.noise,
+            rec, _ = st.fit(sub, role="pruned", warm=_starts(st, subsets, sub, _restricted(cur.params, rest)))
+            ref = max(inc.value, cur.value)
+            ok = rec.value >= ref - st.noise
+            row = {"term": t, "game_cost": float(cost), "without": rec.value, "incumbent": inc.value,
+                   "reference": ref, "noise": st.noise,
                    "fit": rec.id, "form_hash": sub.hash}
             st.say("prune", f"{t}: last-in cost {cost:+.4f} in the game; refit without it [{sub.hash}] obj "
-                   f"{fmt(rec.value)} vs incumbent {fmt(inc.value)} noise {st.noise:.4f} | "
+                   f"{fmt(rec.value)} vs best so far {fmt(ref)} noise {st.noise:.4f} | "
                    f"{'covered by the others: dropped' if ok else 'kept'}")
             if ok:
                 state["covered"].append(row)

@@ -144,7 +144,8 @@ class RunState:
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, form: Form, *, role: str, seed: int | None = None, trials: int | None = None,
-            warm: dict[str, float] | None = None, exact: list[dict] | None = None) -> tuple[FitResult, bool]:
+            warm: dict[str, float] | list[dict] | None = None,
+            exact: list[dict] | None = None) -> tuple[FitResult, bool]:
         """Fit ``form`` on the training data with the spec's budget, or read the fit back from the
         journal when one with the same key finished before (a resumed run never refits).
         ``exact``: starts evaluated as given (``fit(warm_exact=...)``).

@@ -54,9 +54,9 @@ def prune_lines(pr: dict | None) -> str:
     rows += [(r, "kept") for r in pr.get("kept_after_refit", [])]
     if rows:
         out += ("<p>Terms whose last-in cost in the game was within the screen were refitted without; a "
-                "term is dropped when that fit stays within the fit noise of the incumbent:</p><ul>"
+                "term is dropped when that fit stays within the fit noise of the best fit so far:</p><ul>"
                 + "".join(f"<li><code>{esc(r['term'])}</code>: game cost {r['game_cost']:+.4f}, refit without "
-                          f"it {r['without']:.4f} vs incumbent {r['incumbent']:.4f}: {what}</li>" for r, what in rows)
+                          f"it {r['without']:.4f} vs {r.get('reference', r['incumbent']):.4f}: {what}</li>" for r, what in rows)
                 + "</ul>")
     return out
 
