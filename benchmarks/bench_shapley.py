@@ -136,6 +136,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--noise", type=float, default=1e-3,
                     help="fit noise for the monotone check (the loop's floor, budget.min_noise)")
+    ap.add_argument("--save", default=None,
+                    help="pickle each fit's trial values (subset, parameters, values in trial order) here")
     a = ap.parse_args()
 
     from fireform.ablation import shapley
@@ -186,6 +188,12 @@ def main() -> None:
           f"trials run: total {int(s.n_trials.sum())}, median {int(s.n_trials.median())}, "
           f"{int(s.stopped_early.sum())}/{len(s)} stopped early")
     monotone_report(r, d, tols=(0.005, a.noise))
+    if a.save:
+        import pickle
+
+        with open(a.save, "wb") as f:
+            pickle.dump({k: {"n_params": len(v.params), "values": v.trials["value"].to_numpy(),
+                             "value": v.value} for k, v in r.fits.items()}, f)
     print(f"cpu time: {cpu:.1f}s (this process and its workers); load average now "
           f"{os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"wall time: {wall:.1f}s ({wall / 60:.2f} min) on {a.workers} workers ({r.executor}); "

@@ -169,3 +169,24 @@ def test_cache_key_helper_matches_fit(twin_ctx, truth_form):
     k = fit_key(truth_form, twin_ctx, spec=SamplerSpec(DEFAULT_SAMPLER, 2), trials=6, patience=3,
                   warm=warm_points(truth_form, parent))
     assert k == r.cache_key
+
+
+def test_rescaled_levels_the_prediction_to_the_reference_total(twin_ctx, truth_form):
+    """A re-levelled warm point predicts the reference's area-weighted total burned fraction
+    (over the months the reference is finite); the reference's side is built once per context."""
+    from fireform.fitting.study import rescaled
+
+    ctx = twin_ctx
+    obs = np.asarray(ctx.benchmark.obs, dtype=np.float64)
+    a = np.asarray(ctx.benchmark.area, dtype=np.float64)[:, None]
+    ok = np.isfinite(obs)
+    total = float((a * np.where(ok, obs, 0.0)).sum())
+    for s in (0.3, 3.0):
+        pt = dict(zip(truth_form.param_names, truth_form.default_theta().tolist()))
+        pt["scale"] = pt["scale"] * s
+        out = rescaled(truth_form, ctx, pt)
+        assert {k: v for k, v in out.items() if k != "scale"} == {k: v for k, v in pt.items() if k != "scale"}
+        pred = np.asarray(ctx.predict(truth_form, out), dtype=np.float64)
+        assert float((a * np.where(ok, pred, 0.0)).sum()) == pytest.approx(total, rel=1e-5)
+    w, tot = ctx.level_weights()
+    assert ctx.level_weights()[0] is w and tot == pytest.approx(total, rel=1e-12)
