@@ -190,3 +190,30 @@ def test_rescaled_levels_the_prediction_to_the_reference_total(twin_ctx, truth_f
         assert float((a * np.where(ok, pred, 0.0)).sum()) == pytest.approx(total, rel=1e-5)
     w, tot = ctx.level_weights()
     assert ctx.level_weights()[0] is w and tot == pytest.approx(total, rel=1e-12)
+
+
+def test_converge_stops_once_the_search_has_collapsed(twin_ctx, truth_form):
+    """``converge=(w, tol)`` ends a fit once its last w trials all scored within tol of the best:
+    the stopped fit is the same search cut short (its trials are the first ones of the full fit),
+    and what it leaves on the table is below tol-sized noise."""
+    from fireform.fitting.samplers import cma_popsize
+
+    one = truth_form.subset(["precip_wetting"])  # scale x one term: broad CMA-ES collapses in ~200 trials
+    w = 4 * cma_popsize(len(one.params))
+    full = fit(one, twin_ctx, trials=400, sampler="cmaes", seed=1)
+    short = fit(one, twin_ctx, trials=400, sampler="cmaes", seed=1, converge=(w, 1e-3))
+    assert not full.stopped_early and full.n_trials == 400
+    assert short.stopped_early and w <= short.n_trials < 400
+    last = short.trials["value"].to_numpy()[-w:]
+    assert last.min() >= short.value - 1e-3
+    np.testing.assert_array_equal(short.trials["value"].to_numpy(), full.trials["value"].to_numpy()[: short.n_trials])
+    assert short.value >= full.value - 1e-3
+    assert short.cache_key != full.cache_key
+
+
+def test_converge_arguments(twin_ctx, truth_form):
+    for bad in ((1, 1e-4), (10, 0.0), (True, 1e-4)):
+        with pytest.raises(FitError, match="converge"):
+            fit(truth_form, twin_ctx, trials=5, sampler="cmaes", converge=bad)
+    with pytest.raises(FitError, match="converge"):
+        fit(truth_form, twin_ctx, trials=5, sampler="tpe", processes=2, converge=(10, 1e-4))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,9 @@ class Evaluation:
     value: float  # objective value (non-finite replaced by the worst score)
     raw: float  # the metric as scored (may be NaN)
     seconds: float
+    # the full score vector the value was read from (a fit keeps its best trial's, so its
+    # FitResult.scores need no second evaluation)
+    scores: object = field(default=None, repr=False, compare=False)
 
 
 class FitContext:
@@ -154,7 +157,7 @@ class FitContext:
         raw = self.objective.raw(s)
         with self._lock:
             self.n_evaluations += 1
-        return Evaluation(self.objective.value(s), raw, time.perf_counter() - t)
+        return Evaluation(self.objective.value(s), raw, time.perf_counter() - t, s)
 
     def __repr__(self) -> str:
         d = self._drivers

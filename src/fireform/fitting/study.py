@@ -132,7 +132,10 @@ def trials_frame(study, names, timing) -> pd.DataFrame:
 
 
 def build_result(form: Form, ctx: FitContext, study, *, spec: SamplerSpec, trials, storage, key, warm, stopped, sampler_seconds,
-                 eval_seconds, wall_seconds, timing, extra=None) -> FitResult:
+                 eval_seconds, wall_seconds, timing, extra=None, best_scores=None) -> FitResult:
+    """The FitResult of a finished study: its best trial (highest value, first reached) and that
+    trial's full score vector (``best_scores`` = (trial number, ScoreCard) when the fit kept the
+    one it told, else scored again)."""
     names = form.param_names
     df = trials_frame(study, names, timing)
     if df.empty:
@@ -141,7 +144,10 @@ def build_result(form: Form, ctx: FitContext, study, *, spec: SamplerSpec, trial
     i = int(np.argmax(df["value"].to_numpy()))
     params = {n: float(df.at[i, n]) for n in names}
     theta = form.theta_vector(params)
-    scores = ctx.scores(form, theta)
+    if best_scores is not None and best_scores[1] is not None and best_scores[0] == int(df.at[i, "number"]):
+        scores = best_scores[1]
+    else:
+        scores = ctx.scores(form, theta)
     return FitResult(
         form_hash=form.hash, form_json=form.to_json(), params=params, theta=theta,
         value=float(df.at[i, "value"]), objective=ctx.objective, scores=scores, trials=df,
