@@ -16,6 +16,7 @@ World: :func:`fireform.twin.demo_drivers` (the loop's demo truth, noise 0.2) at 
 
     python benchmarks/bench_shapley.py [--workers 2] [--trials 150] [--sampler tpe]
         [--patience 40] [--players 8] [--sample 10] [--ref-trials 1000] [--executor local]
+        [--first-converge 4] [--first-tol 1e-3] [--save fits.pkl]
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def main() -> None:
                     help="broad fits stop after this many CMA-ES generations without gain (0: never)")
     ap.add_argument("--first-converge", type=int, default=None,
                     help="broad fits stop once this many CMA-ES generations all score within --first-tol "
-                         "of the best (default: shapley's)")
+                         "of the best (default: shapley's, 4; 0: never)")
     ap.add_argument("--first-tol", type=float, default=None)
     ap.add_argument("--broad-size", type=int, default=2, help="coalitions of up to this many terms get the broad fit")
     ap.add_argument("--players", type=int, default=8)
