@@ -217,3 +217,14 @@ def test_converge_arguments(twin_ctx, truth_form):
             fit(truth_form, twin_ctx, trials=5, sampler="cmaes", converge=bad)
     with pytest.raises(FitError, match="converge"):
         fit(truth_form, twin_ctx, trials=5, sampler="tpe", processes=2, converge=(10, 1e-4))
+
+
+def test_result_scores_are_the_best_trials_own(twin_ctx, truth_form):
+    """A fit keeps the score vector of the best trial it told (no second evaluation); it is the
+    one scoring the best parameters again gives."""
+    for sampler in ("cmaes", "tpe+cmaes"):
+        r = fit(truth_form, twin_ctx, trials=25, sampler=sampler, seed=3)
+        again = twin_ctx.scores(truth_form, r.theta)
+        for reg in again.regions:
+            np.testing.assert_equal(r.scores.vector(reg), again.vector(reg))  # NaN where undefined
+        assert r.objective.value(r.scores) == r.value
