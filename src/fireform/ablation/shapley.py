@@ -60,7 +60,7 @@ MAX_EXACT = 10
 # with 8 in 11/11 (up to +0.041), in fewer trials (docs/ablation.md)
 LOCAL_REFINER = {"tpe_fraction": 0.0, "sigma0": 0.02}
 # the broad fits (coalitions of <= broad_size terms) stop once 4 CMA-ES generations in a row all
-# scored within 1e-3 (the loop's fit-noise floor) of each other: the search has collapsed, and
+# scored within 1e-3 (the loop's fit-noise floor) of the best: the search has collapsed, and
 # without restarts it finds nothing more. Replayed on the 37 broad fits of the 8-term benchmark
 # (1 degree, 450 trials each, no stop): 13684 trials instead of 16650, none ending more than
 # 0.00022 below its 450-trial value. A budget by parameter count (100 + 40 n trials) or a
