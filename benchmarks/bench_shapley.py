@@ -16,6 +16,7 @@ World: :func:`fireform.twin.demo_drivers` (the loop's demo truth, noise 0.2) at 
 
     python benchmarks/bench_shapley.py [--workers 2] [--trials 150] [--sampler tpe]
         [--patience 40] [--players 8] [--sample 10] [--ref-trials 1000] [--executor local]
+        [--first-converge 4] [--first-tol 1e-3] [--save fits.pkl]
 """
 
 from __future__ import annotations
@@ -111,6 +112,17 @@ def monotone_report(r, d, *, tols) -> None:
               f"on {len(v)} coalitions (cannot be switched off inside its bounds)")
 
 
+def _broad_stop(r) -> str:
+    """How the broad fits stop, as the run's settings say."""
+    f = r.first_settings
+    parts = []
+    if f.converge_generations:
+        parts.append(f"stop once {f.converge_generations} generations score within {f.converge_tol:g} of the best")
+    if f.patience_generations:
+        parts.append(f"patience {f.patience_generations} generations")
+    return "; ".join(parts) or "no early stop"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
@@ -122,6 +134,10 @@ def main() -> None:
     ap.add_argument("--first-trials", type=int, default=None, help="broad fits (default min(3x trials, 450))")
     ap.add_argument("--first-generations", type=int, default=0,
                     help="broad fits stop after this many CMA-ES generations without gain (0: never)")
+    ap.add_argument("--first-converge", type=int, default=None,
+                    help="broad fits stop once this many CMA-ES generations all score within --first-tol "
+                         "of the best (default: shapley's, 4; 0: never)")
+    ap.add_argument("--first-tol", type=float, default=None)
     ap.add_argument("--broad-size", type=int, default=2, help="coalitions of up to this many terms get the broad fit")
     ap.add_argument("--players", type=int, default=8)
     ap.add_argument("--sample", type=int, default=10, help="subsets checked against plain TPE")
@@ -136,6 +152,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--noise", type=float, default=1e-3,
                     help="fit noise for the monotone check (the loop's floor, budget.min_noise)")
+    ap.add_argument("--save", default=None,
+                    help="pickle each fit's trial values (subset, parameters, values in trial order) here")
     a = ap.parse_args()
 
     from fireform.ablation import shapley
@@ -167,6 +185,10 @@ def main() -> None:
             last[0] = now
 
     more = {"first_patience_generations": a.first_generations} if a.first_generations else {}
+    if a.first_converge is not None:
+        more["first_converge_generations"] = a.first_converge
+    if a.first_tol is not None:
+        more["first_converge_tol"] = a.first_tol
     r = shapley(form, d, **more, trials=a.trials, sampler=a.sampler, patience=a.patience or None, seed=a.seed,
                 patience_generations=a.generations or None, first_trials=a.first_trials,
                 broad_size=a.broad_size, executor=a.executor, workers=a.workers, cache=a.cache, progress=progress)
@@ -181,11 +203,17 @@ def main() -> None:
            if a.generations else f"patience {a.patience or None} trials")
     print(f"fit budget: {st.sampler} {dict(st.sampler_options)}, trials <= {a.trials} per subset, {pat}, "
           f"warm start from the 3 best immediate subsets (+ missing term at its most constant setting); "
-          f"coalitions of <= {a.broad_size} terms: {a.first_trials or min(3 * a.trials, 450)} trials "
-          f"of whole-box CMA-ES, no early stop; "
+          f"coalitions of <= {a.broad_size} terms: {r.subsets[r.subsets['size'] <= a.broad_size].trials_requested.max()} "
+          f"trials of whole-box CMA-ES ({_broad_stop(r)}); "
           f"trials run: total {int(s.n_trials.sum())}, median {int(s.n_trials.median())}, "
           f"{int(s.stopped_early.sum())}/{len(s)} stopped early")
     monotone_report(r, d, tols=(0.005, a.noise))
+    if a.save:
+        import pickle
+
+        with open(a.save, "wb") as f:
+            pickle.dump({k: {"n_params": len(v.params), "values": v.trials["value"].to_numpy(),
+                             "value": v.value} for k, v in r.fits.items()}, f)
     print(f"cpu time: {cpu:.1f}s (this process and its workers); load average now "
           f"{os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"wall time: {wall:.1f}s ({wall / 60:.2f} min) on {a.workers} workers ({r.executor}); "

@@ -47,8 +47,9 @@ def test_expected_key_matches_fit(serial_result, world):
                                    sampler_options=tuple(sorted(LOCAL_REFINER.items())))
         else:
             # broad_size=2: the scale alone, single terms and pairs get 3x the trials of broad
-            # CMA-ES, no early stop
-            settings = FitSettings(trials=3 * TRIALS, sampler="cmaes", patience=None)
+            # CMA-ES, stopped once 4 generations score within 1e-3 of each other
+            settings = FitSettings(trials=3 * TRIALS, sampler="cmaes", patience=None,
+                                   converge=(4 * cma_popsize(len(f.params)), 1e-3))
         assert res.trials_requested == settings.trials and res.sampler == settings.sampler
         # the warm points the fit recorded are the ones the key was built from
         assert expected_key(f, ctx, settings, res.warm_start, res.extra.get("warm_exact", ())) == res.cache_key, label

@@ -169,3 +169,62 @@ def test_cache_key_helper_matches_fit(twin_ctx, truth_form):
     k = fit_key(truth_form, twin_ctx, spec=SamplerSpec(DEFAULT_SAMPLER, 2), trials=6, patience=3,
                   warm=warm_points(truth_form, parent))
     assert k == r.cache_key
+
+
+def test_rescaled_levels_the_prediction_to_the_reference_total(twin_ctx, truth_form):
+    """A re-levelled warm point predicts the reference's area-weighted total burned fraction
+    (over the months the reference is finite); the reference's side is built once per context."""
+    from fireform.fitting.study import rescaled
+
+    ctx = twin_ctx
+    obs = np.asarray(ctx.benchmark.obs, dtype=np.float64)
+    a = np.asarray(ctx.benchmark.area, dtype=np.float64)[:, None]
+    ok = np.isfinite(obs)
+    total = float((a * np.where(ok, obs, 0.0)).sum())
+    for s in (0.3, 3.0):
+        pt = dict(zip(truth_form.param_names, truth_form.default_theta().tolist()))
+        pt["scale"] = pt["scale"] * s
+        out = rescaled(truth_form, ctx, pt)
+        assert {k: v for k, v in out.items() if k != "scale"} == {k: v for k, v in pt.items() if k != "scale"}
+        pred = np.asarray(ctx.predict(truth_form, out), dtype=np.float64)
+        assert float((a * np.where(ok, pred, 0.0)).sum()) == pytest.approx(total, rel=1e-5)
+    w, tot = ctx.level_weights()
+    assert ctx.level_weights()[0] is w and tot == pytest.approx(total, rel=1e-12)
+
+
+def test_converge_stops_once_the_search_has_collapsed(twin_ctx, truth_form):
+    """``converge=(w, tol)`` ends a fit once its last w trials all scored within tol of the best:
+    the stopped fit is the same search cut short (its trials are the first ones of the full fit),
+    and what it leaves on the table is below tol-sized noise."""
+    from fireform.fitting.samplers import cma_popsize
+
+    one = truth_form.subset(["precip_wetting"])  # scale x one term: broad CMA-ES collapses in ~200 trials
+    w = 4 * cma_popsize(len(one.params))
+    full = fit(one, twin_ctx, trials=400, sampler="cmaes", seed=1)
+    short = fit(one, twin_ctx, trials=400, sampler="cmaes", seed=1, converge=(w, 1e-3))
+    assert not full.stopped_early and full.n_trials == 400
+    assert short.stopped_early and w <= short.n_trials < 400
+    last = short.trials["value"].to_numpy()[-w:]
+    assert last.min() >= short.value - 1e-3
+    np.testing.assert_array_equal(short.trials["value"].to_numpy(), full.trials["value"].to_numpy()[: short.n_trials])
+    assert short.value >= full.value - 1e-3
+    assert short.cache_key != full.cache_key
+
+
+def test_converge_arguments(twin_ctx, truth_form):
+    for bad in ((1, 1e-4), (10, 0.0), (True, 1e-4)):
+        with pytest.raises(FitError, match="converge"):
+            fit(truth_form, twin_ctx, trials=5, sampler="cmaes", converge=bad)
+    with pytest.raises(FitError, match="converge"):
+        fit(truth_form, twin_ctx, trials=5, sampler="tpe", processes=2, converge=(10, 1e-4))
+
+
+def test_result_scores_are_the_best_trials_own(twin_ctx, truth_form):
+    """A fit keeps the score vector of the best trial it told (no second evaluation); it is the
+    one scoring the best parameters again gives."""
+    for sampler in ("cmaes", "tpe+cmaes"):
+        r = fit(truth_form, twin_ctx, trials=25, sampler=sampler, seed=3)
+        again = twin_ctx.scores(truth_form, r.theta)
+        for reg in again.regions:
+            np.testing.assert_equal(r.scores.vector(reg), again.vector(reg))  # NaN where undefined
+        assert r.objective.value(r.scores) == r.value

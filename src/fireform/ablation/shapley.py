@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from fireform.drivers import Drivers
     from fireform.fitting import Objective, Split
 
-__all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "value_matrix", "metric_columns"]
+__all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "FIRST_CONVERGE", "value_matrix", "metric_columns"]
 
 MAX_EXACT = 10
 # every coalition beyond the broad ones: CMA-ES started at the best of its warm-start points (no
@@ -59,6 +59,14 @@ MAX_EXACT = 10
 # coalitions of 3-7 terms (1 degree demo): 0.02 with 4 generations of patience scored >= 0.1
 # with 8 in 11/11 (up to +0.041), in fewer trials (docs/ablation.md)
 LOCAL_REFINER = {"tpe_fraction": 0.0, "sigma0": 0.02}
+# the broad fits (coalitions of <= broad_size terms) stop once 4 CMA-ES generations in a row all
+# scored within 1e-3 (the loop's fit-noise floor) of the best: the search has collapsed, and
+# without restarts it finds nothing more. Replayed on the 37 broad fits of the 8-term benchmark
+# (1 degree, 450 trials each, no stop): 13684 trials instead of 16650, none ending more than
+# 0.00022 below its 450-trial value. A budget by parameter count (100 + 40 n trials) or a
+# patience (even 25 generations without a gain of 1e-4) lost 0.012-0.017: broad CMA-ES still
+# improves after 400 trials on 3-9 parameters (docs/ablation.md)
+FIRST_CONVERGE = (4, 1e-3)
 
 
 def metric_columns(regions, *, components=None, conventions=None) -> list[tuple[str, str]]:
@@ -123,6 +131,8 @@ class ShapleyResult:
     wall_seconds: float
     executor: str
     fits: dict = field(default_factory=dict, repr=False)  # subset label -> FitResult
+    # the broad fits' settings (coalitions of at most broad_size terms), before per-form resolution
+    first_settings: FitSettings | None = None
 
     @property
     def form(self):
@@ -186,6 +196,8 @@ def shapley(
     patience_generations: int | None = 4,
     first_trials: int | None = None,
     first_patience_generations: int | None = None,
+    first_converge_generations: int | None = FIRST_CONVERGE[0],
+    first_converge_tol: float = FIRST_CONVERGE[1],
     first_sampler: str | None = None,
     broad_size: int = 2,
     sampler_options: dict | None = None,
@@ -209,11 +221,13 @@ def shapley(
     objective: a :class:`fireform.fitting.Objective` (default: overall, ilamb2, global).
     trials / sampler / seed / patience / sampler_options: every subset's fit (one setting);
         coalitions of at most ``broad_size`` terms (2: single terms, pairs and the scale alone)
-        get ``first_trials`` (default 3 x trials, at most 450) without early stopping (their
-        term shapes seed every larger coalition), with ``first_sampler`` (default:
-        ``sampler``, but broad ``cmaes`` for the local ``tpe+cmaes``);
-        ``first_patience_generations`` stops them early after that many CMA-ES generations
-        without gain (default None: never).
+        get ``first_trials`` (default 3 x trials, at most 450) without patience (their term
+        shapes seed every larger coalition), with ``first_sampler`` (default: ``sampler``, but
+        broad ``cmaes`` for the local ``tpe+cmaes``); they stop only once converged:
+        ``first_converge_generations`` (4) CMA-ES generations in a row all scoring within
+        ``first_converge_tol`` (1e-3) of the best (None: never; :data:`FIRST_CONVERGE`);
+        ``first_patience_generations`` stops them after that many CMA-ES generations
+        without gain (default None: never; measured to lose up to 0.017).
     patience_generations: early stop counted in CMA-ES generations instead of trials: a
         sub-form with n parameters stops after g x (4 + floor(3 ln n)) trials without gain
         (overrides ``patience``).
@@ -259,6 +273,8 @@ def shapley(
     fs = first_sampler or ("cmaes" if sampler == "tpe+cmaes" else sampler)
     first = replace(settings, trials=int(first_trials or min(3 * trials, 450)), patience=None,
                     patience_generations=first_patience_generations or None, sampler=fs,
+                    converge_generations=first_converge_generations or None,
+                    converge_tol=float(first_converge_tol),
                     sampler_options=settings.sampler_options if fs == sampler else ())
     fc = as_cache(cache)
     if fc is None:
@@ -398,4 +414,5 @@ def _result(form: Form, players, ctx: FitContext, runner, settings, exe, t0, met
         n_fits=len(masks), fits_run=runner.fits_run, wall_seconds=time.perf_counter() - t0,
         executor=exe.describe() if not isinstance(exe, SerialExecutor) else "serial",
         fits={runner.fitted[m].label: runner.fitted[m].result for m in masks},
+        first_settings=runner.first_settings,
     )

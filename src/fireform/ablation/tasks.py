@@ -43,19 +43,32 @@ class FitSettings:
     # patience counted in CMA-ES generations (default population 4 + floor(3 ln n) for n
     # parameters): resolved per sub-form into ``patience`` by ``resolved`` before fitting
     patience_generations: int | None = None
+    # stop once the last ``converge_generations`` CMA-ES generations all scored within
+    # ``converge_tol`` of the best (``fit(converge=...)``): resolved per sub-form into ``converge``
+    converge_generations: int | None = None
+    converge_tol: float = 1e-4
+    converge: tuple[int, float] | None = None
 
     def resolved(self, n_params: int) -> "FitSettings":
         """These settings for a sub-form of ``n_params`` parameters: ``patience`` =
-        ``patience_generations`` x the CMA-ES population (when set)."""
-        if self.patience_generations is None:
-            return self
-        return replace(self, patience=int(self.patience_generations) * cma_popsize(n_params),
-                       patience_generations=None)
+        ``patience_generations`` x the CMA-ES population, and ``converge`` = (that many trials
+        for ``converge_generations``, ``converge_tol``) (each when set)."""
+        out = self
+        pop = cma_popsize(n_params)
+        if out.patience_generations is not None:
+            out = replace(out, patience=int(out.patience_generations) * pop, patience_generations=None)
+        if out.converge_generations is not None:
+            out = replace(out, converge=(int(out.converge_generations) * pop, float(out.converge_tol)),
+                          converge_generations=None)
+        return out
 
     def fit_kwargs(self) -> dict:
-        return {"trials": int(self.trials), "sampler": self.sampler, "seed": int(self.seed),
-                "patience": self.patience, "sampler_options": dict(self.sampler_options),
-                "in_flight": int(self.in_flight)}
+        kw = {"trials": int(self.trials), "sampler": self.sampler, "seed": int(self.seed),
+              "patience": self.patience, "sampler_options": dict(self.sampler_options),
+              "in_flight": int(self.in_flight)}
+        if self.converge is not None:
+            kw["converge"] = self.converge
+        return kw
 
 
 @dataclass(frozen=True)

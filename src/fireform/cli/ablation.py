@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         patience: int = typer.Option(0, "--patience", help="stop a fit after this many trials without gain (0: never; --generations wins)"),
         generations: int = typer.Option(4, "--generations", help="stop a fit after this many CMA-ES generations without gain (0: use --patience)"),
         first_trials: int = typer.Option(None, "--first-trials", help="trials of the broad fits (default min(3 x trials, 450))"),
-        broad_size: int = typer.Option(2, "--broad-size", help="coalitions of up to this many terms get the broad fit (whole-box CMA-ES, no early stop)"),
+        broad_size: int = typer.Option(2, "--broad-size", help="coalitions of up to this many terms get the broad fit (whole-box CMA-ES, stopped once converged)"),
         sampler: str = typer.Option(SUBSET_SAMPLER, "--sampler", help=f"{SUBSET_SAMPLER} (local CMA-ES from the warm start) | " + " | ".join(s for s in SAMPLERS if s != SUBSET_SAMPLER)),
         seed: int = typer.Option(0, "--seed"),
         method: str = typer.Option("auto", "--method", help="auto | exact | permutation | kernelshap | svarm"),

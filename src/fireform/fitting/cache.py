@@ -41,7 +41,7 @@ CACHE_VERSION = 2  # 2: JSON records, the key from the form, data and settings
 
 
 def fit_key(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials: int, patience: int | None = None, in_flight: int = 1,
-            processes: int = 1, warm=(), warm_exact=()) -> str:
+            processes: int = 1, warm=(), warm_exact=(), converge: tuple[int, float] | None = None) -> str:
     """The key of a fit: sha256 of the canonical JSON of (form hash, training data and objective
     (``ctx.key()``), sampler name/seed/options, trials, patience, trials in flight, processes,
     warm-start points (``warm_points`` output), exact warm points if any, cache version); the
@@ -54,6 +54,8 @@ def fit_key(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials: int, pati
     }
     if warm_exact:  # only when given: the keys of fits without them stay what they were
         parts["warm_exact"] = [{k: repr(v) for k, v in p.items()} for p in warm_exact]
+    if converge is not None:  # likewise
+        parts["converge"] = [int(converge[0]), repr(float(converge[1]))]
     text = json.dumps({"v": CACHE_VERSION, **parts}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,9 @@ class Evaluation:
     value: float  # objective value (non-finite replaced by the worst score)
     raw: float  # the metric as scored (may be NaN)
     seconds: float
+    # the full score vector the value was read from (a fit keeps its best trial's, so its
+    # FitResult.scores need no second evaluation)
+    scores: object = field(default=None, repr=False, compare=False)
 
 
 class FitContext:
@@ -62,6 +65,7 @@ class FitContext:
         self._drivers = drivers
         self._lock = threading.Lock()
         self._kernels: dict[str, object] = {}
+        self._level: tuple[np.ndarray, float] | None = None
         self.n_evaluations = 0
         self.benchmark = Benchmark.from_drivers(drivers, mass_weighting=self.mass_weighting)
         if self.objective.region not in self.benchmark.region_labels:
@@ -129,6 +133,20 @@ class FitContext:
     def predict(self, form, theta) -> np.ndarray:
         return self.kernel(form)(form.theta_vector(theta))
 
+    def level_weights(self) -> tuple[np.ndarray, float]:
+        """(w, total) for re-levelling a prediction to the reference (``fitting.study.rescaled``):
+        w = A_i where the reference is finite, else 0 (cells x months, float64), and total =
+        sum_i A_i sum_t obs_it over those months. Built once: a warm start is re-levelled in
+        every warm-started fit (256 of them in an 8-term Shapley game), and this half of the
+        work does not depend on the form."""
+        if self._level is None:
+            obs = np.asarray(self.benchmark.obs, dtype=np.float64)
+            ok = np.isfinite(obs)
+            a = np.asarray(self.benchmark.area, dtype=np.float64)[:, None]
+            total = float((a * np.where(ok, obs, 0.0)).sum())
+            self._level = (np.where(ok, a, 0.0), total)
+        return self._level
+
     def scores(self, form, theta):
         """The full score vector (every component, every region) of theta on the training data."""
         return self.benchmark.score(self.predict(form, theta))
@@ -139,7 +157,7 @@ class FitContext:
         raw = self.objective.raw(s)
         with self._lock:
             self.n_evaluations += 1
-        return Evaluation(self.objective.value(s), raw, time.perf_counter() - t)
+        return Evaluation(self.objective.value(s), raw, time.perf_counter() - t, s)
 
     def __repr__(self) -> str:
         d = self._drivers

@@ -32,7 +32,9 @@ Holdout isolation: ``data`` is Drivers (all of them are training data), a :class
 
 Cache: see :mod:`fireform.fitting.cache`; a hit returns the stored result (``from_cache=True``)
 without a single evaluation. Early stop: ``patience=p`` stops asking once p consecutive trials
-have not improved the best value. Warm start: ``warm_start`` = a parent FitResult, a dict of
+have not improved the best value; ``converge=(w, tol)`` stops once the last w trials all
+scored within tol of the best so far (the sampler has collapsed onto its best point: CMA-ES's
+TolFun test, Hansen 2016, arXiv:1604.00772, on told values only). Warm start: ``warm_start`` = a parent FitResult, a dict of
 parameter values, or a list of them; the parent's ``top`` best trials (10) are enqueued as the
 first trials (``enqueue_trial``) with the parent's values for the parameters the two forms share,
 the child's defaults for the rest, and the scale re-levelled to the reference's total burned
@@ -104,6 +106,7 @@ def fit(
     warm_start=None,
     warm_exact=None,
     patience: int | None = None,
+    converge: tuple[int, float] | None = None,
     cache=None,
     in_flight: int = 1,
     processes: int = 1,
@@ -121,6 +124,8 @@ def fit(
     check / override_checks: the input gate (:mod:`fireform.fitting.inputs`): errors refuse
         with InputCheckError before any trial unless overridden; skipping or overriding is
         recorded in ``FitResult.extra["input_check"]``.
+    converge: (window, tol): stop once the last ``window`` trials all scored within ``tol`` of
+        the best so far (the ask/tell loop: every sampler but ``lsq+cmaes``, one process).
     warm_exact: points (dicts, or a list of them) evaluated as given, scale included (no
         re-levelling), after the ``warm_start`` points; they and their values are in
         ``FitResult.extra["warm_exact"]`` and ``["warm_exact_values"]``. Every sampler
@@ -132,19 +137,27 @@ def fit(
         raise FitError(f"trials must be a positive integer, got {trials!r}")
     if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise FitError(f"patience must be None or a positive integer, got {patience!r}")
+    if converge is not None:
+        w, tol = converge
+        if isinstance(w, bool) or not isinstance(w, int) or w < 2 or not float(tol) > 0:
+            raise FitError(f"converge must be (window >= 2 trials, tol > 0), got {converge!r}")
+        converge = (int(w), float(tol))
     if in_flight < 1 or processes < 1:
         raise FitError(f"in_flight and processes must be >= 1, got {in_flight}, {processes}")
     ctx = FitContext.of(data, objective=objective)
     if sampler is None:  # lsq+cmaes runs in one process; several processes share a TPE study
         sampler = DEFAULT_SAMPLER if processes == 1 or DEFAULT_SAMPLER != "lsq+cmaes" else "tpe"
     spec = SamplerSpec(sampler, int(seed), tuple(dict(sampler_options or {}).items()))
+    if converge is not None and (processes > 1 or spec.name == "lsq+cmaes"):
+        raise FitError(f"converge is a stop of the ask/tell loop (one process, not lsq+cmaes); got "
+                       f"sampler {spec.name!r}, processes={processes}")
     if processes > 1 and spec.name == "lsq+cmaes":
         raise FitError("sampler 'lsq+cmaes' runs in one process (in_flight=2 pipelines its local "
                        "phase); use processes=1")
     warm = warm_points(form, warm_start)
     exact = warm_points(form, warm_exact)
     key = fit_key(form, ctx, spec=spec, trials=trials, patience=patience, in_flight=in_flight,
-                  processes=processes, warm=warm, warm_exact=exact)
+                  processes=processes, warm=warm, warm_exact=exact, converge=converge)
     fc = as_cache(cache)
     if fc is not None:
         hit = fc.get(key)
@@ -161,7 +174,8 @@ def fit(
             )
         else:
             res = _run(form, ctx, spec=spec, trials=trials, storage=storage, study_name=name,
-                       warm=warm, exact=exact, patience=patience, in_flight=in_flight, key=key)
+                       warm=warm, exact=exact, patience=patience, in_flight=in_flight, key=key,
+                       converge=converge)
         if exact:
             res = replace(res, extra={**res.extra, "warm_exact": [dict(p) for p in exact],
                                       "warm_exact_values": point_values(res, exact)})
@@ -171,7 +185,7 @@ def fit(
 
 
 def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, study_name, warm, patience, in_flight,
-         key, exact=()) -> FitResult:
+         key, exact=(), converge=None) -> FitResult:
     t_wall = time.perf_counter()
     space = search_space(form)
     names = list(space)
@@ -212,6 +226,8 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
     best = max((t.value for t in done if t.value is not None), default=-math.inf)  # COMPLETE trials have one
     since = 0
     stopped = False
+    best_scores: tuple[int, object] | None = None  # (trial, its score vector): the best told here
+    recent: deque = deque(maxlen=converge[0] if converge else 1)  # the last told values
     # in_flight - 1 evaluation threads: one trial is always being proposed by this thread, so
     # on two cores in_flight=2 keeps exactly two busy (sampler here, evaluation there).
     pool = (ThreadPoolExecutor(max_workers=in_flight - 1, thread_name_prefix="ff-eval")
@@ -252,9 +268,14 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
                 local.told(ev.value)
             if ev.value > best:
                 best, since = ev.value, 0
+                best_scores = (tr.number, ev.scores)
             else:
                 since += 1
                 if patience is not None and since >= patience:
+                    stopped = True
+            if converge is not None:
+                recent.append(ev.value)
+                if len(recent) == converge[0] and min(recent) >= best - converge[1]:
                     stopped = True
     finally:
         if pool is not None:
@@ -263,7 +284,7 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
         form, ctx, study, spec=spec, trials=trials, storage=storage, key=key, warm=warm,
         stopped=stopped, sampler_seconds=s_sec, eval_seconds=e_sec,
         wall_seconds=time.perf_counter() - t_wall, timing=timing,
-        extra=None if local is None else {"phases": local.phases},
+        extra=None if local is None else {"phases": local.phases}, best_scores=best_scores,
     )
 
 

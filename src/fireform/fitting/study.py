@@ -68,10 +68,14 @@ def rescaled(form: Form, ctx: FitContext, point: Mapping[str, float]) -> dict[st
     but needs another overall level."""
     theta = form.theta_vector(point)
     pred = np.asarray(ctx.predict(form, theta), dtype=np.float64)
-    obs = np.asarray(ctx.benchmark.obs, dtype=np.float64)
-    ok = np.isfinite(pred) & np.isfinite(obs)
-    a = ctx.benchmark.area[:, None]
-    num, den = float((a * np.where(ok, obs, 0.0)).sum()), float((a * np.where(ok, pred, 0.0)).sum())
+    if np.isfinite(pred).all():  # the reference's side is the context's, computed once
+        w, num = ctx.level_weights()
+        den = float((w * pred).sum())
+    else:
+        obs = np.asarray(ctx.benchmark.obs, dtype=np.float64)
+        ok = np.isfinite(pred) & np.isfinite(obs)
+        a = ctx.benchmark.area[:, None]
+        num, den = float((a * np.where(ok, obs, 0.0)).sum()), float((a * np.where(ok, pred, 0.0)).sum())
     out = dict(point)
     if den > 0 and num > 0:
         p = form.params[0]
@@ -128,7 +132,10 @@ def trials_frame(study, names, timing) -> pd.DataFrame:
 
 
 def build_result(form: Form, ctx: FitContext, study, *, spec: SamplerSpec, trials, storage, key, warm, stopped, sampler_seconds,
-                 eval_seconds, wall_seconds, timing, extra=None) -> FitResult:
+                 eval_seconds, wall_seconds, timing, extra=None, best_scores=None) -> FitResult:
+    """The FitResult of a finished study: its best trial (highest value, first reached) and that
+    trial's full score vector (``best_scores`` = (trial number, ScoreCard) when the fit kept the
+    one it told, else scored again)."""
     names = form.param_names
     df = trials_frame(study, names, timing)
     if df.empty:
@@ -137,7 +144,10 @@ def build_result(form: Form, ctx: FitContext, study, *, spec: SamplerSpec, trial
     i = int(np.argmax(df["value"].to_numpy()))
     params = {n: float(df.at[i, n]) for n in names}
     theta = form.theta_vector(params)
-    scores = ctx.scores(form, theta)
+    if best_scores is not None and best_scores[1] is not None and best_scores[0] == int(df.at[i, "number"]):
+        scores = best_scores[1]
+    else:
+        scores = ctx.scores(form, theta)
     return FitResult(
         form_hash=form.hash, form_json=form.to_json(), params=params, theta=theta,
         value=float(df.at[i, "value"]), objective=ctx.objective, scores=scores, trials=df,

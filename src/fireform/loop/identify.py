@@ -18,7 +18,8 @@ After pruning, for the final form:
    tell the two apart.
 2. **Shapley robustness.** The final form's Shapley game is refitted with
    ``identify.robust_trials_factor`` times ``shapley.trials`` and no early stop (the single
-   terms and pairs keep their broad budget, ``min(3 x trials, 450)`` without early stop, so
+   terms and pairs keep their broad budget, ``min(3 x trials, 450)`` stopped only once CMA-ES
+   has converged, so
    only the larger coalitions, the ones a small budget under-fits, are refitted; the rest are
    cache hits). A term whose share falls
    under ``shapley.prune_share`` or which keeps less than ``identify.robust_min_ratio`` of its
