@@ -104,7 +104,7 @@ def _restricted(params: dict, terms) -> dict:
 
 def _starts(st: RunState, subsets, sub, first: dict) -> list[dict]:
     """Warm starts of a refit without some terms: the current fit restricted, the game's own fit
-    of that coalition (read from the Shapley cache) and the best journaled fit of that form. One
+    of that coalition (read from the Shapley cache) and the search's best fit of that form. One
     start alone can sit in the basin where the dropped term's work was absorbed by the others
     (measured on the demo world: the true three-term form refitted from the four-term optimum
     0.9317, from elsewhere 0.9352)."""
@@ -115,7 +115,8 @@ def _starts(st: RunState, subsets, sub, first: dict) -> list[dict]:
         if hit is not None:
             out.append(dict(hit.params))
     fits = st.journal.fits()
-    mine = fits[fits.form_hash == sub.hash]
+    # the search's fits only: all made before any prune, so a resumed run starts from the same points
+    mine = fits[(fits.form_hash == sub.hash) & fits.role.isin(["baseline", "candidate"])]
     if not mine.empty:
         out.append(dict(st.journal.fit_by_id(int(mine.sort_values("value").iloc[-1].id)).params))
     uniq: list[dict] = []
