@@ -159,6 +159,8 @@ def _ask(st: RunState, it: int, recorder: Recorder):
     recorder.iteration = it
     st.journal.add_message(it, proposer=st.spec.proposer.name, role="context", content=ctx.to_json())
     st.screen_starts = {str(m["form_hash"]): dict(m.get("start") or {}) for m in ctx.screen}
+    # journaled with the context: a proposal resumed after a kill starts its fit from the same point
+    st.journal.put_state(f"screen_starts/{it}", st.screen_starts)
     p = st.proposer()
     p.bind(recorder)
     if hasattr(p, "bind_training"):
@@ -197,6 +199,8 @@ def iterate(st: RunState) -> None:
             break
         old = j.proposal(it)
         inc = st.incumbent
+        if old is not None:
+            st.screen_starts = j.get_state(f"screen_starts/{it}") or {}
         raw = None
         if old is not None:
             try:
