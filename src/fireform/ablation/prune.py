@@ -4,8 +4,9 @@ A term is dropped when its share of the total gain is below ``threshold`` (defau
 the last-in rule (as in a run, :mod:`fireform.loop.ablate`): kept terms are ranked by what
 leaving them out costs in the game (:func:`last_in_costs`); each whose cost is at most
 ``cover_screen`` x ``noise`` is refitted without, and dropped when that refit is within
-``noise`` of the full form's refit (the others cover for it). The pruned form and the full form
-are refitted with the same budget (``trials``), each warm-started from its own coalition fit in
+``noise`` of the best refit so far (the full form's, or a pruned one that beat it). The pruned
+form and the full form are refitted with the same budget (``trials``), each warm-started from
+its own coalition fit in
 the Shapley result, and scored on the training period (the fit's own score vector) and on the
 holdout period, read once through the Split's explicit ``unseal`` (journaled by the Split;
 refused while any fit runs), under every Overall convention and in every region.
@@ -125,7 +126,8 @@ def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int =
             rest = tuple(p for p in kept if p != t)
             warm = {k: v for k, v in pruned_fit.params.items() if k == "scale" or k.split(".")[0] in rest}
             f = fit(form.subset(rest), ctx, warm_start=warm, **opts)
-            if f.value >= full_fit.value - noise:
+            # against the best fit so far: a drop never costs more than the noise
+            if f.value >= max(full_fit.value, pruned_fit.value) - noise:
                 kept, pruned_fit, dropped_one = rest, f, True
                 covered.append(t)
                 break

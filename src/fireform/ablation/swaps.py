@@ -145,16 +145,19 @@ def compare_swap(value: float, swap_value: float, noise: float, *,
 
 
 def class_label(form_terms: Sequence[str], classes: Mapping[str, Sequence[str]], *,
-                flagged: Iterable[str] = (), sep: str = " x ") -> str:
+                flagged: Iterable[str] = (), optional: Sequence[str] = (), sep: str = " x ") -> str:
     """The form named with its equivalence classes: a term whose class holds alternatives is
     written ``{term ~ alt1 ~ alt2}``, e.g. ``gpp_gating x {temperature_ignition ~
     clm_temperature_limiter}``. ``classes``: term -> alternatives in its class; a term in
     ``flagged`` (its Shapley share did not survive a refit at a higher budget) gets a trailing
-    ``?``."""
+    ``?``; each ``optional`` term (dropped because the form without it fits within the noise of
+    the form with it: the data cannot tell whether it is there) follows in brackets,
+    ``[clm_temperature_limiter]``."""
     bad = set(flagged)
     parts = []
     for t in form_terms:
         alts = [a for a in classes.get(t, ()) if a != t]
         s = "{" + " ~ ".join([t, *alts]) + "}" if alts else t
         parts.append(s + "?" if t in bad else s)
+    parts += [f"[{t}]" for t in optional if t not in form_terms]
     return sep.join(parts)

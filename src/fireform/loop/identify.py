@@ -85,7 +85,7 @@ def identify(st: RunState, *, adopt: bool = False) -> FitResult | None:
         best = max(better, key=lambda r: (r["delta"], r["alternative"]))
         return j.fit_by_id(int(best["fit_id"]))
     rob = _robustness(st, form, deadline)
-    label = class_label(form.term_ids, classes_of(eq), flagged=flagged_of(rob))
+    label = class_label(form.term_ids, classes_of(eq), flagged=flagged_of(rob), optional=eq.get("optional", []))
     n_in = sum(r["in_class"] for r in eq["rows"])
     st.say("classes", f"{label} | {len(eq['rows'])} swaps, {n_in} in a class, noise {eq['noise']:.4f}"
            + (f" | {eq['stopped']}" if eq.get("stopped") else "") + f" | {time.monotonic() - t0:.1f}s")
@@ -151,6 +151,9 @@ def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
                 "candidates": {}, "definition": "an alternative joins a term's class when the swapped "
                 "form's training objective is not worse than the final form's by more than the fit "
                 "noise; relatives share a raw input or the regime (fireform.ablation.swaps)"}
+    # terms the last-in rule dropped: the form with them fits within the noise of the form without
+    eq["optional"] = [c["term"] for c in (j.get_state("prune") or {}).get("covered", [])
+                      if c["term"] not in form.term_ids]
     have = set(st.train.variables)
     by_data = _data_relatives(st, form, final.params, spec.data_swaps_per_term)
     for term in form.term_ids:
@@ -182,7 +185,7 @@ def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
                    + (" (better)" if v.better else "")
                    + (f" | worse in {','.join(v.regions_differing)}" if v.regions_differing else "")
                    + f" | {'cached' if cached else f'{rec.wall_seconds:.1f}s'}")
-    eq["truth"] = _truth(st, form, classes_of(eq))
+    eq["truth"] = _truth(st, form, classes_of(eq), eq["optional"])
     j.put_state("equivalence", eq)
     return eq
 
@@ -199,9 +202,9 @@ def _data_relatives(st: RunState, form: Form, params: Mapping[str, float], k: in
             for t, g in sw.groupby("remove", sort=False)}
 
 
-def _truth(st: RunState, form: Form, classes: Mapping[str, list[str]]) -> list[dict] | None:
-    """On a twin world: where each true mechanism ended up (final form, a final term's class, or
-    not recovered)."""
+def _truth(st: RunState, form: Form, classes: Mapping[str, list[str]], optional=()) -> list[dict] | None:
+    """On a twin world: where each true mechanism ended up (final form, a final term's class, an
+    optional term the data cannot tell is there, or not recovered)."""
     d = st.spec.data
     if d.source != "twin":
         return None
@@ -215,6 +218,8 @@ def _truth(st: RunState, form: Form, classes: Mapping[str, list[str]]) -> list[d
             status, where = "in the final form", in_form[mid]
         elif holder is not None:
             status, where = f"in the class of {holder}", holder
+        elif mid in optional:
+            status, where = "optional: the final form fits within the noise with or without it", f"[{mid}]"
         else:
             status, where = "not recovered", ""
         rows.append({"true_mechanism": mid, "status": status, "final_term": where})
@@ -290,10 +295,12 @@ def decision_fields(j: Journal, final_form: Form) -> dict:
     this final form)."""
     eq = j.get_state("equivalence") or {}
     rob = j.get_state("shapley_robust") or {}
-    classes = classes_of(eq) if eq.get("final_hash") == final_form.hash else {}
+    mine = eq.get("final_hash") == final_form.hash
+    classes = classes_of(eq) if mine else {}
+    optional = list(eq.get("optional", [])) if mine else []
     flagged = flagged_of(rob) if rob.get("form_hash") == final_form.hash else []
-    return {"final_label": class_label(final_form.term_ids, classes, flagged=flagged),
-            "classes": classes, "shapley_not_robust": flagged}
+    return {"final_label": class_label(final_form.term_ids, classes, flagged=flagged, optional=optional),
+            "classes": classes, "optional": optional, "shapley_not_robust": flagged}
 
 
 def classes_frame(eq: Mapping | None) -> pd.DataFrame:

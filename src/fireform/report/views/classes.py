@@ -47,14 +47,17 @@ def _truth(run: Run) -> str:
     if t is None:
         return ""
     missed = t[t.status == "not recovered"]
+    optional = t[t.status.str.startswith("optional")]
     verdict = ("Every true mechanism is in the final form or in the equivalence class of a final term."
+               + (f" Optional (the data cannot tell whether it is there): {', '.join(optional.true_mechanism)}."
+                  if not optional.empty else "")
                if missed.empty else
                f"Not recovered: {', '.join(missed.true_mechanism)} (neither in the final form nor in a "
                "final term's class).")
     return (f"<p class=verdict>{esc(verdict)}</p>"
             + table(t, caption="The twin world's true mechanisms: where each one ended up. A true "
                     "mechanism in a final term's class is one the data cannot tell apart from that "
-                    "term."))
+                    "term; an optional one is a term the data cannot tell is there."))
 
 
 def classes(run: Run) -> str:
@@ -66,7 +69,9 @@ def classes(run: Run) -> str:
         return f"<p>Identification skipped: {esc(st['skipped'])}.</p>"
     head = (f"<p>Final form with its equivalence classes: <code>{esc(label)}</code> "
             "(<code>{a ~ b}</code>: the data cannot tell a from b; a trailing <code>?</code>: the "
-            "term's Shapley share did not survive a refit at a higher budget).</p>")
+            "term's Shapley share did not survive a refit at a higher budget; <code>[c]</code>: an "
+            "optional term, dropped because the form fits within the fit noise with or without it, "
+            "so the data cannot tell whether it is there).</p>")
     df = run.classes
     body = _swaps(run, df) if not df.empty else "<p>No swaps fitted.</p>"
     stopped = f"<p class=skip>{esc(st['stopped'])}.</p>" if st.get("stopped") else ""
