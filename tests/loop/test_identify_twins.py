@@ -83,8 +83,9 @@ def _accepts(r, truth: dict, true_id: str | None = None, relative: str | None = 
     assert r.class_label in html
     if true_id is not None:
         assert true_id in html
-        if true_id not in final and true_id not in optional:  # the relative stayed: the truth sits in
-            assert "{" + f"{relative} ~ " in r.class_label and true_id in r.class_label  # its class
+        if true_id not in final and true_id not in optional:  # the relative stayed (or is optional):
+            label = r.class_label  # the truth sits in its class, named in the label
+            assert ("{" + f"{relative} ~ " in label or f"[{relative} ~ " in label) and true_id in label
 
 
 @pytest.mark.slow

@@ -159,5 +159,8 @@ def class_label(form_terms: Sequence[str], classes: Mapping[str, Sequence[str]],
         alts = [a for a in classes.get(t, ()) if a != t]
         s = "{" + " ~ ".join([t, *alts]) + "}" if alts else t
         parts.append(s + "?" if t in bad else s)
-    parts += [f"[{t}]" for t in optional if t not in form_terms]
+    for t in optional:  # an optional term's class is keyed "[term]"
+        if t not in form_terms:
+            alts = [a for a in classes.get(f"[{t}]", ()) if a != t]
+            parts.append("[" + " ~ ".join([t, *alts]) + "]")
     return sep.join(parts)

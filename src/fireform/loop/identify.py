@@ -56,6 +56,7 @@ from fireform.loop.ablate import run_shapley, shapley_tables
 from fireform.loop.data import truth_form
 from fireform.loop.journal import Journal
 from fireform.loop.state import RunState, fit_id, fmt
+from fireform.mechanisms import REGISTRY
 from fireform.scoring import overall
 
 __all__ = ["identify", "adopt_better", "class_label", "decision_fields", "classes_frame", "robust_frame",
@@ -185,9 +186,48 @@ def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
                    + (" (better)" if v.better else "")
                    + (f" | worse in {','.join(v.regions_differing)}" if v.regions_differing else "")
                    + f" | {'cached' if cached else f'{rec.wall_seconds:.1f}s'}")
+    _optional_classes(st, form, eq, have, deadline)
     eq["truth"] = _truth(st, form, classes_of(eq), eq["optional"])
     j.put_state("equivalence", eq)
     return eq
+
+
+def _optional_classes(st: RunState, form: Form, eq: dict, have: set[str], deadline: float) -> None:
+    """The class of each optional term o (dropped by the last-in rule): the final form plus o is
+    refitted, then with o replaced by each of its closest library relatives; a relative whose
+    form is not worse than the one with o by more than the noise joins o's class (it is as
+    optional as o). Rows as for the final terms, ``term`` = ``[o]``."""
+    j, spec = st.journal, st.spec.identify
+    for o in eq["optional"]:
+        if time.monotonic() > deadline:
+            eq["stopped"] = f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
+            return
+        with_o = form.with_term(MechanismTerm(REGISTRY.get(o)))
+        with_o = Form(terms=with_o.terms, scale=with_o.scale, name="+".join(sorted(with_o.term_ids)),
+                      defaults=with_o.defaults)
+        warm = {k: v for k, v in st.incumbent.params.items() if k == "scale" or k.split(".")[0] == o}
+        warm = {**warm, **{k: v for k, v in st.final.params.items()}}
+        base, _ = st.fit(with_o, role="swap", warm=warm)
+        for c in relatives(with_o, o, available=have)[:spec.max_swaps_per_term]:
+            if time.monotonic() > deadline:
+                eq["stopped"] = f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
+                return
+            sf = swap_form(with_o, o, c.mechanism)
+            try:
+                rec, cached = st.fit(sf, role="swap", warm={k: v for k, v in base.params.items()
+                                                            if k == "scale" or k.split(".")[0] != o})
+            except FireformError as e:
+                st.say("swap", f"[{o}] -> {c.mechanism} crash | {type(e).__name__}: {str(e)[:120]}")
+                continue
+            v = compare_swap(base.value, rec.value, float(st.noise))
+            eq["rows"].append({"term": f"[{o}]", "alternative": c.mechanism, "relation": c.relation,
+                               "train_objective": rec.value, "delta": v.delta, "within_noise": v.within_noise,
+                               "in_class": v.in_class, "better": False, "regions_differing": [],
+                               "fit_id": fit_id(rec), "form_hash": sf.hash})
+            j.put_state("equivalence", eq)
+            st.say("swap", f"[{o}] -> {c.mechanism} ({c.relation}) [{sf.hash}] obj {fmt(rec.value)} vs with "
+                   f"{o} {fmt(base.value)} delta {v.delta:+.4f} | {'as optional' if v.in_class else 'worse'}"
+                   + f" | {'cached' if cached else f'{rec.wall_seconds:.1f}s'}")
 
 
 def _data_relatives(st: RunState, form: Form, params: Mapping[str, float], k: int) -> dict[str, list[tuple[str, str]]]:
@@ -213,13 +253,15 @@ def _truth(st: RunState, form: Form, classes: Mapping[str, list[str]], optional=
     rows = []
     for t in truth.terms:
         mid = t.mechanism.id if isinstance(t, MechanismTerm) else t.id
-        holder = next((term for term, alts in classes.items() if mid in alts), None)
+        holder = next((term for term, alts in classes.items() if mid in alts and not term.startswith("[")), None)
+        opt_holder = next((term for term, alts in classes.items() if mid in alts and term.startswith("[")), None)
         if mid in in_form:
             status, where = "in the final form", in_form[mid]
         elif holder is not None:
             status, where = f"in the class of {holder}", holder
-        elif mid in optional:
-            status, where = "optional: the final form fits within the noise with or without it", f"[{mid}]"
+        elif mid in optional or opt_holder is not None:
+            status = "optional: the final form fits within the noise with or without it"
+            where = opt_holder or f"[{mid}]"
         else:
             status, where = "not recovered", ""
         rows.append({"true_mechanism": mid, "status": status, "final_term": where})
