@@ -94,7 +94,7 @@ def _holdout_scores(form, theta, held):
 
 def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int = 1000,
           sampler: str = DEFAULT_SAMPLER, seed: int = 0, patience: int | None = None, cache=None,
-          noise: float = 1e-3, cover_screen: float = 10.0,
+          noise: float = 1e-3, cover_screen: float = 20.0,
           reason: str = "prune: full vs pruned form on the holdout years") -> PruneResult:
     """Drop terms with share < ``threshold`` and those the others cover for (the last-in rule,
     module docstring; ``cover_screen=0`` turns it off), refit full and pruned forms on
