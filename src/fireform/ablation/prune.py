@@ -14,7 +14,9 @@ refused while any fit runs), under every Overall convention and in every region.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,10 +25,11 @@ from fireform.drivers import add_derived
 from fireform.exceptions import FitError
 from fireform.fitting import FitContext, Split, fit
 from fireform.fitting.samplers import DEFAULT_SAMPLER
+from fireform.forms import params_of
 from fireform.forms.kernel import compile_kernel
 from fireform.scoring import CONVENTIONS, Benchmark
 
-__all__ = ["prune", "PruneResult", "kept_players", "last_in_costs"]
+__all__ = ["prune", "PruneResult", "kept_players", "last_in_costs", "drop_covered"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +83,39 @@ def last_in_costs(subsets: pd.DataFrame, players, keep) -> list[tuple[str, float
     return sorted(out, key=lambda x: (not np.isfinite(x[1]), x[1] if np.isfinite(x[1]) else 0.0, x[0]))
 
 
+def drop_covered(subsets: pd.DataFrame, players, kept, current, *, screen: float, noise: float,
+                 reference: float, refit: Callable[[tuple[str, ...], Any], Any],
+                 on_refit: Callable[[dict], None] | None = None) -> tuple[tuple[str, ...], Any, list[dict]]:
+    """The last-in rule, shared by :func:`prune` and a run's prune step: cheapest first by
+    :func:`last_in_costs`, each kept term whose cost is at most ``screen`` is refitted without
+    (``refit(rest, current)`` -> a fit with ``.value``), and dropped when that refit is within
+    ``noise`` of the best fit so far (``reference`` or the current fit, whichever is higher: a
+    drop never costs more than the noise against what is already fitted); repeated on what
+    remains. Returns (kept, its fit, one row per refit: term, game_cost, without, reference,
+    dropped, fit), each row also passed to ``on_refit`` as it is made."""
+    kept, rows = tuple(kept), []
+    while len(kept) > 1:
+        dropped = False
+        for t, cost in last_in_costs(subsets, players, kept):
+            if not (np.isfinite(cost) and cost <= screen):
+                break  # cheapest first: the rest are beyond the screen
+            rest = tuple(p for p in kept if p != t)
+            rec = refit(rest, current)
+            ref = max(reference, current.value)
+            dropped = bool(rec.value >= ref - noise)
+            row = {"term": t, "game_cost": float(cost), "without": rec.value, "reference": ref,
+                   "dropped": dropped, "fit": rec}
+            rows.append(row)
+            if on_refit is not None:
+                on_refit(row)
+            if dropped:
+                kept, current = rest, rec
+                break
+        if not dropped:
+            break
+    return kept, current, rows
+
+
 def _scores_rows(form_label: str, period: str, scores) -> list[dict]:
     return [{"form": form_label, "period": period, "region": r, "convention": c,
              "value": float(scores.overall(c, r))} for r in scores.regions for c in CONVENTIONS]
@@ -118,21 +154,14 @@ def prune(form, shapley_result, *, split, threshold: float = 0.05, trials: int =
     full_fit = fit(form, ctx, warm_start=shapley_result.full_fit.params, **opts)
     pruned_fit = fit(form.subset(kept), ctx, warm_start=shapley_result.fit_of(kept).params, **opts)
     covered: list[str] = []
-    while cover_screen > 0 and len(kept) > 1:
-        dropped_one = False
-        for t, cost in last_in_costs(shapley_result.subsets, form.term_ids, kept):
-            if not (np.isfinite(cost) and cost <= cover_screen * noise):
-                break  # cheapest first: the rest are beyond the screen
-            rest = tuple(p for p in kept if p != t)
-            warm = {k: v for k, v in pruned_fit.params.items() if k == "scale" or k.split(".")[0] in rest}
-            f = fit(form.subset(rest), ctx, warm_start=warm, **opts)
-            # against the best fit so far: a drop never costs more than the noise
-            if f.value >= max(full_fit.value, pruned_fit.value) - noise:
-                kept, pruned_fit, dropped_one = rest, f, True
-                covered.append(t)
-                break
-        if not dropped_one:
-            break
+    if cover_screen > 0:
+        def refit(rest, cur):
+            return fit(form.subset(rest), ctx, warm_start=params_of(cur.params, rest), **opts)
+
+        kept, pruned_fit, refits = drop_covered(shapley_result.subsets, form.term_ids, kept, pruned_fit,
+                                                screen=cover_screen * noise, noise=noise,
+                                                reference=full_fit.value, refit=refit)
+        covered = [r["term"] for r in refits if r["dropped"]]
     dropped = tuple(p for p in form.term_ids if p not in kept)
     pruned = form.subset(kept)
     held = split.unseal(reason)

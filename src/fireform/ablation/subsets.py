@@ -41,7 +41,7 @@ are the same on one core, a process pool or a Dask cluster, whatever the complet
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,8 @@ if TYPE_CHECKING:
     from fireform.fitting import FitContext, FitResult
     from fireform.forms import Form
 
-__all__ = ["SubsetFit", "SubsetRunner", "Neutral", "label", "expected_key", "neutral_setting", "neutral_params"]
+__all__ = ["SubsetFit", "SubsetRunner", "Neutral", "label", "expected_key", "neutral_setting", "neutral_params",
+           "exact_start"]
 
 
 def label(names) -> str:
@@ -111,7 +112,7 @@ class _Weights:
 
     @classmethod
     def of(cls, a: np.ndarray, obs: np.ndarray) -> "_Weights":
-        w = np.where(np.ones(obs.shape, dtype=bool), a, 0.0)
+        w = np.broadcast_to(a, obs.shape).copy()
         wo = np.where(np.isfinite(obs), a * np.maximum(np.nan_to_num(obs), 0.0), 0.0)
         return cls(w, float(w.sum()), wo, float(wo.sum()))
 
@@ -195,6 +196,26 @@ def neutral_setting(single: Form, ctx: FitContext, *, n: int = 48, seed: int = 0
     return Neutral({p.name: pt[p.name] for p in params}, float(level) if np.isfinite(level) else 1.0, float(cv))
 
 
+def exact_start(form: Form, params: Mapping[str, float], neutral: Callable[[str], Neutral]) -> dict[str, float]:
+    """``params`` (a fit of a sub-form of ``form``) as a start of ``form``, to be evaluated as given
+    (``fit(warm_exact=...)``): each term it lacks at its most constant setting (``neutral(term
+    id)``) and the scale divided by those terms' levels, within the scale's bounds. For terms that
+    can be constant this predicts exactly what the fit predicts, so a fit of ``form`` never ends
+    below it; a term that cannot be constant shows in its cv."""
+    names = set(form.param_names)
+    pt = {k: v for k, v in params.items() if k in names}
+    held = {k.split(".", 1)[0] for k in params}
+    level = 1.0
+    for tid in form.term_ids:
+        if tid not in held:
+            nt = neutral(tid)
+            pt.update(nt.params)
+            level *= nt.level
+    sc = form.params[0]
+    pt["scale"] = float(min(max(params["scale"] / level, sc.lo), sc.hi))
+    return pt
+
+
 def neutral_params(single: Form, ctx: FitContext, *, n: int = 48, seed: int = 0) -> dict[str, float]:
     """The parameters of :func:`neutral_setting` (the term's most constant setting)."""
     return neutral_setting(single, ctx, n=n, seed=seed).params
@@ -247,28 +268,19 @@ class SubsetRunner:
         return self._neutral[tid]
 
     def warm(self, mask: int, srcs: list[int]) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-        """(points ``fit`` re-levels, points it evaluates exactly as given) for coalition ``mask``."""
+        """(points ``fit`` re-levels, points it evaluates exactly as given) for coalition ``mask``:
+        from its sources, and from ``top`` (the whole form's optimum: as it is for the grand
+        coalition, first; re-levelled, the removed terms' level going with them, for the others)."""
         sub = self.form.subset(members(mask, self.players))
-        names = set(sub.param_names)
-        down: tuple[dict, ...] = ()
-        if self.top is not None and mask:
-            pt = {k: v for k, v in self.top.items() if k in names}
-            if set(pt) == names:
-                if mask == (1 << len(self.players)) - 1:  # the optimum itself, as it is
-                    if not srcs:
-                        return (), (pt,)
-                    down = (pt,)
-                else:  # re-levelled: the removed terms' level goes with them
-                    return self._with_sources(mask, srcs, sub, names, relevel=(pt,))
-        if not srcs:
-            return (), ()
-        return self._with_sources(mask, srcs, sub, names, exact_first=down)
+        relevel, exact = self._from_sources(sub, srcs) if srcs else ((), ())
+        top = None if self.top is None or not mask else {k: v for k, v in self.top.items() if k in sub.param_names}
+        if top is None or set(top) != set(sub.param_names):
+            return relevel, exact
+        if mask == (1 << len(self.players)) - 1:
+            return relevel, (top, *exact)
+        return (*relevel, top), exact
 
-    def _with_sources(self, mask: int, srcs: list[int], sub: Form, names: set[str], *,
-                      relevel: tuple[dict, ...] = (), exact_first: tuple[dict, ...] = ()
-                      ) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-        if not srcs:
-            return relevel, exact_first
+    def _from_sources(self, sub: Form, srcs: list[int]) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
         best = self.fitted[srcs[0]].result.params
         union = {"scale": best["scale"]}
         for tid in sub.term_ids:
@@ -278,26 +290,12 @@ class SubsetRunner:
                 if vals:
                     union.update(vals)
                     break
-        sc = sub.params[0]
         exact: list[dict] = []
         for s in srcs:
-            # the source's optimum as it is, each term it lacks at its most constant setting and
-            # the scale divided by those terms' levels: for a term that can be constant this
-            # predicts exactly what the source predicts, so the fit (which evaluates it as given)
-            # never ends below its source; a term that cannot be constant shows in its cv
-            sp = self.fitted[s].result.params
-            pt = {k: v for k, v in sp.items() if k in names}
-            held = {k.split(".", 1)[0] for k in sp}
-            level = 1.0
-            for tid in sub.term_ids:
-                if tid not in held:
-                    nt = self.neutral(tid)
-                    pt.update(nt.params)
-                    level *= nt.level
-            pt["scale"] = float(min(max(sp["scale"] / level, sc.lo), sc.hi))
+            pt = exact_start(sub, self.fitted[s].result.params, self.neutral)
             if pt not in exact:
                 exact.append(pt)
-        return (union, *relevel), (*exact_first, *exact)
+        return (union,), tuple(exact)
 
     # -- running ---------------------------------------------------------------------------
     def settings_for(self, mask: int) -> FitSettings:

@@ -99,14 +99,15 @@ def relatives(form: Form, term_id: str, *, available: Iterable[str] | None = Non
     return out
 
 
-def swap_form(form: Form, term_id: str, mechanism: str | Mechanism, *,
+def swap_form(form: Form, term_id: str | None, mechanism: str | Mechanism, *,
               registry: Registry | None = None) -> Form:
-    """``form`` with the term ``term_id`` replaced by the library mechanism ``mechanism``."""
+    """``form`` with the term ``term_id`` replaced by the library mechanism ``mechanism`` (``term_id``
+    None: added), named by its sorted term ids."""
     reg = REGISTRY if registry is None else registry
     mech = reg.get(mechanism) if isinstance(mechanism, str) else mechanism
     if mech.id in form.term_ids:
         raise FormError(f"form {form.name!r} already has {mech.id!r}; a swap must bring a new term")
-    out = form.without(term_id).with_term(MechanismTerm(mech))
+    out = (form if term_id is None else form.without(term_id)).with_term(MechanismTerm(mech))
     ids = sorted(out.term_ids)
     return Form(terms=out.terms, scale=out.scale, name="+".join(ids), defaults=out.defaults)
 

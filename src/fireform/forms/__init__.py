@@ -7,7 +7,7 @@
 """
 
 from fireform.forms.expr import parse
-from fireform.forms.form import Form
+from fireform.forms.form import Form, params_of
 from fireform.forms.fortran import export_fortran
 from fireform.forms.kernel import Kernel, agreement, compile_kernel
 from fireform.forms.params_file import load_theta
@@ -15,6 +15,7 @@ from fireform.forms.terms import Bounds, MechanismTerm, NewTerm, ParamSpec, Scal
 
 __all__ = [
     "Form",
+    "params_of",
     "export_fortran",
     "load_theta",
     "MechanismTerm",

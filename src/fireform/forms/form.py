@@ -42,7 +42,16 @@ from fireform.forms import expr as ex
 from fireform.forms.terms import Bounds, MechanismTerm, NewTerm, ParamSpec, Scale, Term, default_registry
 from fireform.mechanisms import Registry
 
-__all__ = ["Form", "MechanismTerm", "NewTerm", "Term", "Scale", "ParamSpec", "Bounds", "default_registry"]
+__all__ = ["Form", "MechanismTerm", "NewTerm", "Term", "Scale", "ParamSpec", "Bounds", "default_registry",
+           "params_of"]
+
+
+def params_of(params: Mapping[str, Any], term_ids: Iterable[str]) -> dict[str, Any]:
+    """The scale and the parameters of the terms ``term_ids`` in a parameter mapping (names are
+    ``scale`` and ``{term}.{param}``, :meth:`Form.params`): a fit's values restricted to a sub-form,
+    e.g. as the warm start of a form that keeps those terms."""
+    keep = set(term_ids)
+    return {k: v for k, v in params.items() if k == "scale" or k.split(".", 1)[0] in keep}
 
 _TERM_KEYS = {"mechanism", "alias", "name", "expression", "params", "rationale", "references", "notes"}
 
@@ -239,9 +248,9 @@ class Form:
         )
 
     def _rebuild(self, terms: Iterable[Term], **kw) -> "Form":
-        keep = {t.id for t in terms}
-        defaults = tuple((k, v) for k, v in self.defaults if k == "scale" or k.split(".")[0] in keep)
-        return replace(self, terms=tuple(terms), defaults=defaults, **kw)
+        terms = tuple(terms)
+        defaults = tuple(params_of(dict(self.defaults), [t.id for t in terms]).items())
+        return replace(self, terms=terms, defaults=defaults, **kw)
 
     def subset(self, term_ids: Iterable[str]) -> "Form":
         ids = list(term_ids)

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from fireform.ablation import ShapleyResult, shapley
-from fireform.ablation.prune import last_in_costs
+from fireform.ablation.prune import drop_covered
+from fireform.ablation.subsets import label
 from fireform.exceptions import FireformError
 from fireform.fitting.cache import FitCache
+from fireform.forms import params_of
 from fireform.loop.state import RunState, fmt
 
 __all__ = ["shapley_and_prune", "shapley_tables", "run_shapley"]
@@ -78,7 +80,7 @@ def shapley_and_prune(st: RunState) -> None:
     if set(keep_ids) != set(form.term_ids):
         pruned = form.subset(keep_ids)
         j.put_form(pruned)
-        rec, _ = st.fit(pruned, role="pruned", warm=_restricted(inc.params, keep_ids))
+        rec, _ = st.fit(pruned, role="pruned", warm=params_of(inc.params, keep_ids))
         dropped = sorted(set(form.term_ids) - set(keep_ids))
         ok = rec.value >= inc.value - st.noise
         state.update(dropped=dropped, pruned_hash=pruned.hash, pruned_fit=rec.id, accepted=bool(ok))
@@ -97,11 +99,6 @@ def shapley_and_prune(st: RunState) -> None:
                "final = incumbent")
 
 
-def _restricted(params: dict, terms) -> dict:
-    keep = set(terms)
-    return {k: v for k, v in params.items() if k == "scale" or k.split(".")[0] in keep}
-
-
 def _starts(st: RunState, subsets, sub, first: dict) -> list[dict]:
     """Warm starts of a refit without some terms: the current fit restricted, the game's own fit
     of that coalition (read from the Shapley cache) and the search's best fit of that form. One
@@ -109,7 +106,7 @@ def _starts(st: RunState, subsets, sub, first: dict) -> list[dict]:
     (measured on the demo world: the true three-term form refitted from the four-term optimum
     0.9317, from elsewhere 0.9352)."""
     out = [first]
-    row = subsets[subsets.subset == "+".join(sub.term_ids)] if "subset" in subsets else subsets.iloc[0:0]
+    row = subsets[subsets.subset == label(sub.term_ids)]
     if not row.empty and isinstance(row.iloc[0].get("cache_key"), str):
         hit = FitCache(st.dir / "shapley").get(str(row.iloc[0]["cache_key"]))
         if hit is not None:
@@ -127,47 +124,32 @@ def _starts(st: RunState, subsets, sub, first: dict) -> list[dict]:
 
 
 def _drop_covered(st: RunState, form, cur, state: dict):
-    """Terms the others cover for: ranked by their last-in cost in the game's subset fits
-    (:func:`fireform.ablation.prune.last_in_costs`), each one whose cost is at most
-    ``shapley.cover_screen`` x the noise is refitted without (the loop's budget and sampler,
-    warm from the current fit, from the game's own fit of that coalition and from the best
-    journaled fit of that form), and dropped when that refit is within the noise of the best
-    fit so far (the incumbent, or a refit that beat it: a drop never costs more than the noise
-    against what the run has already fitted); repeated on what remains. The game ranks, a full fit decides: subset fits at the
-    Shapley budget can end short of the optimum (measured: a twin world's true four-term form at
-    0.8731 in the game, 0.8818 fitted)."""
+    """Terms the others cover for (:func:`fireform.ablation.prune.drop_covered`, screen
+    ``shapley.cover_screen`` x the noise), each refitted without with the loop's budget and
+    sampler, from the current fit, the game's own fit of that coalition and the search's fit of
+    that form, and judged against the best fit so far (the incumbent, or a refit that beat it).
+    The game ranks, a full fit decides: subset fits at the Shapley budget can end short of the
+    optimum (measured: a twin world's true four-term form at 0.8731 in the game, 0.8818 fitted)."""
     inc, sh, j = st.incumbent, st.spec.shapley, st.journal
     subsets = j.shapley(form.hash, "subsets")
     if sh.cover_screen <= 0 or subsets is None or not set(form.term_ids) <= set(subsets.columns):
         return cur
-    screen = sh.cover_screen * st.noise
-    terms = list(j.form(cur.form_hash).term_ids)
-    tried: set[str] = set()
-    while len(terms) > 1:
-        dropped = False
-        for t, cost in last_in_costs(subsets, form.term_ids, terms):
-            if not (np.isfinite(cost) and cost <= screen):
-                break  # cheapest first: the rest are beyond the screen
-            rest = [x for x in terms if x != t]
-            sub = form.subset(rest)
-            if sub.hash in tried:
-                continue
-            tried.add(sub.hash)
-            j.put_form(sub)
-            rec, _ = st.fit(sub, role="pruned", warm=_starts(st, subsets, sub, _restricted(cur.params, rest)))
-            ref = max(inc.value, cur.value)
-            ok = rec.value >= ref - st.noise
-            row = {"term": t, "game_cost": float(cost), "without": rec.value, "incumbent": inc.value,
-                   "reference": ref, "noise": st.noise,
-                   "fit": rec.id, "form_hash": sub.hash}
-            st.say("prune", f"{t}: last-in cost {cost:+.4f} in the game; refit without it [{sub.hash}] obj "
-                   f"{fmt(rec.value)} vs best so far {fmt(ref)} noise {st.noise:.4f} | "
-                   f"{'covered by the others: dropped' if ok else 'kept'}")
-            if ok:
-                state["covered"].append(row)
-                terms, cur, dropped = rest, rec, True
-                break
-            state["kept_after_refit"].append(row)
-        if not dropped:
-            break
+
+    def refit(rest, now):
+        sub = form.subset(rest)
+        j.put_form(sub)
+        return st.fit(sub, role="pruned", warm=_starts(st, subsets, sub, params_of(now.params, rest)))[0]
+
+    def record(r: dict) -> None:
+        rec = r["fit"]
+        row = {"term": r["term"], "game_cost": r["game_cost"], "without": rec.value, "incumbent": inc.value,
+               "reference": r["reference"], "noise": st.noise, "fit": rec.id, "form_hash": rec.form_hash}
+        state["covered" if r["dropped"] else "kept_after_refit"].append(row)
+        st.say("prune", f"{r['term']}: last-in cost {r['game_cost']:+.4f} in the game; refit without it "
+               f"[{rec.form_hash}] obj {fmt(rec.value)} vs best so far {fmt(r['reference'])} noise {st.noise:.4f} | "
+               f"{'covered by the others: dropped' if r['dropped'] else 'kept'}")
+
+    _, cur, _ = drop_covered(subsets, form.term_ids, j.form(cur.form_hash).term_ids, cur,
+                             screen=sh.cover_screen * st.noise, noise=st.noise, reference=inc.value,
+                             refit=refit, on_refit=record)
     return cur

@@ -51,12 +51,11 @@ from fireform.ablation.swaps import class_label, compare_swap, relatives, swap_f
 from fireform.agent.context import screen_moves
 from fireform.exceptions import FireformError
 from fireform.fitting import FitResult
-from fireform.forms import Form, MechanismTerm
+from fireform.forms import Form, MechanismTerm, params_of
 from fireform.loop.ablate import run_shapley, shapley_tables
 from fireform.loop.data import truth_form
 from fireform.loop.journal import Journal
 from fireform.loop.state import RunState, fit_id, fmt
-from fireform.mechanisms import REGISTRY
 from fireform.scoring import overall
 
 __all__ = ["identify", "adopt_better", "class_label", "decision_fields", "classes_frame", "robust_frame",
@@ -163,9 +162,9 @@ def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
         eq["candidates"][term] = [m for m, _ in cands]
         for mech, relation in cands:
             if time.monotonic() > deadline and not eq.get("stopped"):
-                eq["stopped"] = f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
+                eq["stopped"] = _out_of_time(spec)
             sf = swap_form(form, term, mech)
-            warm = {k: v for k, v in final.params.items() if k == "scale" or k.split(".")[0] != term}
+            warm = params_of(final.params, set(form.term_ids) - {term})
             if eq.get("stopped"):
                 continue
             try:
@@ -192,6 +191,10 @@ def _equivalence(st: RunState, form: Form, deadline: float) -> dict:
     return eq
 
 
+def _out_of_time(spec) -> str:
+    return f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
+
+
 def _optional_classes(st: RunState, form: Form, eq: dict, have: set[str], deadline: float) -> None:
     """The class of each optional term o (dropped by the last-in rule): the final form plus o is
     refitted, then with o replaced by each of its closest library relatives; a relative whose
@@ -200,22 +203,17 @@ def _optional_classes(st: RunState, form: Form, eq: dict, have: set[str], deadli
     j, spec = st.journal, st.spec.identify
     for o in eq["optional"]:
         if time.monotonic() > deadline:
-            eq["stopped"] = f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
+            eq["stopped"] = _out_of_time(spec)
             return
-        with_o = form.with_term(MechanismTerm(REGISTRY.get(o)))
-        with_o = Form(terms=with_o.terms, scale=with_o.scale, name="+".join(sorted(with_o.term_ids)),
-                      defaults=with_o.defaults)
-        warm = {k: v for k, v in st.incumbent.params.items() if k == "scale" or k.split(".")[0] == o}
-        warm = {**warm, **{k: v for k, v in st.final.params.items()}}
-        base, _ = st.fit(with_o, role="swap", warm=warm)
+        with_o = swap_form(form, None, o)
+        base, _ = st.fit(with_o, role="swap", warm={**params_of(st.incumbent.params, [o]), **st.final.params})
         for c in relatives(with_o, o, available=have)[:spec.max_swaps_per_term]:
             if time.monotonic() > deadline:
-                eq["stopped"] = f"identify.wall_minutes {spec.wall_minutes:g} spent; later swaps not fitted"
+                eq["stopped"] = _out_of_time(spec)
                 return
             sf = swap_form(with_o, o, c.mechanism)
             try:
-                rec, cached = st.fit(sf, role="swap", warm={k: v for k, v in base.params.items()
-                                                            if k == "scale" or k.split(".")[0] != o})
+                rec, cached = st.fit(sf, role="swap", warm=params_of(base.params, set(form.term_ids)))
             except FireformError as e:
                 st.say("swap", f"[{o}] -> {c.mechanism} crash | {type(e).__name__}: {str(e)[:120]}")
                 continue

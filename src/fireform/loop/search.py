@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fireform.ablation.subsets import neutral_setting
+from fireform.ablation.subsets import exact_start, neutral_setting
 from fireform.agent import Recorder, TrainingView, build_context, ground, parse_proposal
 from fireform.exceptions import BudgetExhaustedError, FireformError, ProposalError, SpecError
 from fireform.fitting import FitResult
-from fireform.forms import Form
+from fireform.forms import Form, params_of
 from fireform.loop.state import RunState, fit_id, fmt
 from fireform.mechanisms import BASELINES, baseline
 
@@ -81,35 +81,26 @@ def repeats(st: RunState, form: Form, *, first: FitResult | None, label: str,
 
 def warm_from(st: RunState, inc: FitResult, form: Form) -> dict[str, float]:
     """Warm start of a child: the incumbent's fitted values of the terms they share."""
-    shared = set(form.term_ids) & set(st.journal.form(inc.form_hash).term_ids)
-    return {k: v for k, v in inc.params.items() if k == "scale" or k.split(".")[0] in shared}
+    return params_of(inc.params, set(form.term_ids) & set(st.journal.form(inc.form_hash).term_ids))
 
 
 def exact_from(st: RunState, inc: FitResult, form: Form) -> list[dict] | None:
-    """For a child that adds terms to the incumbent: the incumbent's optimum, each added term at
-    its most constant setting and the scale divided by those terms' levels
-    (:func:`fireform.ablation.subsets.neutral_setting`), evaluated as given. For a term that can
-    be constant this predicts what the incumbent predicts, so the child's fit never ends below
-    the incumbent for want of a start. Measured on the demo world: adding the true
-    ``hyperarid_suppression`` to the incumbent fitted 0.9283 from its defaults, below the
-    incumbent's 0.9316. None for a child that removes a term (its level changes: the re-levelled
-    warm start serves it)."""
+    """For a child that adds terms to the incumbent: the incumbent's optimum with each added term
+    at its most constant setting, evaluated as given (:func:`fireform.ablation.subsets.exact_start`),
+    so the child's fit never ends below the incumbent for want of a start. Measured on the demo
+    world: adding the true ``hyperarid_suppression`` to the incumbent fitted 0.9283 from its
+    defaults, below the incumbent's 0.9316. None for a child that removes a term (its level
+    changes: the re-levelled warm start serves it)."""
     inc_ids = set(st.journal.form(inc.form_hash).term_ids)
-    if not inc_ids <= set(form.term_ids):
+    if not inc_ids <= set(form.term_ids) or inc_ids == set(form.term_ids):
         return None
-    new = [t for t in form.terms if t.id not in inc_ids]
-    if not new:
-        return None
-    pt = {k: v for k, v in inc.params.items() if k in set(form.param_names)}
-    level = 1.0
-    for t in new:
-        if t.id not in st.neutral:
-            st.neutral[t.id] = neutral_setting(form.subset([t.id]), st.ctx)
-        n = st.neutral[t.id]
-        pt.update(n.params)
-        level *= n.level
-    sc = form.params[0]
-    pt["scale"] = float(min(max(inc.params["scale"] / level, sc.lo), sc.hi))
+
+    def neutral(tid: str):
+        if tid not in st.neutral:
+            st.neutral[tid] = neutral_setting(form.subset([tid]), st.ctx)
+        return st.neutral[tid]
+
+    pt = exact_start(form, inc.params, neutral)
     return [pt] if set(pt) == set(form.param_names) else None
 
 
@@ -199,10 +190,9 @@ def iterate(st: RunState) -> None:
             break
         old = j.proposal(it)
         inc = st.incumbent
-        if old is not None:
-            st.screen_starts = j.get_state(f"screen_starts/{it}") or {}
         raw = None
         if old is not None:
+            st.screen_starts = j.get_state(f"screen_starts/{it}") or {}
             try:
                 prop = parse_proposal(old["json"])
             except ProposalError as e:

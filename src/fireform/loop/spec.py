@@ -236,8 +236,9 @@ class ShapleySpec(_Strict):
     sampler: str = SUBSET_SAMPLER
     # after the share rule, a kept term is refitted without when its last-in cost in the game is
     # at most this many times the fit noise, and dropped when that refit stays within the noise
-    # of the incumbent (fireform.loop.ablate; 0: the share rule alone). 20: on the demo world the
-    # game put the covered vpd_flammability at 0.0143 (14x the noise), its refit without it won
+    # of the best fit so far (fireform.ablation.prune.drop_covered; 0: the share rule alone). 20:
+    # on the demo world the game put the covered vpd_flammability at 0.0143 (14x the noise), and
+    # its refit without it won
     cover_screen: float = Field(default=20.0, ge=0.0)
 
     _sampler = field_validator("sampler")(classmethod(lambda cls, v: _known_sampler(v, "shapley.sampler")))
