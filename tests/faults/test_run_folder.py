@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
 import fireform as ff
 from fireform.cli import app
+from fireform.exceptions import SpecError
 from fireform.loop import Journal
 from fireform.twin import DEMO_TRUTH, add_truth, make_world, write_world
 from tests.loop.helpers import small_spec
@@ -29,6 +31,37 @@ runner = CliRunner()
 def _no_traceback(r) -> None:
     assert "Traceback" not in r.output and not isinstance(r.exception, (AssertionError, TypeError,
                                                                         KeyError, IndexError)), r.output
+
+
+def _started(rd: Path) -> bool:
+    if not ((rd / "run.lock").exists() and (rd / "journal.sqlite").exists()):
+        return False
+    j = Journal(rd, readonly=True)
+    try:
+        return j._one("SELECT id FROM run WHERE id = 1") is not None
+    finally:
+        j.close()
+
+
+def test_a_journal_interrupted_before_its_first_record_can_be_started(tmp_path):
+    # Ctrl-C between the journal's creation and its run record leaves an empty journal: nothing
+    # is frozen, so resume may start it, and reading it says how
+    rd = tmp_path / "run"
+    rd.mkdir()
+    Journal(rd, create=True).close()
+    spec = small_spec()
+    (rd / "spec.toml").write_text(spec.to_toml())
+    with pytest.raises(ff.FireformError) as e:
+        ff.open_run(rd)
+    assert "interrupted before the run started" in str(e.value) and f"fireform resume {rd}" in str(e.value)
+    j = Journal(rd)
+    j.check_spec(spec)  # nothing frozen: accepted
+    j.start(spec)
+    assert j.frozen_spec().hash == spec.hash
+    other = small_spec(budget={"iterations": 7})
+    with pytest.raises(SpecError):
+        j.check_spec(other)
+    j.close()
 
 
 def test_second_writer_refused_and_ctrl_c_says_how_to_resume(tmp_path):
@@ -47,7 +80,7 @@ def test_second_writer_refused_and_ctrl_c_says_how_to_resume(tmp_path):
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
-        while not ((rd / "run.lock").exists() and (rd / "journal.sqlite").exists()):
+        while not _started(rd):  # its first record written: Ctrl-C before it is the next test's case
             assert time.monotonic() < deadline and proc.poll() is None, "the run never started"
             time.sleep(0.05)
         second = runner.invoke(app, ["run", str(spec_file), "--run-dir", str(rd)])

@@ -140,8 +140,10 @@ class Journal:
         self._exec("UPDATE run SET status = 'running', resumes = resumes + 1, finished = NULL WHERE id = 1")
 
     def check_spec(self, spec: Spec) -> None:
-        row = self.run()
-        if row["spec_hash"] != spec.hash:
+        """Refuse ``spec`` if it differs from the frozen one. A journal interrupted before its
+        first record (Ctrl-C as the run opened it) has nothing frozen: any spec may start it."""
+        row = self._one("SELECT * FROM run WHERE id = 1")
+        if row is not None and row["spec_hash"] != spec.hash:
             diff = spec_diff(json.loads(row["spec_json"]), spec)
             raise SpecError(
                 f"{self.path.parent}: the spec differs from the one frozen when the run started "
@@ -152,7 +154,9 @@ class Journal:
     def run(self) -> sqlite3.Row:
         row = self._one("SELECT * FROM run WHERE id = 1")
         if row is None:
-            raise FireformError(f"journal {self.path} has no run")
+            raise FireformError(f"journal {self.path} has no run: it was interrupted before the run "
+                                f"started (nothing was computed); start it with: fireform resume "
+                                f"{self.path.parent}, or anew with fireform run")
         return row
 
     def frozen_spec(self) -> Spec:
