@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
+from tests.loop.helpers import small_spec
 from typer.testing import CliRunner
 
 import fireform as ff
@@ -22,7 +22,6 @@ from fireform.cli import app
 from fireform.exceptions import SpecError
 from fireform.loop import Journal
 from fireform.twin import DEMO_TRUTH, add_truth, make_world, write_world
-from tests.loop.helpers import small_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
