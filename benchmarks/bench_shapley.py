@@ -58,36 +58,25 @@ def start_value(ctx, form, sub_params: dict, tid: str) -> float:
 
 
 def monotone_report(r, d, *, tols) -> None:
-    """Coalitions fitted below their best immediate subset, each with its cause: the added term
-    cannot reach neutral (its start, the subset's optimum with the term at its most constant
-    setting, already scores below the subset) or the fit fell short (it ended below a start that
-    did not)."""
+    """Coalitions fitted below their best immediate subset, each with its cause
+    (``ShapleyResult.below_subsets``): the added term cannot reach neutral (its start, the
+    subset's optimum with the term at its most constant setting, already scores below the
+    subset) or the fit fell short (it ended below a start that did not). Fits made without a
+    start (old caches) get theirs evaluated here."""
     from fireform.fitting import FitContext
 
-    s = r.subsets
-    val = dict(zip(s["mask"], s["value"]))
-    lab = dict(zip(s["mask"], s["subset"]))
-    has_start = "start_value" in s.columns
-    start_col = dict(zip(s["mask"], s["start_value"])) if has_start else {}
-    n = len(r.players)
+    low_all = r.below_subsets(min(tols))
     ctx = None
     rows = []
-    for m in sorted(val, key=lambda m: (bin(m).count("1"), m)):
-        if not m:
-            continue
-        subs = [(val[m ^ (1 << i)], i) for i in range(n) if (m >> i) & 1]
-        vb, i = max(subs)
-        gap = val[m] - vb
-        if gap >= -min(tols):
-            continue
-        b, tid = m ^ (1 << i), r.players[i]
-        sv = start_col.get(m, np.nan)
-        how = "fit's first trial"
-        if not np.isfinite(sv):  # fits made without an exact start: evaluate that start here
+    for x in low_all.itertuples():
+        sg, how = x.start_gap, "fit's first trial"
+        if x.cause == "unknown":
             ctx = ctx or FitContext(d)
-            sv = start_value(ctx, r.fits[lab[m]].form, r.fits[lab[b]].params, tid)
+            sub = "+".join(t for t in x.subset.split("+") if t != x.added) or "(scale)"
+            sg = start_value(ctx, r.fits[x.subset].form, r.fits[sub].params, x.added) - x.subset_value
             how = "evaluated by the benchmark"
-        rows.append((lab[m], tid, val[m], vb, gap, sv - vb, how))
+        rows.append((x.subset, x.added, x.value, x.subset_value, x.gap, sg, how))
+    n_coal = len(r.subsets) - 1
     for tol in sorted(set(tols), reverse=True):
         low = [x for x in rows if x[4] < -tol]
         neutral = [x for x in low if x[5] < -tol]
@@ -95,7 +84,7 @@ def monotone_report(r, d, *, tols) -> None:
         by_term: dict[str, int] = {}
         for x in neutral:
             by_term[x[1]] = by_term.get(x[1], 0) + 1
-        print(f"coalitions with v(S) < max_i v(S minus i) - {tol:g}: {len(low)}/{len(val) - 1}; "
+        print(f"coalitions with v(S) < max_i v(S minus i) - {tol:g}: {len(low)}/{n_coal}; "
               f"cause: added term cannot reach neutral (its neutral start is already > {tol:g} below the "
               f"subset) {len(neutral)} ({', '.join(f'{k} {v}' for k, v in sorted(by_term.items()))}); "
               f"fit short of its start's subset {len(short)}")

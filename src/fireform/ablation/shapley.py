@@ -159,6 +159,37 @@ class ShapleyResult:
                 f"fits={self.n_fits} (ran {self.fits_run}) gain={self.total_gain:.4f} "
                 f"wall={self.wall_seconds:.1f}s | {parts}")
 
+    def below_subsets(self, tol: float = 0.005) -> pd.DataFrame:
+        """Coalitions fitted more than ``tol`` below their best immediate subset, with the cause.
+
+        A coalition can always switch an added term towards its most constant setting, so it
+        ends below a subset only if the fit fell short (``cause`` "fit short": its start, the
+        subset's optimum with the term at that setting, scored within ``tol`` of the subset) or
+        the term cannot be constant inside its bounds (``cause`` "cannot be neutral": that
+        start already costs more than ``tol``; ``start_gap`` says how much). Columns: subset,
+        added (the term), value, subset_value, gap (value - subset_value), start_gap, cause.
+        A coalition whose start is unknown (no source) has cause "unknown"."""
+        s = self.subsets
+        val = dict(zip(s["mask"], s["value"]))
+        lab = dict(zip(s["mask"], s["subset"]))
+        start = dict(zip(s["mask"], s["start_value"]))
+        rows = []
+        for m in sorted(val, key=lambda m: (bin(m).count("1"), m)):
+            subs = [(val[m ^ (1 << i)], i) for i in range(len(self.players))
+                    if (m >> i) & 1 and (m ^ (1 << i)) in val]
+            if not subs:
+                continue
+            vb, i = max(subs)
+            gap = val[m] - vb
+            if gap >= -tol:
+                continue
+            sg = start.get(m, np.nan) - vb
+            cause = "unknown" if not np.isfinite(sg) else ("cannot be neutral" if sg < -tol else "fit short")
+            rows.append({"subset": lab[m], "added": self.players[i], "value": val[m], "subset_value": vb,
+                         "gap": gap, "start_gap": sg, "cause": cause})
+        return pd.DataFrame(rows, columns=["subset", "added", "value", "subset_value", "gap", "start_gap",
+                                           "cause"])
+
     def tables(self) -> dict[str, pd.DataFrame]:
         return {k: getattr(self, k) for k in
                 ("values", "interactions", "subsets", "regions", "components", "subset_scores")}

@@ -57,7 +57,9 @@ import numpy as np
 import optuna
 
 from fireform.exceptions import FitError
+from fireform.fitting import cma_direct
 from fireform.fitting.cache import as_cache, fit_key
+from fireform.fitting.cma_direct import DirectCma, Proposal
 from fireform.fitting.context import FitContext
 from fireform.fitting.gradient import polish, presolve
 from fireform.fitting.inputs import gate_inputs
@@ -234,6 +236,7 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
             if in_flight > 1 else None)
     pending: deque = deque()
     asked = 0
+    cma: DirectCma | None = None
     local = (_LocalPhase(spec, trials, len(names), n_warm=len(warm) + len(exact)) if spec.name == "tpe+cmaes"
              else None)
     try:
@@ -242,11 +245,20 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
                 t0 = time.perf_counter()
                 if local is not None:
                     local.maybe_switch(study, len(done) + asked)
-                tr = study.ask(space)
+                prop = None
+                if pool is None and cma_direct.ENABLED:  # CMA-ES without Optuna's per-trial cost
+                    if cma is None or cma.sampler is not study.sampler:
+                        cma = DirectCma.build(study, space)
+                    prop = cma.ask() if cma is not None else None
+                if prop is None:
+                    trial = study.ask(space)
+                    cma = None  # a trial it did not make: rebuilt from the study
+                    theta = np.array([trial.params[n] for n in names])
+                else:
+                    theta = np.array([prop.params[n] for n in names])
                 ds = time.perf_counter() - t0
-                theta = np.array([tr.params[n] for n in names])
                 fut = pool.submit(ctx.evaluate, form, theta) if pool is not None else None
-                pending.append((tr, theta, fut, ds))
+                pending.append((prop or trial, theta, fut, ds))
                 asked += 1
             if not pending:
                 break
@@ -254,12 +266,20 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
             try:
                 ev = ctx.evaluate(form, theta) if fut is None else fut.result()
             except Exception as e:
-                study.tell(tr, state=optuna.trial.TrialState.FAIL)
+                if isinstance(tr, Proposal):
+                    assert cma is not None
+                    cma.tell(tr, math.nan)  # recorded as FAIL, as below
+                else:
+                    study.tell(tr, state=optuna.trial.TrialState.FAIL)
                 raise FitError(
                     f"evaluating form {form.hash} at trial {tr.number} failed: {type(e).__name__}: {e}"
                 ) from e
             t0 = time.perf_counter()
-            study.tell(tr, ev.value)
+            if isinstance(tr, Proposal):
+                assert cma is not None
+                cma.tell(tr, ev.value)
+            else:
+                study.tell(tr, ev.value)
             ds += time.perf_counter() - t0
             s_sec += ds
             e_sec += ev.seconds

@@ -39,6 +39,7 @@ from scipy.optimize import least_squares
 from scipy.stats import qmc
 
 from fireform.exceptions import FitError
+from fireform.fitting.cma_direct import record_trial
 from fireform.fitting.samplers import SamplerSpec, cma_popsize, hybrid_options
 from fireform.fitting.surrogate import from_unit, surrogate, to_unit
 
@@ -179,8 +180,8 @@ def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: 
     ``restart_patience`` (default 4 generations of the current population) trials without gain or
     when CMA-ES itself stops; stop (``stopped_early``) once ``polish_runs`` (3; None: never)
     CMA-ES runs in a row gained less than 1e-6: the optimum is polished, the rest of the budget
-    would find nothing. Every point is an ordinary trial (``enqueue_trial`` + ask/tell,
-    ``phase="cmaes"``); with ``in_flight`` > 1 a generation is evaluated by that many threads and
+    would find nothing. Every point is an ordinary trial (added by
+    :func:`~fireform.fitting.cma_direct.record_trial` as tell leaves it, ``phase="cmaes"``); with ``in_flight`` > 1 a generation is evaluated by that many threads and
     told in order, so the fit stays a deterministic function of the seed."""
     from cmaes import CMA  # optional dependency (as for Optuna's CmaEsSampler)
 
@@ -218,11 +219,9 @@ def polish(form, ctx, study, space, *, seed: int, budget: int, options, timing: 
                        else [ctx.evaluate(form, th) for th in thetas])
                 t0 = time.perf_counter()
                 for x, th, ev in zip(xs, thetas, evs):
-                    study.enqueue_trial({k: float(v) for k, v in zip(names, th)})
-                    tr = study.ask(space)
-                    tr.set_user_attr("phase", "cmaes")
-                    study.tell(tr, ev.value)
-                    timing[tr.number] = (0.0, ev.seconds, ev.raw)
+                    number = record_trial(study, space, dict(zip(names, th)), ev.value,
+                                          user_attrs={"phase": "cmaes"})
+                    timing[number] = (0.0, ev.seconds, ev.raw)
                     e_sec += ev.seconds
                     used += 1
                     if ev.value > best:
