@@ -104,3 +104,13 @@ def test_a_term_that_cannot_be_neutral_is_named_as_the_cause(world):
     forced = low[low["added"] == "wind_forced"]
     assert len(forced) >= 1 and (forced["cause"] == "cannot be neutral").all()
     assert (forced["start_gap"] < -0.005).all() and (forced["value"] >= forced["subset_value"] + forced["start_gap"]).all()
+    # the per-term summary the run logs and its report shows
+    summary = r.cannot_be_neutral(0.005).set_index("term")
+    assert summary.at["wind_forced", "coalitions"] == len(forced)
+    assert summary.at["wind_forced", "cost_min"] == pytest.approx(-forced["start_gap"].max())
+    assert summary.at["wind_forced", "cost_max"] >= summary.at["wind_forced", "cost_min"] > 0.005
+    from fireform.report.views.search import forced_lines
+
+    html = forced_lines(r.below_subsets(0.005))
+    assert "<code>wind_forced</code>" in html and f"on {len(forced)} coalitions" in html
+    assert forced_lines(r.below_subsets(0.005).iloc[0:0]) == "" and forced_lines(None) == ""

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from fireform.drivers import Drivers
     from fireform.fitting import Objective, Split
 
-__all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "FIRST_CONVERGE", "value_matrix", "metric_columns"]
+__all__ = ["shapley", "ShapleyResult", "MAX_EXACT", "LOCAL_REFINER", "FIRST_CONVERGE", "value_matrix", "metric_columns",
+           "cannot_be_neutral"]
 
 MAX_EXACT = 10
 # every coalition beyond the broad ones: CMA-ES started at the best of its warm-start points (no
@@ -190,6 +191,10 @@ class ShapleyResult:
         return pd.DataFrame(rows, columns=["subset", "added", "value", "subset_value", "gap", "start_gap",
                                            "cause"])
 
+    def cannot_be_neutral(self, tol: float = 0.005) -> pd.DataFrame:
+        """The terms that cannot be switched off inside their bounds (:func:`cannot_be_neutral`)."""
+        return cannot_be_neutral(self.below_subsets(tol))
+
     def tables(self) -> dict[str, pd.DataFrame]:
         return {k: getattr(self, k) for k in
                 ("values", "interactions", "subsets", "regions", "components", "subset_scores")}
@@ -204,6 +209,20 @@ class ShapleyResult:
             df.to_csv(p, index=False)
             paths[k] = p
         return paths
+
+
+def cannot_be_neutral(below: pd.DataFrame) -> pd.DataFrame:
+    """From :meth:`ShapleyResult.below_subsets`: per term whose most constant setting already
+    costs its coalitions more than the tolerance (term, coalitions, cost_min, cost_max, costs as
+    positive score differences). Such a term's Shapley value includes that cost: a negative
+    share says the term cannot be left neutral on these data, not only that it explains nothing."""
+    cols = ["term", "coalitions", "cost_min", "cost_max"]
+    if below is None or below.empty:
+        return pd.DataFrame(columns=cols)
+    b = below[below["cause"] == "cannot be neutral"]
+    rows = [{"term": t, "coalitions": int(len(g)), "cost_min": float(-g["start_gap"].max()),
+             "cost_max": float(-g["start_gap"].min())} for t, g in b.groupby("added", sort=True)]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _context(drivers: Drivers | Split | FitContext, objective: Objective | None, *, check: bool = True,

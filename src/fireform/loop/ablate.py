@@ -10,6 +10,7 @@ import pandas as pd
 
 from fireform.ablation import ShapleyResult, shapley
 from fireform.ablation.prune import drop_covered
+from fireform.ablation.shapley import cannot_be_neutral
 from fireform.ablation.subsets import label
 from fireform.exceptions import FireformError
 from fireform.fitting.cache import FitCache
@@ -66,11 +67,16 @@ def shapley_and_prune(st: RunState) -> None:
                                              "wall_seconds": res.wall_seconds, "executor": res.executor})
         for kind, frame in shapley_tables(res).items():
             j.put_shapley(form.hash, kind, frame)
+        # coalitions below a subset by more than the noise, and why (for the report)
+        j.put_shapley(form.hash, "below_subsets", res.below_subsets(max(st.noise, 1e-3)))
         cached = j.shapley(form.hash, "values")
         assert cached is not None  # just written
     st.say("shapley", f"{form.name or form.hash} [{form.hash}] "
            + " ".join(f"{r.player}={r.share:.2f}" for r in cached.itertuples())
            + f" | {time.perf_counter() - t:.1f}s")
+    for r in cannot_be_neutral(j.shapley(form.hash, "below_subsets")).itertuples():
+        st.say("shapley", f"{r.term} cannot be switched off inside its bounds: its most constant setting "
+               f"costs {r.cost_min:.4f}-{r.cost_max:.4f} on {r.coalitions} coalitions, and its share includes it")
     keep_ids = [r.player for r in cached.itertuples() if r.share >= sh.prune_share]
     if not keep_ids:
         st.say("prune", f"every share under {sh.prune_share:.2f}: final = incumbent")

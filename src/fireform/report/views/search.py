@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fireform.ablation.shapley import cannot_be_neutral
 from fireform.loop import Run
 from fireform.report import plots
 from fireform.report.views.common import esc, figure, num, table
@@ -32,6 +33,7 @@ def shapley(run: Run, out: Path) -> str:
                        "Positive cells: two mechanisms help more together than apart; negative: "
                        "they explain the same thing (redundant).")
     body += table(vals)
+    body += forced_lines(run.shapley("below_subsets"))
     body += prune_lines(run.prune)
     for a in run.adopted:
         body += (f"<p>Adopted after identification: the swap <code>{esc(a['to_hash'])}</code> "
@@ -39,6 +41,21 @@ def shapley(run: Run, out: Path) -> str:
                  f"{a['from_value']:.4f} (<code>{esc(a['from_hash'])}</code>), better by more than the fit noise "
                  f"{a['noise']:.4f}: the search had missed it, so it was pruned and identified in its place.</p>")
     return body
+
+
+def forced_lines(below) -> str:
+    """Terms whose most constant setting already costs their coalitions more than the noise:
+    their share includes that cost."""
+    forced = cannot_be_neutral(below)
+    if forced.empty:
+        return ""
+    items = "".join(f"<li><code>{esc(r.term)}</code>: {r.cost_min:.4f} to {r.cost_max:.4f} on "
+                    f"{r.coalitions} coalitions</li>" for r in forced.itertuples())
+    return ("<p>Mechanisms that cannot be switched off inside their bounds: in the coalitions "
+            "counted below, the mechanism at its most constant setting already scores lower than the "
+            "same coalition without it, by the amounts shown. Their Shapley values include that "
+            "cost, so a negative share means the mechanism cannot be neutral on these data, not "
+            f"only that it explains nothing.</p><ul>{items}</ul>")
 
 
 def prune_lines(pr: dict | None) -> str:
