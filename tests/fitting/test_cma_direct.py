@@ -116,6 +116,31 @@ def test_record_trial_keeps_what_tell_keeps():
     assert t[1].state == optuna.trial.TrialState.FAIL and t[1].value is None
 
 
+@pytest.mark.parametrize("storage", ["memory", "journal"])
+def test_record_trial_stores_what_add_trial_stores(storage, tmp_path):
+    def study():
+        if storage == "memory":
+            return optuna.create_study(direction="maximize")
+        from optuna.storages.journal import JournalFileBackend
+        st = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / f"j{len(list(tmp_path.iterdir()))}.log")))
+        return optuna.create_study(direction="maximize", storage=st)
+    pts = [({"a": 1.0, "b": 0.5, "c": 0.1, "d": 3.0}, 0.5), ({"a": 2.0, "b": -1.0, "c": 0.9, "d": 30.0}, math.nan),
+           ({"a": 0.01, "b": 2.9, "c": 0.0, "d": 0.1}, -3.0)]
+    a, b = study(), study()
+    for p, v in pts:
+        record_trial(a, SPACE, p, v, user_attrs={"phase": "cmaes"}, system_attrs={"g": 1})
+        failed = math.isnan(v)
+        b.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.FAIL if failed else optuna.trial.TrialState.COMPLETE,
+            value=None if failed else v, params=p, distributions=SPACE,
+            user_attrs={"phase": "cmaes"}, system_attrs={"g": 1}))
+    ta, tb = a.get_trials(), b.get_trials()
+    for x, y in zip(ta, tb, strict=True):
+        assert (x.number, x._trial_id, x.state, x.value, x.params, x.distributions, x.user_attrs, x.system_attrs) == \
+            (y.number, y._trial_id, y.state, y.value, y.params, y.distributions, y.user_attrs, y.system_attrs)
+    assert a.best_trial.number == b.best_trial.number == 0
+
+
 def test_not_driven_where_it_would_differ():
     s = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
     assert DirectCma.build(s, SPACE) is None

@@ -44,11 +44,38 @@ def record_trial(study: optuna.Study, space: dict, params: dict[str, float], val
     failed = math.isnan(v)
     t = optuna.trial.create_trial(
         state=TrialState.FAIL if failed else TrialState.COMPLETE, value=None if failed else v,
-        params={k: float(params[k]) for k in space}, distributions=space,
+        params={k: float(params[k]) for k in space}, distributions=dict(space),
         user_attrs=user_attrs, system_attrs=system_attrs)
     t._validate()  # what study.add_trial checks, then its one storage call, keeping the id
-    tid = study._storage.create_new_trial(study._study_id, template_trial=t)
-    return study._storage.get_trial_number_from_id(tid)
+    st = study._storage
+    if type(st) is optuna.storages.InMemoryStorage and all(hasattr(st, a) for a in _IN_MEMORY):
+        return _append_in_memory(st, study._study_id, t)
+    tid = st.create_new_trial(study._study_id, template_trial=t)
+    return st.get_trial_number_from_id(tid)
+
+
+# what InMemoryStorage.create_new_trial touches (Optuna 4-5)
+_IN_MEMORY = ("_lock", "_check_study_id", "_max_trial_id", "_studies", "_trial_id_to_study_id_and_number",
+              "_update_cache")
+
+
+def _append_in_memory(st, study_id: int, t: optuna.trial.FrozenTrial) -> int:
+    """``InMemoryStorage.create_new_trial(template_trial=t)`` without its deep copy of ``t``
+    (a third of a recorded trial's cost): ``t`` was built here and nobody else holds it."""
+    with st._lock:
+        st._check_study_id(study_id)
+        st._max_trial_id += 1
+        t.number = len(st._studies[study_id].trials)
+        t._trial_id = st._max_trial_id
+        st._trial_id_to_study_id_and_number[t._trial_id] = (study_id, t.number)
+        st._studies[study_id].trials.append(t)
+        st._update_cache(t._trial_id, study_id)
+        return t.number
+
+
+# what of CmaEsSampler the driver reads or calls (Optuna 4-5); without them: Optuna's own path
+_SAMPLER = ("_with_margin", "_consider_pruned_trials", "_n_startup_trials", "_cma_rng", "_init_optimizer",
+            "_restore_optimizer", "_split_optimizer_str", "_attr_key_generation")
 
 
 @dataclass
@@ -82,7 +109,8 @@ class DirectCma:
     def build(cls, study: optuna.Study, space: dict) -> "DirectCma | None":
         """The driver for ``study``'s current sampler, or None where it would not match Optuna."""
         s = study.sampler
-        if (type(s) is not optuna.samplers.CmaEsSampler or s._with_margin or s._consider_pruned_trials
+        if (type(s) is not optuna.samplers.CmaEsSampler or not all(hasattr(s, a) for a in _SAMPLER)
+                or s._with_margin or s._consider_pruned_trials
                 or len(study.directions) != 1
                 or not all(isinstance(d, FloatDistribution) and not d.single() for d in space.values())):
             return None
