@@ -6,6 +6,11 @@ One fit = one Optuna study driven by ask/tell:
 2. evaluate: ``kernel(theta)`` -> ``Benchmark.score`` -> ``Objective.value`` (:class:`FitContext`);
 3. ``study.tell(trial, value)``.
 
+Where the sampler is Optuna's CMA-ES (``cmaes``, the local phase of ``tpe+cmaes``) and one trial
+is in flight, :class:`~fireform.fitting.cma_direct.DirectCma` proposes and records the trials
+instead of ask/tell: the same trials bit for bit, at about a third of the sampler's per-trial
+cost (``cma_direct.ENABLED = False`` turns it off).
+
 With ``in_flight=k > 1`` the loop keeps k trials open: the sampler proposes trial n+1 (TPE with
 its constant liar) while trial n is being evaluated in one of k - 1 worker threads (the C kernel and the numba
 scorer release the GIL), so on two cores the sampler's time hides behind evaluation. Tells happen
