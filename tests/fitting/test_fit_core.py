@@ -228,3 +228,19 @@ def test_result_scores_are_the_best_trials_own(twin_ctx, truth_form):
         for reg in again.regions:
             np.testing.assert_equal(r.scores.vector(reg), again.vector(reg))  # NaN where undefined
         assert r.objective.value(r.scores) == r.value
+
+
+def test_a_two_x_objective_scores_two_x_only_and_the_fit_keeps_a_full_vector(twin, truth_form):
+    assert not Objective().needs_ilamb3 and not Objective(convention="worst").needs_ilamb3
+    assert Objective(convention="ilamb3").needs_ilamb3 and Objective(metric="bias_ilamb3").needs_ilamb3
+    theta = truth_form.default_theta()
+    for obj in (Objective(), Objective(convention="geometric"), Objective(convention="ilamb3"),
+                Objective(metric="rmse_ilamb3")):
+        ctx = FitContext(twin, objective=obj)
+        ev = ctx.evaluate(truth_form, theta)
+        full = ctx.scores(truth_form, theta)
+        assert ev.value == obj.value(full)  # the same number, whatever was skipped
+        assert (ev.scores is None) == (not obj.needs_ilamb3)
+    r = fit(truth_form, FitContext(twin), trials=12, sampler="cmaes", seed=0)
+    assert np.isfinite(r.scores.get("bias_ilamb3"))  # the best trial scored in full
+    assert r.scores.get("bias") == FitContext(twin).scores(truth_form, r.theta).get("bias")

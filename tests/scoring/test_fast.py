@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.scoring.worlds import KINDS, make_world
 
 from fireform.scoring import Benchmark
-from tests.scoring.worlds import KINDS, make_world
 
 
 def _assert_equal(b, pred):
@@ -72,3 +72,28 @@ def test_fast_equals_plain_with_map_areas(mass):
         assert abs(s.get(comp) - s0.get(comp)) > 1e-6
     for comp in ("rmse", "iav", "spatial", "bias_ilamb3", "rmse_ilamb3"):
         assert s.get(comp) == s0.get(comp)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_x_only_scores_the_same_two_x_values_bit_for_bit(kind):
+    # a fit whose objective reads ILAMB 2.x only skips the ilamb3 sums: the 2.x components
+    # (and so every 2.x Overall) must be exactly those of the full scorer
+    w = make_world(kind, seed=5)
+    obs, mod = w.packed()
+    rng = np.random.default_rng(2)
+    pred = np.where(rng.random(mod.shape) < 0.03, np.nan, mod).astype(np.float32)  # gappy rows too
+    b = Benchmark.prepare(obs, area=w.area(), time=w.time, regions=w.region_masks(), n_grid=w.n_grid)
+    for p in (mod, pred):
+        full, two = b.score(p), b.score(p, ilamb3=False)
+        three = [j for j, c in enumerate(full.components) if c.endswith("_ilamb3")]
+        rest = [j for j in range(len(full.components)) if j not in three]
+        assert three and rest
+        np.testing.assert_array_equal(full.values[:, rest], two.values[:, rest])
+        assert np.isnan(two.values[:, three]).all()
+        for reg in full.regions:
+            for conv in ("ilamb2", "ilamb2_iav", "worst", "geometric"):
+                a, c = full.overall(conv, reg), two.overall(conv, reg)
+                assert a == c or (np.isnan(a) and np.isnan(c))
+            assert "2.x components only" in two.reasons[(reg, "bias_ilamb3")]
+        if not np.isnan(full.overall("ilamb3")):
+            assert np.isnan(two.overall("ilamb3"))

@@ -55,6 +55,11 @@ class Objective:
                 f"objective direction must be 'maximize' (scores: larger is better), got {self.direction!r}"
             )
 
+    @property
+    def needs_ilamb3(self) -> bool:
+        """Whether the value reads an ilamb3 component (otherwise a fit scores 2.x only)."""
+        return (self.metric == "overall" and self.convention == "ilamb3") or self.metric.endswith("_ilamb3")
+
     def raw(self, scores) -> float:
         """The metric as scored (may be NaN)."""
         if self.metric == "overall":

@@ -80,7 +80,7 @@ def _finite(v):
 @numba.njit(**_JIT)
 def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, begin, years,
                    wmonth, tails, mcnt_clean, periodic, slot_days, n_t3, seas_tab, group,
-                   n_groups):
+                   n_groups, do3):
     # One function on purpose: numba increfs/decrefs every array passed to (or viewed for) a
     # helper, two atomic operations per array per row, which cost more than the arithmetic.
     # Helpers here take scalars only; rows are read as pred[i, t] with t a loop counter.
@@ -110,12 +110,17 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
         clean = False
         s1 = a1 = q1 = 0.0
         if periodic and ref[i, R_COMPLETE] > 0:
-            for t in range(T):
-                xv = np.float64(pred[i, t])
-                s1 += dt[t] * xv
-                a1 += dta[t] * xv
-                q1 += w3[t] * xv
-            clean = _finite(s1 + a1 + q1)
+            if do3:
+                for t in range(T):
+                    xv = np.float64(pred[i, t])
+                    s1 += dt[t] * xv
+                    a1 += dta[t] * xv
+                    q1 += w3[t] * xv
+                clean = _finite(s1 + a1 + q1)
+            else:  # ILAMB 2.x only (a fit's objective): the same s1, and a finite s1 is a finite row
+                for t in range(T):
+                    s1 += dt[t] * np.float64(pred[i, t])
+                clean = _finite(s1)
         if clean:
             s0, a0, q0 = sdt, sdta, sw3
             cbar = s1 / s0
@@ -200,15 +205,24 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
             dl = cbar - rbar
             dl3 = cmw - rmw
             e1 = f1 = iv1 = 0.0
-            for t in range(T):
-                xv = np.float64(pred[i, t])
-                dxr = xv - np.float64(obs[i, t])
-                e = dxr - dl
-                e1 += dt[t] * e * e
-                g = dxr - dl3
-                f1 += w3[t] * g * g
-                d = xv - ext[t]
-                iv1 += w_rms[t] * d * d
+            if do3:
+                for t in range(T):
+                    xv = np.float64(pred[i, t])
+                    dxr = xv - np.float64(obs[i, t])
+                    e = dxr - dl
+                    e1 += dt[t] * e * e
+                    g = dxr - dl3
+                    f1 += w3[t] * g * g
+                    d = xv - ext[t]
+                    iv1 += w_rms[t] * d * d
+            else:
+                for t in range(T):
+                    xv = np.float64(pred[i, t])
+                    dxr = xv - np.float64(obs[i, t])
+                    e = dxr - dl
+                    e1 += dt[t] * e * e
+                    d = xv - ext[t]
+                    iv1 += w_rms[t] * d * d
             e0, f0 = s0, q0
         else:
             # -- rows with gaps: every missing step is skipped ------------------------------
@@ -341,6 +355,8 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
             acc[g, A_SP + 3] += rbar * rbar
             acc[g, A_SP + 4] += cbar * cbar
             acc[g, A_SP + 5] += rbar * cbar
+        if not do3:
+            continue
         _add_weighted(acc, g, A_BIAS3, w3b, s_b3)
         _add_weighted(acc, g, A_RMSE3, area, s_r3)
         _add_weighted(acc, g, A_SEASONAL3, area, s_s3)
@@ -359,13 +375,15 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
 
 
 def score_regions(pred: np.ndarray, obs: np.ndarray, *, ref: np.ndarray, dr: np.ndarray, axis,
-                  tables: dict, seas_tab: np.ndarray, groups: "RegionGroups") -> np.ndarray:
-    """Region sums (n_regions, N_ACC) of every per-cell score and spatial moment."""
+                  tables: dict, seas_tab: np.ndarray, groups: "RegionGroups", ilamb3: bool = True) -> np.ndarray:
+    """Region sums (n_regions, N_ACC) of every per-cell score and spatial moment; with
+    ``ilamb3=False`` the ilamb3 sums stay 0 and the 2.x sums are the same bit for bit (a fit
+    whose objective reads 2.x only: ~1/6 less time)."""
     acc = _score_regions(
         pred, obs, ref, dr, axis.dt, axis.dt_actual, axis.w_ilamb3_rmse, axis.w_rms,
         tables["month"], tables["slot"], tables["kwin"], axis.cycle_begin, axis.cycle_years,
         tables["wmonth"], tables["tails"], tables["mcnt_clean"], tables["periodic"],
-        axis.slot_days, axis.n, seas_tab, groups.group, groups.members.shape[1],
+        axis.slot_days, axis.n, seas_tab, groups.group, groups.members.shape[1], bool(ilamb3),
     )
     return groups.members @ acc
 

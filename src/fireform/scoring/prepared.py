@@ -182,13 +182,15 @@ class Benchmark:
             raise ScoringError(f"prediction must be floating point, got {pred.dtype}")
         return np.ascontiguousarray(pred)
 
-    def score(self, pred) -> Scores:
-        """All components for all regions (fast path)."""
+    def score(self, pred, *, ilamb3: bool = True) -> Scores:
+        """All components for all regions (fast path). ``ilamb3=False``: the ILAMB 2.x
+        components only (the same values; the ilamb3 ones NaN, with the reason), for a fit whose
+        objective reads nothing else."""
         pred = self.check(pred)
         p = self.pre
         acc = score_regions(pred, self.obs, ref=p["ref"], dr=p["dr"], axis=self.axis,
-                            tables=p["tables"], seas_tab=p["seas_tab"], groups=p["groups"])
-        return self._assemble(acc)
+                            tables=p["tables"], seas_tab=p["seas_tab"], groups=p["groups"], ilamb3=ilamb3)
+        return self._assemble(acc, ilamb3=ilamb3)
 
     def score_plain(self, pred) -> Scores:
         """All components for all regions via the readable reference path."""
@@ -215,17 +217,22 @@ class Benchmark:
         return residuals(self, pred)
 
     # -- internals --------------------------------------------------------------------------
-    def _assemble(self, acc: np.ndarray) -> Scores:
+    def _assemble(self, acc: np.ndarray, *, ilamb3: bool = True) -> Scores:
         """Region scores from the region sums of ``fast.score_regions`` (n_regions, N_ACC)."""
         p = self.pre
         out = values_from_sums(acc, rmse_basis=self.rmse_basis, n_grid=float(self.n_grid),
                                ref_std3=p["ref_std3"], ref_std3_ok=p["ref_std3_ok"])
-        return Scores(out, self.region_labels, COMPONENTS, self._reasons(out, None))
+        if not ilamb3:
+            out[:, [COMPONENTS.index(c) for c in COMPONENTS if c.endswith("_ilamb3")]] = np.nan
+        return Scores(out, self.region_labels, COMPONENTS, self._reasons(out, None, ilamb3=ilamb3))
 
-    def _reasons(self, values: np.ndarray, pred) -> dict:
+    def _reasons(self, values: np.ndarray, pred, *, ilamb3: bool = True) -> dict:
         p, reasons = self.pre, {}
         for i, j in zip(*np.nonzero(np.isnan(values))):
             reg, comp = self.region_labels[i], COMPONENTS[j]
+            if not ilamb3 and comp.endswith("_ilamb3"):
+                reasons[(reg, comp)] = "not computed: this evaluation scored the ILAMB 2.x components only"
+                continue
             if p["n_ref_cells"][i] == 0:
                 why = "no cell of this region has reference data"
             elif p["ref_burns"][i] == 0:
