@@ -73,22 +73,28 @@ def test_exact_warm_points_are_evaluated_as_given(world):
     assert r0.cache_key != r.cache_key and "warm_exact_values" not in r0.extra
 
 
-def test_below_subsets_names_the_cause(game):
-    form, _, r = game
+def _check_below(r):
+    """below_subsets(0) against its definition: every coalition below its best immediate subset
+    at all, each with that subset's value, the term it adds and the cause its start says."""
     s = r.subsets
     val = dict(zip(s["mask"], s["value"]))
-    low = r.below_subsets(0.0)  # every coalition below its best immediate subset at all
+    low = r.below_subsets(0.0)
     n = len(r.players)
     expect = {lab for m, lab in zip(s["mask"], s["subset"])
               if m and val[m] < max(val[m ^ (1 << i)] for i in range(n) if (m >> i) & 1)}
     assert set(low["subset"]) == expect
-    # the switchable term is never the cause: its start scores exactly what its subset does
-    assert "wind_damping" not in set(low.loc[low["cause"] == "cannot be neutral", "added"])
     for x in low.itertuples():
         assert x.gap < 0 and x.value == val[int(s.loc[s["subset"] == x.subset, "mask"].iloc[0])]
         assert x.cause == ("cannot be neutral" if x.start_gap < 0 else "fit short")
         assert x.added in x.subset.split("+")
     assert r.below_subsets(1.0).empty  # nothing is a whole unit below
+    return low
+
+
+def test_below_subsets_never_blames_a_switchable_term(game):
+    low = _check_below(game[2])
+    # its start scores exactly what its subset does
+    assert "wind_damping" not in set(low.loc[low["cause"] == "cannot be neutral", "added"])
 
 
 # a wind term held far from constant (rate >= 1 s m-1) on a world without wind in its truth
@@ -100,6 +106,7 @@ FORCED = {"name": "wind_forced", "expression": "exp(-a_w*wind)",
 def test_a_term_that_cannot_be_neutral_is_named_as_the_cause(world):
     form = Form.from_json({**FORM, "terms": [{"mechanism": "temperature_ignition"}, FORCED]})
     r = shapley(form, FitContext(world), trials=30, executor="serial")
+    assert not _check_below(r).empty
     low = r.below_subsets(0.005)
     forced = low[low["added"] == "wind_forced"]
     assert len(forced) >= 1 and (forced["cause"] == "cannot be neutral").all()

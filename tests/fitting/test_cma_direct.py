@@ -37,8 +37,7 @@ def _drive(direct: bool, samplers: dict, *, n: int, enqueue=()) -> list[optuna.t
             study.sampler = samplers[i]()
         prop = None
         if direct:
-            if cma is None or cma.sampler is not study.sampler:
-                cma = DirectCma.build(study, SPACE)
+            cma = DirectCma.current(study, SPACE, cma)
             prop = cma.ask() if cma is not None else None
         if prop is None:
             tr = study.ask(SPACE)

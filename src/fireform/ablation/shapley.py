@@ -175,7 +175,7 @@ class ShapleyResult:
         lab = dict(zip(s["mask"], s["subset"]))
         start = dict(zip(s["mask"], s["start_value"]))
         rows = []
-        for m in sorted(val, key=lambda m: (bin(m).count("1"), m)):
+        for m in sorted(val, key=lambda m: (int(ex.popcount(m)), m)):
             subs = [(val[m ^ (1 << i)], i) for i in range(len(self.players))
                     if (m >> i) & 1 and (m ^ (1 << i)) in val]
             if not subs:

@@ -106,6 +106,12 @@ class DirectCma:
     waiting: bool = False
 
     @classmethod
+    def current(cls, study: optuna.Study, space: dict, cma: "DirectCma | None") -> "DirectCma | None":
+        """The driver of ``study``'s sampler now: ``cma`` while the sampler is the one it drives
+        (a restart replaces the sampler), else a new one (None: Optuna must ask)."""
+        return cma if cma is not None and cma.sampler is study.sampler else cls.build(study, space)
+
+    @classmethod
     def build(cls, study: optuna.Study, space: dict) -> "DirectCma | None":
         """The driver for ``study``'s current sampler, or None where it would not match Optuna."""
         s = study.sampler
@@ -123,10 +129,9 @@ class DirectCma:
             if list(rel) != sorted(space):  # a trial without every parameter: Optuna's path
                 return None
             d.trans = _SearchSpaceTransform(rel, transform_step=True, transform_0_1=True)
-        opt = s._restore_optimizer(done)
+        opt = s._restore_optimizer(done)  # unpickled from the trials: what the next ask asks
         if opt is not None:
-            d.stored = pickle.dumps(opt)
-            d.live = pickle.loads(d.stored)
+            d.stored, d.live = pickle.dumps(opt), opt
         key = s._attr_key_generation
         for t in done:
             g = t.system_attrs.get(key, -1)

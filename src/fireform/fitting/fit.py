@@ -242,6 +242,15 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
     pending: deque = deque()
     asked = 0
     cma: DirectCma | None = None
+
+    def tell(tr, value: float | None) -> None:  # None: the evaluation failed (a FAIL trial)
+        if isinstance(tr, Proposal):  # proposed by the driver in use (one trial in flight)
+            assert cma is not None
+            cma.tell(tr, math.nan if value is None else value)
+        elif value is None:
+            study.tell(tr, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(tr, value)
     local = (_LocalPhase(spec, trials, len(names), n_warm=len(warm) + len(exact)) if spec.name == "tpe+cmaes"
              else None)
     try:
@@ -252,8 +261,7 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
                     local.maybe_switch(study, len(done) + asked)
                 prop = None
                 if pool is None and cma_direct.ENABLED:  # CMA-ES without Optuna's per-trial cost
-                    if cma is None or cma.sampler is not study.sampler:
-                        cma = DirectCma.build(study, space)
+                    cma = DirectCma.current(study, space, cma)
                     prop = cma.ask() if cma is not None else None
                 if prop is None:
                     trial = study.ask(space)
@@ -271,20 +279,12 @@ def _run(form: Form, ctx: FitContext, *, spec: SamplerSpec, trials, storage, stu
             try:
                 ev = ctx.evaluate(form, theta) if fut is None else fut.result()
             except Exception as e:
-                if isinstance(tr, Proposal):
-                    assert cma is not None
-                    cma.tell(tr, math.nan)  # recorded as FAIL, as below
-                else:
-                    study.tell(tr, state=optuna.trial.TrialState.FAIL)
+                tell(tr, None)
                 raise FitError(
                     f"evaluating form {form.hash} at trial {tr.number} failed: {type(e).__name__}: {e}"
                 ) from e
             t0 = time.perf_counter()
-            if isinstance(tr, Proposal):
-                assert cma is not None
-                cma.tell(tr, ev.value)
-            else:
-                study.tell(tr, ev.value)
+            tell(tr, ev.value)
             ds += time.perf_counter() - t0
             s_sec += ds
             e_sec += ev.seconds

@@ -319,6 +319,23 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
                     s_se = seas_tab[best, int(ir)]
                 sig_c = math.sqrt(iv1 / iv0) if iv0 > 0 else np.nan
                 s_iv = _score_exp(sig_c - sig_iav_r, sig_iav_r)
+        # -- this cell's contributions to the sums of its group (cells in the same regions) -
+        w2, w3b, area, w2d = ref[i, R_W2], ref[i, R_W3B], ref[i, R_AREA], ref[i, R_W2D]
+        g = group[i]
+        if valid:
+            _add_weighted(acc, g, A_BIAS, w2d, s_b)
+            _add_weighted(acc, g, A_RMSE_CYCLE, w2, s_rc)
+            _add_weighted(acc, g, A_RMSE_SERIES, w2, s_rs)
+            _add_weighted(acc, g, A_SEASONAL, w2d, s_se)
+            _add_weighted(acc, g, A_IAV, w2, s_iv)
+            acc[g, A_SP] += 1.0
+            acc[g, A_SP + 1] += rbar
+            acc[g, A_SP + 2] += cbar
+            acc[g, A_SP + 3] += rbar * rbar
+            acc[g, A_SP + 4] += cbar * cbar
+            acc[g, A_SP + 5] += rbar * cbar
+        if not do3:  # a 2.x-only pass: ilamb3's cell scores are neither computed nor added
+            continue
         # -- ilamb3 cell scores ------------------------------------------------------------
         s_b3 = s_r3 = s_s3 = np.nan
         if cm3 == cm3 and rm3 == rm3:
@@ -340,23 +357,6 @@ def _score_regions(pred, obs, ref, dr, dt, dta, w3, w_rms, month, slot, kwin, be
             if sh3 < -6:
                 sh3 += 12
             s_s3 = 1.0 - abs(sh3) / 6.0
-        # -- this cell's contributions to the sums of its group (cells in the same regions) -
-        w2, w3b, area, w2d = ref[i, R_W2], ref[i, R_W3B], ref[i, R_AREA], ref[i, R_W2D]
-        g = group[i]
-        if valid:
-            _add_weighted(acc, g, A_BIAS, w2d, s_b)
-            _add_weighted(acc, g, A_RMSE_CYCLE, w2, s_rc)
-            _add_weighted(acc, g, A_RMSE_SERIES, w2, s_rs)
-            _add_weighted(acc, g, A_SEASONAL, w2d, s_se)
-            _add_weighted(acc, g, A_IAV, w2, s_iv)
-            acc[g, A_SP] += 1.0
-            acc[g, A_SP + 1] += rbar
-            acc[g, A_SP + 2] += cbar
-            acc[g, A_SP + 3] += rbar * rbar
-            acc[g, A_SP + 4] += cbar * cbar
-            acc[g, A_SP + 5] += rbar * cbar
-        if not do3:
-            continue
         _add_weighted(acc, g, A_BIAS3, w3b, s_b3)
         _add_weighted(acc, g, A_RMSE3, area, s_r3)
         _add_weighted(acc, g, A_SEASONAL3, area, s_s3)

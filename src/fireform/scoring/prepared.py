@@ -9,6 +9,7 @@ IAV, ilamb3's normalisers, cell weights, region groups, month/slot tables) is co
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 
@@ -26,6 +27,10 @@ from fireform.scoring.residuals import Residuals, residuals
 from fireform.scoring.timeaxis import TimeAxis
 
 __all__ = ["Benchmark", "Scores", "values_from_sums"]
+
+# component columns of the two conventions' families (``Benchmark.score(pred, ilamb3=False)``)
+_ILAMB3_COLS = np.array([j for j, c in enumerate(COMPONENTS) if c.endswith("_ilamb3")])
+_TWO_X_COLS = np.array([j for j, c in enumerate(COMPONENTS) if not c.endswith("_ilamb3")])
 
 _IDX = {c: i for i, c in enumerate(COMPONENTS)}
 
@@ -222,17 +227,26 @@ class Benchmark:
         p = self.pre
         out = values_from_sums(acc, rmse_basis=self.rmse_basis, n_grid=float(self.n_grid),
                                ref_std3=p["ref_std3"], ref_std3_ok=p["ref_std3_ok"])
-        if not ilamb3:
-            out[:, [COMPONENTS.index(c) for c in COMPONENTS if c.endswith("_ilamb3")]] = np.nan
-        return Scores(out, self.region_labels, COMPONENTS, self._reasons(out, None, ilamb3=ilamb3))
+        if ilamb3:
+            return Scores(out, self.region_labels, COMPONENTS, self._reasons(out, None))
+        # a fit's 2.x-only evaluation (every trial): the ilamb3 columns and their reasons are fixed
+        out[:, _ILAMB3_COLS] = np.nan
+        reasons = self._reasons(out[:, _TWO_X_COLS], None, columns=_TWO_X_COLS)
+        reasons.update(self._skipped3)
+        return Scores(out, self.region_labels, COMPONENTS, reasons)
 
-    def _reasons(self, values: np.ndarray, pred, *, ilamb3: bool = True) -> dict:
+    @functools.cached_property
+    def _skipped3(self) -> dict:
+        return {(r, COMPONENTS[j]): "not computed: this evaluation scored the ILAMB 2.x components only"
+                for r in self.region_labels for j in _ILAMB3_COLS}
+
+    def _reasons(self, values: np.ndarray, pred, *, columns=None) -> dict:
+        """Why each NaN in ``values`` is NaN (``columns``: the component index of each column
+        of ``values``, default all)."""
         p, reasons = self.pre, {}
-        for i, j in zip(*np.nonzero(np.isnan(values))):
+        for i, jj in zip(*np.nonzero(np.isnan(values))):
+            j = jj if columns is None else columns[jj]
             reg, comp = self.region_labels[i], COMPONENTS[j]
-            if not ilamb3 and comp.endswith("_ilamb3"):
-                reasons[(reg, comp)] = "not computed: this evaluation scored the ILAMB 2.x components only"
-                continue
             if p["n_ref_cells"][i] == 0:
                 why = "no cell of this region has reference data"
             elif p["ref_burns"][i] == 0:
